@@ -1,0 +1,246 @@
+//! Math-answer grading: extraction of the final answer, parsing into a small AST and a
+//! layered equivalence check (exact rationals, then exact-ish numeric identity testing),
+//! all bounded by a work budget.
+//!
+//! Entry points: [`extract_answer`], [`is_equiv`], [`grade`], [`grade_batch`].
+
+pub mod budget;
+pub mod equiv;
+pub mod expr;
+pub mod extract;
+pub mod lexer;
+pub mod parse;
+
+pub use extract::{extract_answer, extract_gold, ExtractConfig, Extraction, Mode, Rule};
+
+use crate::error::{Error, Result};
+use budget::Budget;
+
+/// Outcome of grading one completion against one gold answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i8)]
+pub enum Status {
+    /// The extracted answer equals the gold answer.
+    Equal = 0,
+    /// Both sides were read and they differ.
+    NotEqual = 1,
+    /// No final answer could be extracted from the completion.
+    NoAnswer = 2,
+    /// An answer span was found but could not be read as math or as a plain-text answer.
+    Unparseable = 3,
+    /// The work budget ran out (huge numbers, deep nesting, exponent towers, huge inputs).
+    BudgetExceeded = 4,
+    /// The gold itself could not be read. Never rewarded.
+    InvalidGold = 5,
+}
+
+impl Status {
+    /// All statuses, in code order.
+    pub const ALL: [Status; 6] = [
+        Status::Equal,
+        Status::NotEqual,
+        Status::NoAnswer,
+        Status::Unparseable,
+        Status::BudgetExceeded,
+        Status::InvalidGold,
+    ];
+
+    /// The stable string name used by the Python API and reports.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Equal => "equal",
+            Status::NotEqual => "not_equal",
+            Status::NoAnswer => "no_answer",
+            Status::Unparseable => "unparseable",
+            Status::BudgetExceeded => "budget_exceeded",
+            Status::InvalidGold => "invalid_gold",
+        }
+    }
+
+    /// The stable integer code (the `i8` of the batch API).
+    #[must_use]
+    pub fn code(self) -> i8 {
+        self as i8
+    }
+
+    /// Whether this status earns the reward.
+    #[must_use]
+    pub fn is_correct(self) -> bool {
+        self == Status::Equal
+    }
+}
+
+/// How a percent sign is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PercentPolicy {
+    /// `28\%` is the number 28 (the sign is a unit): equals `28`, not `0.28`. Default; matches
+    /// the MATH convention and math-verify.
+    #[default]
+    Strip,
+    /// `28\%` is the number 0.28: equals `0.28`, not `28`.
+    Value,
+    /// `28\%` equals both `28` and `0.28`.
+    Either,
+}
+
+impl PercentPolicy {
+    /// Parse the option string (`"strip"`, `"value"`, `"either"`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for any other string.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "strip" => Ok(Self::Strip),
+            "value" => Ok(Self::Value),
+            "either" => Ok(Self::Either),
+            _ => Err(Error::InvalidOption {
+                option: "percent",
+                value: s.to_string(),
+                allowed: "\"strip\", \"value\", \"either\"",
+            }),
+        }
+    }
+}
+
+/// Every grading policy, with the defaults documented in `docs/grading.md`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradeOptions {
+    /// Extraction mode for the completion (the gold is always read as a bare answer or as a
+    /// solution with `\boxed{}` / `#### N`).
+    pub mode: Mode,
+    /// Bare comma lists (`10, 4, -2`) are ordered (Hendrycks) instead of unordered (default).
+    pub ordered_lists: bool,
+    /// How `%` is read.
+    pub percent: PercentPolicy,
+    /// An inequality (`x > 3`) may equal the matching interval (`(3, \infty)`). Default true.
+    pub interval_inequality: bool,
+    /// Relative tolerance for numeric comparison of two exactly written values that are not
+    /// rational (radicals, pi, trig values). Decimals use a tolerance tied to their digits.
+    pub rel_tol: f64,
+    /// Work budget (abstract steps) per comparison.
+    pub fuel: u64,
+}
+
+impl Default for GradeOptions {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Lenient,
+            ordered_lists: false,
+            percent: PercentPolicy::Strip,
+            interval_inequality: true,
+            rel_tol: 1e-9,
+            fuel: budget::DEFAULT_FUEL,
+        }
+    }
+}
+
+/// Verdict for one (completion, gold) pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    /// The extracted answer span of the completion, if any.
+    pub answer: Option<String>,
+    /// The extraction rule that fired for the completion, if any.
+    pub rule: Option<Rule>,
+    /// The answer span read from the gold, if any.
+    pub gold_answer: Option<String>,
+}
+
+impl Verdict {
+    #[must_use]
+    pub fn correct(&self) -> bool {
+        self.status.is_correct()
+    }
+}
+
+/// Compare two already-extracted answers (LaTeX or plain text).
+///
+/// Returns [`Status::Equal`], [`Status::NotEqual`], [`Status::Unparseable`] (either side is
+/// empty/unreadable; `a` is treated as the gold, so an unreadable `a` gives
+/// [`Status::InvalidGold`]) or [`Status::BudgetExceeded`].
+#[must_use]
+pub fn is_equiv(a: &str, b: &str, opts: &GradeOptions) -> Status {
+    let mut budget = Budget::new(opts.fuel);
+    equiv::compare_spans(a, b, opts, &mut budget)
+}
+
+/// Grade one completion against one gold (a bare answer, or a solution with `\boxed{}` or
+/// `#### N`).
+#[must_use]
+pub fn grade(completion: &str, gold: &str, opts: &GradeOptions) -> Verdict {
+    let Some(gold_span) = extract_gold(gold) else {
+        let ext = extract_answer(completion, opts.mode);
+        return Verdict {
+            status: Status::InvalidGold,
+            answer: ext.map(|e| e.span.to_string()),
+            rule: ext.map(|e| e.rule),
+            gold_answer: None,
+        };
+    };
+    let Some(ext) = extract_answer(completion, opts.mode) else {
+        return Verdict {
+            status: Status::NoAnswer,
+            answer: None,
+            rule: None,
+            gold_answer: Some(gold_span.span.to_string()),
+        };
+    };
+    let status = is_equiv(gold_span.span, ext.span, opts);
+    Verdict {
+        status,
+        answer: Some(ext.span.to_string()),
+        rule: Some(ext.rule),
+        gold_answer: Some(gold_span.span.to_string()),
+    }
+}
+
+/// Grade many pairs on a thread pool; results are in input order and identical for any
+/// thread count.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] if the two slices differ in length; [`Error::ThreadPool`] if
+/// the pool cannot start.
+pub fn grade_batch<S: AsRef<str> + Sync>(
+    completions: &[S],
+    golds: &[S],
+    opts: &GradeOptions,
+    num_threads: Option<usize>,
+) -> Result<Vec<Verdict>> {
+    if completions.len() != golds.len() {
+        return Err(Error::LengthMismatch {
+            left_name: "completions",
+            left: completions.len(),
+            right_name: "golds",
+            right: golds.len(),
+        });
+    }
+    let idx: Vec<usize> = (0..completions.len()).collect();
+    crate::parallel::map_ordered(&idx, num_threads, |&i| {
+        grade(completions[i].as_ref(), golds[i].as_ref(), opts)
+    })
+}
+
+/// Statuses only (cheaper to move across threads than full verdicts).
+///
+/// # Errors
+/// As [`grade_batch`].
+pub fn grade_batch_status<S: AsRef<str> + Sync>(
+    completions: &[S],
+    golds: &[S],
+    opts: &GradeOptions,
+    num_threads: Option<usize>,
+) -> Result<Vec<Status>> {
+    if completions.len() != golds.len() {
+        return Err(Error::LengthMismatch {
+            left_name: "completions",
+            left: completions.len(),
+            right_name: "golds",
+            right: golds.len(),
+        });
+    }
+    let idx: Vec<usize> = (0..completions.len()).collect();
+    crate::parallel::map_ordered(&idx, num_threads, |&i| {
+        grade(completions[i].as_ref(), golds[i].as_ref(), opts).status
+    })
+}

@@ -1,0 +1,12 @@
+//! rlv-core: the pure-Rust core of rlv (no pyo3).
+//!
+//! * [`grading`]: final-answer extraction and math-equivalence checking, bounded by a work
+//!   budget so that no input can hang, panic or need a signal.
+//! * [`parallel`]: the dedicated thread pool used by batch APIs (results never depend on the
+//!   thread count).
+
+pub mod error;
+pub mod grading;
+pub mod parallel;
+
+pub use error::{Error, Result};

@@ -1,0 +1,83 @@
+//! Thread pools for batch work.
+//!
+//! rlv never uses rayon's global pool, so it does not compete with the pools of other
+//! libraries (torch intra-op threads, tokenizers). A pool of `n` threads is built on first use
+//! and cached. `RLV_NUM_THREADS` sets the default size; `RLV_PARALLELISM=0|false|off|no` makes
+//! every batch call serial. Results never depend on the thread count: every batch function
+//! computes items independently and writes them in input order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::error::{Error, Result};
+
+fn env_flag_false(name: &str) -> bool {
+    match std::env::var(name) {
+        Ok(v) => matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "off" | "no" | "f" | "n"
+        ),
+        Err(_) => false,
+    }
+}
+
+/// Number of threads a batch call uses when the caller passes `None`.
+#[must_use]
+pub fn default_num_threads() -> usize {
+    if env_flag_false("RLV_PARALLELISM") {
+        return 1;
+    }
+    if let Some(n) = std::env::var("RLV_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+    {
+        return n;
+    }
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The cached pool with `n` threads (built on first use).
+///
+/// # Errors
+/// [`Error::ThreadPool`] if the operating system refuses to start the threads.
+pub fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
+    let n = n.max(1);
+    let mut map = pools().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(p) = map.get(&n) {
+        return Ok(Arc::clone(p));
+    }
+    let p = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("rlv-{i}"))
+        .build()
+        .map_err(|e| Error::ThreadPool(e.to_string()))?;
+    let p = Arc::new(p);
+    map.insert(n, Arc::clone(&p));
+    Ok(p)
+}
+
+/// Map `f` over `items` on `num_threads` threads (default: [`default_num_threads`]),
+/// returning results in input order. With one thread, runs on the calling thread.
+///
+/// # Errors
+/// [`Error::ThreadPool`] if the pool cannot be built.
+pub fn map_ordered<T, R, F>(items: &[T], num_threads: Option<usize>, f: F) -> Result<Vec<R>>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync + Send,
+{
+    use rayon::prelude::*;
+    let n = num_threads.unwrap_or_else(default_num_threads).max(1);
+    if n == 1 || items.len() < 2 {
+        return Ok(items.iter().map(f).collect());
+    }
+    let p = pool(n)?;
+    Ok(p.install(|| items.par_iter().with_min_len(16).map(f).collect()))
+}
