@@ -1,15 +1,717 @@
-//! Equivalence (in progress).
-use super::budget::Budget;
-use super::{GradeOptions, Status};
+//! Layered equivalence of two answers, cheapest check first:
+//!
+//! 1. canonical string equality (whitespace, `\left`/`\right`, `\dfrac`, `$`, ... removed);
+//! 2. parse both sides; normalise units, percent (per policy), `\pm`, one-element lists;
+//! 3. structural comparison of answer structures (tuples ordered, sets unordered by bipartite
+//!    matching, intervals by endpoints and openness, equations up to a non-zero factor,
+//!    inequalities as intervals);
+//! 4. scalars: exact rational arithmetic when both sides are rational; a decimal against an
+//!    exact value uses a tolerance tied to the digits written (`0.333` = 1/3, `0.3` != 1/3 as
+//!    it has one significant digit); otherwise numeric identity testing (complex f64) at
+//!    deterministic pseudo-random points with a relative tolerance.
+
+use num_rational::BigRational;
+use num_traits::{Signed, ToPrimitive, Zero};
+
+use super::budget::{Budget, OutOfFuel};
+use super::eval::{exact, numeric, C64};
+use super::expr::{Const, Expr, RelOp};
+use super::parse::{decimal_comma, normalize_text, parse, ParseError};
+use super::{GradeOptions, PercentPolicy, Status};
+
+/// Why a comparison could not decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fail {
+    Budget,
+}
+
+impl From<OutOfFuel> for Fail {
+    fn from(_: OutOfFuel) -> Self {
+        Fail::Budget
+    }
+}
+
+type R<T> = Result<T, Fail>;
+
+/// Remove layout noise so that identical answers compare equal as strings.
+#[must_use]
+pub fn canonical_string(s: &str) -> String {
+    let mut t = s.trim().to_string();
+    for (a, b) in [
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\displaystyle", ""),
+        ("\\dfrac", "\\frac"),
+        ("\\tfrac", "\\frac"),
+        ("\\!", ""),
+        ("\\,", ""),
+        ("\\;", ""),
+        ("\\:", ""),
+        ("\\ ", ""),
+        ("$", ""),
+        ("^{\\circ}", "^\\circ"),
+    ] {
+        if t.contains(a) {
+            t = t.replace(a, b);
+        }
+    }
+    let mut out: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    while out.ends_with('.') {
+        out.pop();
+    }
+    out
+}
 
 /// Compare a gold span and a predicted span.
-pub fn compare_spans(gold: &str, pred: &str, _opts: &GradeOptions, _budget: &mut Budget) -> Status {
-    if gold.trim().is_empty() {
+pub fn compare_spans(gold: &str, pred: &str, opts: &GradeOptions, budget: &mut Budget) -> Status {
+    let gc = canonical_string(gold);
+    if gc.is_empty() {
         return Status::InvalidGold;
     }
-    if gold.trim() == pred.trim() {
-        Status::Equal
-    } else {
-        Status::NotEqual
+    let pc = canonical_string(pred);
+    if pc.is_empty() {
+        return Status::Unparseable;
     }
+    if gc == pc {
+        return Status::Equal;
+    }
+    let g = match parse(gold, budget) {
+        Ok(g) => g,
+        Err(ParseError::Budget) => return Status::BudgetExceeded,
+        Err(ParseError::Invalid) => return Status::InvalidGold,
+    };
+    let p = match parse(pred, budget) {
+        Ok(p) => p,
+        Err(ParseError::Budget) => return Status::BudgetExceeded,
+        Err(ParseError::Invalid) => return Status::Unparseable,
+    };
+    let mut r = equal_exprs(&g, &p, opts, budget);
+    // A number written with a decimal comma (`2,74`) against a decimal (`2.74`).
+    if r == Ok(false) {
+        let alt = if is_decimal_literal(&p) {
+            decimal_comma(gold).and_then(|s| parse(&s, budget).ok()).map(|g2| (g2, p.clone()))
+        } else if is_decimal_literal(&g) {
+            decimal_comma(pred).and_then(|s| parse(&s, budget).ok()).map(|p2| (g.clone(), p2))
+        } else {
+            None
+        };
+        if let Some((g2, p2)) = alt {
+            r = equal_exprs(&g2, &p2, opts, budget);
+        }
+    }
+    match r {
+        Ok(true) => Status::Equal,
+        Ok(false) => Status::NotEqual,
+        Err(Fail::Budget) => Status::BudgetExceeded,
+    }
+}
+
+fn is_decimal_literal(e: &Expr) -> bool {
+    as_decimal(e).is_some()
+}
+
+/// Compare two parsed answers under the options (percent policy may try two readings).
+fn equal_exprs(g: &Expr, p: &Expr, opts: &GradeOptions, budget: &mut Budget) -> R<bool> {
+    let readings: &[bool] = match opts.percent {
+        PercentPolicy::Strip => &[false],
+        PercentPolicy::Value => &[true],
+        PercentPolicy::Either => &[false, true],
+    };
+    for &as_value in readings {
+        let gn = normalize(g, as_value);
+        let pn = normalize(p, as_value);
+        let mut cx = Ctx { opts, budget };
+        if cx.eq(&gn, &pn)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn is_text_factor(e: &Expr) -> bool {
+    match e {
+        Expr::Text(_) => true,
+        // `\text{ cm}^2`
+        Expr::Pow(b, _) => matches!(&**b, Expr::Text(_)),
+        _ => false,
+    }
+}
+
+/// Normalise: drop units and words attached to a quantity, read percent, expand `\pm`
+/// inside collections, unwrap one-element lists.
+fn normalize(e: &Expr, percent_value: bool) -> Expr {
+    let n = |x: &Expr| normalize(x, percent_value);
+    match e {
+        Expr::Unit(a, _) => n(a),
+        Expr::Percent(a) => {
+            if percent_value {
+                Expr::Div(Box::new(n(a)), Box::new(Expr::Num(super::expr::Number::int(100))))
+            } else {
+                n(a)
+            }
+        }
+        Expr::Mul(v) => {
+            let keep: Vec<Expr> = v.iter().filter(|x| !is_text_factor(x)).map(n).collect();
+            if keep.is_empty() {
+                // All words: one text answer.
+                let words: Vec<String> = v
+                    .iter()
+                    .filter_map(|x| match x {
+                        Expr::Text(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                return Expr::Text(words.join(" "));
+            }
+            if keep.len() == 1 {
+                keep.into_iter().next().unwrap_or(Expr::List(vec![]))
+            } else {
+                Expr::Mul(keep)
+            }
+        }
+        Expr::Add(v) => Expr::Add(v.iter().map(n).collect()),
+        Expr::Neg(a) => Expr::Neg(Box::new(n(a))),
+        Expr::Div(a, b) => Expr::Div(Box::new(n(a)), Box::new(n(b))),
+        Expr::Pow(a, b) => Expr::Pow(Box::new(n(a)), Box::new(n(b))),
+        Expr::Func(f, v) => Expr::Func(*f, v.iter().map(n).collect()),
+        Expr::PlusMinus(a, b) => {
+            let (a, b) = (n(a), n(b));
+            Expr::List(pm_pair(a, b))
+        }
+        Expr::List(v) => {
+            let items = expand_pm(v.iter().map(n));
+            if items.len() == 1 {
+                items.into_iter().next().unwrap_or(Expr::List(vec![]))
+            } else {
+                Expr::List(items)
+            }
+        }
+        Expr::Set(v) => Expr::Set(expand_pm(v.iter().map(n))),
+        Expr::Tuple(v) => Expr::Tuple(v.iter().map(n).collect()),
+        Expr::Union(v) => Expr::Union(v.iter().map(n).collect()),
+        Expr::Interval { lo, hi, lo_closed, hi_closed } => Expr::Interval {
+            lo: Box::new(n(lo)),
+            hi: Box::new(n(hi)),
+            lo_closed: *lo_closed,
+            hi_closed: *hi_closed,
+        },
+        Expr::Matrix(rows) => Expr::Matrix(rows.iter().map(|r| r.iter().map(n).collect()).collect()),
+        Expr::Rel(v, ops) => Expr::Rel(v.iter().map(n).collect(), ops.clone()),
+        Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) => e.clone(),
+    }
+}
+
+fn pm_pair(a: Expr, b: Expr) -> Vec<Expr> {
+    vec![
+        Expr::Add(vec![a.clone(), b.clone()]),
+        Expr::Add(vec![a, Expr::Neg(Box::new(b))]),
+    ]
+}
+
+fn expand_pm(items: impl Iterator<Item = Expr>) -> Vec<Expr> {
+    let mut out = Vec::new();
+    for it in items {
+        match it {
+            Expr::List(v) => out.extend(v),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+struct Ctx<'a, 'b> {
+    opts: &'a GradeOptions,
+    budget: &'b mut Budget,
+}
+
+/// Deterministic sample value of variable `name` at point `k` (FNV-1a hash).
+fn sample_value(name: &str, k: u32) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes().chain(k.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // In [0.3, 2.3): positive and away from integers' special points most of the time.
+    let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+    0.3 + 2.0 * u
+}
+
+const POINTS: u32 = 8;
+const MIN_VALID_POINTS: u32 = 3;
+
+fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
+    // `x = v` or a chain `a = b = v`: the last right-hand side, if the left is a symbol.
+    if let Expr::Rel(v, ops) = e {
+        if ops.iter().all(|o| *o == RelOp::Eq)
+            && (v.len() >= 3 || (v.len() == 2 && is_assignable(&v[0])))
+        {
+            return Some((&v[0], &v[v.len() - 1]));
+        }
+    }
+    None
+}
+
+/// A left-hand side that names the answer: `x`, `x_1`, `f(x)`, `k`.
+fn is_assignable(e: &Expr) -> bool {
+    match e {
+        Expr::Sym(_) => true,
+        Expr::Mul(v) => v.len() == 2 && matches!(v[0], Expr::Sym(_)) && !v[1].is_structure(),
+        _ => false,
+    }
+}
+
+fn has_infinity(e: &Expr) -> bool {
+    match e {
+        Expr::Const(Const::Infinity) => true,
+        Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) => false,
+        Expr::Add(v) | Expr::Mul(v) | Expr::Func(_, v) => v.iter().any(has_infinity),
+        Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => has_infinity(a),
+        Expr::Div(a, b) | Expr::Pow(a, b) | Expr::PlusMinus(a, b) => {
+            has_infinity(a) || has_infinity(b)
+        }
+        _ => false,
+    }
+}
+
+fn is_ineq(op: RelOp) -> bool {
+    matches!(op, RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge | RelOp::Ne)
+}
+
+fn inf(neg: bool) -> Expr {
+    let i = Expr::Const(Const::Infinity);
+    if neg {
+        Expr::Neg(Box::new(i))
+    } else {
+        i
+    }
+}
+
+fn interval(lo: Expr, hi: Expr, lo_closed: bool, hi_closed: bool) -> Expr {
+    Expr::Interval { lo: Box::new(lo), hi: Box::new(hi), lo_closed, hi_closed }
+}
+
+fn has_vars(e: &Expr) -> bool {
+    let mut v = Vec::new();
+    e.free_vars(&mut v);
+    !v.is_empty()
+}
+
+/// Read an inequality in one variable as a set: `x > 3` -> `(3, \infty)`,
+/// `1 < x \le 2` -> `(1, 2]`, `x \ne 3` -> `(-\infty, 3) \cup (3, \infty)`.
+fn rel_to_set(e: &Expr) -> Option<Expr> {
+    let Expr::Rel(v, ops) = e else { return None };
+    if !ops.iter().all(|o| is_ineq(*o)) {
+        return None;
+    }
+    let is_var = |x: &Expr| matches!(x, Expr::Sym(_));
+    match (v.as_slice(), ops.as_slice()) {
+        ([a, b], [op]) => {
+            let (c, op) = if is_var(a) && !has_vars(b) {
+                (b, *op)
+            } else if is_var(b) && !has_vars(a) {
+                (a, op.flip())
+            } else {
+                return None;
+            };
+            Some(match op {
+                RelOp::Lt => interval(inf(true), c.clone(), false, false),
+                RelOp::Le => interval(inf(true), c.clone(), false, true),
+                RelOp::Gt => interval(c.clone(), inf(false), false, false),
+                RelOp::Ge => interval(c.clone(), inf(false), true, false),
+                RelOp::Ne => Expr::Union(vec![
+                    interval(inf(true), c.clone(), false, false),
+                    interval(c.clone(), inf(false), false, false),
+                ]),
+                _ => return None,
+            })
+        }
+        ([a, x, b], [o1, o2]) if is_var(x) && !has_vars(a) && !has_vars(b) => {
+            let (lo, hi, lo_op, hi_op) = match (o1, o2) {
+                (RelOp::Lt | RelOp::Le, RelOp::Lt | RelOp::Le) => (a, b, *o1, *o2),
+                (RelOp::Gt | RelOp::Ge, RelOp::Gt | RelOp::Ge) => (b, a, o2.flip(), o1.flip()),
+                _ => return None,
+            };
+            Some(interval(lo.clone(), hi.clone(), lo_op == RelOp::Le, hi_op == RelOp::Le))
+        }
+        _ => None,
+    }
+}
+
+fn text_of(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Text(t) => Some(normalize_text(t)),
+        Expr::Sym(s) => Some(normalize_text(s)),
+        Expr::Const(Const::E) => Some("e".into()),
+        Expr::Const(Const::I) => Some("i".into()),
+        Expr::Mul(v) => {
+            let parts: Option<Vec<String>> = v.iter().map(text_of).collect();
+            parts.map(|p| p.join(""))
+        }
+        _ => None,
+    }
+}
+
+/// A decimal literal (possibly negated or in scientific notation): value, half a unit in
+/// the last written place, significant digits.
+fn as_decimal(e: &Expr) -> Option<(BigRational, BigRational, u32)> {
+    match e {
+        Expr::Num(n) => {
+            let d = n.decimals?;
+            if d > 60 {
+                return None;
+            }
+            let half = BigRational::new(
+                5.into(),
+                num_traits::pow(num_bigint::BigInt::from(10), d as usize + 1),
+            );
+            Some((n.value.clone(), half, n.sig_digits))
+        }
+        Expr::Neg(a) => as_decimal(a).map(|(v, h, s)| (-v, h, s)),
+        Expr::Mul(v) if v.len() == 2 => {
+            let (val, half, sig) = as_decimal(&v[0])?;
+            // `1.5 \times 10^{3}`
+            if let Expr::Pow(b, x) = &v[1] {
+                if matches!(&**b, Expr::Num(n) if n.value == BigRational::from_integer(10.into())) {
+                    let mut scratch = Budget::new(1000);
+                    let scale = exact(&v[1], &mut scratch).ok().flatten()?;
+                    let _ = x;
+                    return Some((val * &scale, half * scale, sig));
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+impl Ctx<'_, '_> {
+    fn spend(&mut self, n: u64) -> R<()> {
+        self.budget.spend(n).map_err(Fail::from)
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
+        self.spend(1)?;
+        // Relations.
+        match (a, b) {
+            (Expr::Rel(..), Expr::Rel(..)) => return self.rel_eq(a, b),
+            (Expr::Rel(..), _) | (_, Expr::Rel(..)) => {
+                let (r, other) = if matches!(a, Expr::Rel(..)) { (a, b) } else { (b, a) };
+                if let Some((_, rhs)) = as_rel_assignment(r) {
+                    let rhs = rhs.clone();
+                    return if std::ptr::eq(r, a) { self.eq(&rhs, other) } else { self.eq(other, &rhs) };
+                }
+                if self.opts.interval_inequality {
+                    if let Some(s) = rel_to_set(r) {
+                        return if std::ptr::eq(r, a) { self.eq(&s, other) } else { self.eq(other, &s) };
+                    }
+                }
+                return Ok(false);
+            }
+            _ => {}
+        }
+        // Text answers.
+        if matches!(a, Expr::Text(_)) || matches!(b, Expr::Text(_)) {
+            return Ok(match (text_of(a), text_of(b)) {
+                (Some(x), Some(y)) => x == y,
+                _ => false,
+            });
+        }
+        match (a, b) {
+            (Expr::Tuple(x), Expr::Tuple(y)) => self.ordered(x, y),
+            (Expr::Tuple(x), Expr::List(y)) | (Expr::List(x), Expr::Tuple(y)) => self.ordered(x, y),
+            (Expr::List(x), Expr::List(y)) => {
+                if self.opts.ordered_lists {
+                    self.ordered(x, y)
+                } else {
+                    self.unordered(x, y)
+                }
+            }
+            (Expr::Set(x), Expr::Set(y) | Expr::List(y)) | (Expr::List(x), Expr::Set(y)) => {
+                self.unordered(&dedup_syntactic(x), &dedup_syntactic(y))
+            }
+            (Expr::Set(x), other) | (other, Expr::Set(x)) if x.len() == 1 && !other.is_structure() => {
+                let (l, r) = if matches!(a, Expr::Set(_)) { (&x[0], other) } else { (other, &x[0]) };
+                self.eq(l, r)
+            }
+            (Expr::Interval { .. }, Expr::Interval { .. }) => self.interval_eq(a, b),
+            (Expr::Tuple(t), Expr::Interval { .. }) if t.len() == 2 => {
+                let ia = interval(t[0].clone(), t[1].clone(), false, false);
+                self.interval_eq(&ia, b)
+            }
+            (Expr::Interval { .. }, Expr::Tuple(t)) if t.len() == 2 => {
+                let ib = interval(t[0].clone(), t[1].clone(), false, false);
+                self.interval_eq(a, &ib)
+            }
+            (Expr::Union(x), Expr::Union(y)) => self.unordered(x, y),
+            (Expr::Union(x), Expr::Interval { .. }) => {
+                self.unordered(x, std::slice::from_ref(b))
+            }
+            (Expr::Interval { .. }, Expr::Union(y)) => {
+                self.unordered(std::slice::from_ref(a), y)
+            }
+            (Expr::Matrix(x), Expr::Matrix(y)) => {
+                if x.len() != y.len() || x.iter().zip(y).any(|(r, s)| r.len() != s.len()) {
+                    return Ok(false);
+                }
+                for (r, s) in x.iter().zip(y) {
+                    if !self.ordered(r, s)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            (Expr::Matrix(m), Expr::Tuple(t)) | (Expr::Tuple(t), Expr::Matrix(m)) => {
+                let flat: Vec<Expr> = if m.iter().all(|r| r.len() == 1) {
+                    m.iter().map(|r| r[0].clone()).collect()
+                } else if m.len() == 1 {
+                    m[0].clone()
+                } else {
+                    return Ok(false);
+                };
+                if matches!(a, Expr::Matrix(_)) { self.ordered(&flat, t) } else { self.ordered(t, &flat) }
+            }
+            _ if a.is_structure() || b.is_structure() => Ok(false),
+            _ => self.scalar_eq(a, b),
+        }
+    }
+
+    fn ordered(&mut self, x: &[Expr], y: &[Expr]) -> R<bool> {
+        if x.len() != y.len() {
+            return Ok(false);
+        }
+        for (p, q) in x.iter().zip(y) {
+            if !self.eq(p, q)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Multiset equality by bipartite matching (Kuhn's algorithm).
+    fn unordered(&mut self, x: &[Expr], y: &[Expr]) -> R<bool> {
+        if x.len() != y.len() {
+            return Ok(false);
+        }
+        let n = x.len();
+        if n > 256 {
+            return Err(Fail::Budget);
+        }
+        self.spend((n * n) as u64)?;
+        let mut adj = vec![Vec::new(); n];
+        for (i, p) in x.iter().enumerate() {
+            for (j, q) in y.iter().enumerate() {
+                if self.eq(p, q)? {
+                    adj[i].push(j);
+                }
+            }
+            if adj[i].is_empty() {
+                return Ok(false);
+            }
+        }
+        let mut match_y: Vec<Option<usize>> = vec![None; n];
+        for i in 0..n {
+            let mut seen = vec![false; n];
+            if !augment(i, &adj, &mut match_y, &mut seen) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn interval_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
+        let (
+            Expr::Interval { lo: l1, hi: h1, lo_closed: lc1, hi_closed: hc1 },
+            Expr::Interval { lo: l2, hi: h2, lo_closed: lc2, hi_closed: hc2 },
+        ) = (a, b)
+        else {
+            return Ok(false);
+        };
+        Ok(lc1 == lc2 && hc1 == hc2 && self.eq(l1, l2)? && self.eq(h1, h2)?)
+    }
+
+    fn rel_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
+        let (Expr::Rel(va, oa), Expr::Rel(vb, ob)) = (a, b) else { return Ok(false) };
+        // Inequalities in one variable: compare as sets.
+        if let (Some(sa), Some(sb)) = (rel_to_set(a), rel_to_set(b)) {
+            return self.eq(&sa, &sb);
+        }
+        // Equations.
+        if oa.len() == 1 && ob.len() == 1 && oa[0] == RelOp::Eq && ob[0] == RelOp::Eq {
+            // Same assigned symbol: compare right-hand sides.
+            if let (Expr::Sym(x), Expr::Sym(y)) = (&va[0], &vb[0]) {
+                if x == y && self.eq(&va[1], &vb[1])? {
+                    return Ok(true);
+                }
+            }
+            return self.equation_eq(&va[0], &va[1], &vb[0], &vb[1]);
+        }
+        // Chains: same operators in the same or reversed direction, operands pairwise equal.
+        if oa.len() == ob.len() {
+            if oa == ob && self.ordered(va, vb)? {
+                return Ok(true);
+            }
+            let flipped: Vec<RelOp> = ob.iter().rev().map(|o| o.flip()).collect();
+            if *oa == flipped {
+                let rev: Vec<Expr> = vb.iter().rev().cloned().collect();
+                return self.ordered(va, &rev);
+            }
+        }
+        Ok(false)
+    }
+
+    /// `l1 = r1` vs `l2 = r2`: `l1 - r1` and `l2 - r2` proportional with a non-zero constant.
+    fn equation_eq(&mut self, l1: &Expr, r1: &Expr, l2: &Expr, r2: &Expr) -> R<bool> {
+        let f = Expr::Add(vec![l1.clone(), Expr::Neg(Box::new(r1.clone()))]);
+        let g = Expr::Add(vec![l2.clone(), Expr::Neg(Box::new(r2.clone()))]);
+        let mut vars = Vec::new();
+        f.free_vars(&mut vars);
+        g.free_vars(&mut vars);
+        if vars.is_empty() {
+            // Two numeric statements: compare truth is meaningless; compare sides.
+            return Ok(self.scalar_eq(l1, l2)? && self.scalar_eq(r1, r2)?);
+        }
+        let mut ratio: Option<C64> = None;
+        let mut valid = 0;
+        for k in 0..POINTS {
+            let env = |name: &str| sample_value(name, k);
+            let fv = numeric(&f, &env, self.budget)?;
+            let gv = numeric(&g, &env, self.budget)?;
+            if !fv.is_finite() || !gv.is_finite() {
+                continue;
+            }
+            let (fa, ga) = (fv.abs(), gv.abs());
+            if fa < 1e-12 && ga < 1e-12 {
+                valid += 1;
+                continue;
+            }
+            if fa < 1e-12 || ga < 1e-12 {
+                return Ok(false);
+            }
+            let q = fv.div_pub(gv);
+            match ratio {
+                None => ratio = Some(q),
+                Some(r) => {
+                    if r.sub(q).abs() > 1e-8 * r.abs().max(q.abs()) {
+                        return Ok(false);
+                    }
+                }
+            }
+            valid += 1;
+        }
+        Ok(valid >= MIN_VALID_POINTS)
+    }
+
+    fn scalar_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
+        self.spend(4)?;
+        if a == b {
+            return Ok(true);
+        }
+        let ea = exact(a, self.budget)?;
+        let eb = exact(b, self.budget)?;
+        let da = as_decimal(a);
+        let db = as_decimal(b);
+        // A decimal against an exact (non-decimal) value: tolerance from the written digits.
+        let dec_vs_exact = match (&da, &db) {
+            (Some(d), None) => Some((d, false)),
+            (None, Some(d)) => Some((d, true)),
+            _ => None,
+        };
+        if let (Some(x), Some(y)) = (&ea, &eb) {
+            if x == y {
+                return Ok(true);
+            }
+            if let Some(((val, half, sig), dec_is_b)) = dec_vs_exact {
+                let other = if dec_is_b { x } else { y };
+                return Ok(*sig >= 2 && (other - val).abs() <= *half);
+            }
+            return Ok(false);
+        }
+        let mut vars = Vec::new();
+        a.free_vars(&mut vars);
+        b.free_vars(&mut vars);
+        if vars.is_empty() {
+            let va = numeric(a, &|_| f64::NAN, self.budget)?;
+            let vb = numeric(b, &|_| f64::NAN, self.budget)?;
+            // An infinite value from finite notation is an overflow (a power tower), not a
+            // number we can compare.
+            let overflow = |v: C64, e: &Expr| {
+                (v.re.is_infinite() || v.im.is_infinite()) && !has_infinity(e)
+            };
+            if overflow(va, a) || overflow(vb, b) {
+                return Err(Fail::Budget);
+            }
+            if let Some(((val, half, sig), _)) = dec_vs_exact {
+                let other = if db.is_some() { va } else { vb };
+                if !other.is_finite() {
+                    return Ok(false);
+                }
+                let (Some(v), Some(h)) = (val.to_f64(), half.to_f64()) else { return Ok(false) };
+                return Ok(*sig >= 2
+                    && other.im.abs() <= h
+                    && (other.re - v).abs() <= h * (1.0 + 1e-9) + 1e-15 * v.abs());
+            }
+            return Ok(self.close(va, vb, ea.as_ref().or(eb.as_ref())));
+        }
+        // Identity testing at sample points.
+        let mut valid = 0;
+        for k in 0..POINTS {
+            let env = |name: &str| sample_value(name, k);
+            let va = numeric(a, &env, self.budget)?;
+            let vb = numeric(b, &env, self.budget)?;
+            if !va.is_finite() || !vb.is_finite() {
+                if va.is_finite() != vb.is_finite() && !(va.re.is_nan() || vb.re.is_nan()) {
+                    return Ok(false);
+                }
+                continue;
+            }
+            if !self.close(va, vb, None) {
+                return Ok(false);
+            }
+            valid += 1;
+        }
+        Ok(valid >= MIN_VALID_POINTS)
+    }
+
+    /// Numeric closeness with the relative tolerance; an exact zero on one side allows an
+    /// absolute 1e-12.
+    fn close(&self, a: C64, b: C64, exact_side: Option<&BigRational>) -> bool {
+        if a.re.is_infinite() || b.re.is_infinite() {
+            return a.re == b.re && a.im == b.im;
+        }
+        if !a.is_finite() || !b.is_finite() {
+            return false;
+        }
+        let d = a.sub(b).abs();
+        let scale = a.abs().max(b.abs());
+        if d <= self.opts.rel_tol * scale {
+            return true;
+        }
+        exact_side.is_some_and(Zero::is_zero) && d <= 1e-12
+    }
+}
+
+fn augment(i: usize, adj: &[Vec<usize>], match_y: &mut [Option<usize>], seen: &mut [bool]) -> bool {
+    for &j in &adj[i] {
+        if seen[j] {
+            continue;
+        }
+        seen[j] = true;
+        if match_y[j].is_none_or(|k| augment(k, adj, match_y, seen)) {
+            match_y[j] = Some(i);
+            return true;
+        }
+    }
+    false
+}
+
+/// Sets ignore syntactic duplicates (`\{1, 1, 2\}` = `\{1, 2\}`).
+fn dedup_syntactic(v: &[Expr]) -> Vec<Expr> {
+    let mut out: Vec<Expr> = Vec::with_capacity(v.len());
+    for x in v {
+        if !out.contains(x) {
+            out.push(x.clone());
+        }
+    }
+    out
 }

@@ -1,1 +1,202 @@
-//! (in progress)
+//! The answer AST: exact numbers, symbols, operators, functions and answer structures
+//! (lists, sets, tuples, intervals, unions, matrices, relations, text).
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+
+/// A written number: its exact value and, for decimals, how it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Number {
+    pub value: BigRational,
+    /// Digits written after the decimal point (`None` for integers, fractions, repeating
+    /// decimals and scientific notation with an integer mantissa).
+    pub decimals: Option<u32>,
+    /// Significant digits written.
+    pub sig_digits: u32,
+}
+
+impl Number {
+    #[must_use]
+    pub fn int(v: i64) -> Self {
+        Self {
+            value: BigRational::from_integer(BigInt::from(v)),
+            decimals: None,
+            sig_digits: 0,
+        }
+    }
+}
+
+/// Named constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Const {
+    Pi,
+    E,
+    I,
+    Infinity,
+}
+
+/// Elementary functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Func {
+    Sin,
+    Cos,
+    Tan,
+    Cot,
+    Sec,
+    Csc,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Ln,
+    /// `\log`: base 10 unless a base is given (`\log_b`, stored as a second argument).
+    Log,
+    Exp,
+    /// `\sqrt[n]{x}`: args `[x, n]` (n = 2 for plain `\sqrt`).
+    Root,
+    Abs,
+    Floor,
+    Ceil,
+    Factorial,
+    Binom,
+    Gcd,
+    Lcm,
+}
+
+/// Relation operators (chains like `a < b \le c` are kept as sequences).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Approx,
+}
+
+impl RelOp {
+    /// The operator read right to left (`a < b` is `b > a`).
+    #[must_use]
+    pub fn flip(self) -> Self {
+        match self {
+            RelOp::Lt => RelOp::Gt,
+            RelOp::Le => RelOp::Ge,
+            RelOp::Gt => RelOp::Lt,
+            RelOp::Ge => RelOp::Le,
+            o => o,
+        }
+    }
+}
+
+/// An expression or answer structure.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Num(Number),
+    /// A variable (letters, greek letters, subscripts): `x`, `\alpha`, `x_1`.
+    Sym(String),
+    Const(Const),
+    Add(Vec<Expr>),
+    Mul(Vec<Expr>),
+    Neg(Box<Expr>),
+    Div(Box<Expr>, Box<Expr>),
+    Pow(Box<Expr>, Box<Expr>),
+    Func(Func, Vec<Expr>),
+    /// `x\%`.
+    Percent(Box<Expr>),
+    /// A quantity followed by a unit or words that do not change its value (`10 cm`,
+    /// `5\text{ apples}`, `90^\circ`).
+    Unit(Box<Expr>, String),
+    /// `a \pm b`: the two values `a + b`, `a - b`.
+    PlusMinus(Box<Expr>, Box<Expr>),
+    /// A bare comma/`and`/`;` separated list of answers.
+    List(Vec<Expr>),
+    /// `\{a, b\}`.
+    Set(Vec<Expr>),
+    /// `(a, b, c)`; a 2-tuple may also be read as an open interval.
+    Tuple(Vec<Expr>),
+    Interval {
+        lo: Box<Expr>,
+        hi: Box<Expr>,
+        lo_closed: bool,
+        hi_closed: bool,
+    },
+    /// `A \cup B \cup ...`.
+    Union(Vec<Expr>),
+    Matrix(Vec<Vec<Expr>>),
+    /// A relation chain: `operands.len() == ops.len() + 1`.
+    Rel(Vec<Expr>, Vec<RelOp>),
+    /// Plain text (names, words, multiple-choice letters), normalised.
+    Text(String),
+}
+
+impl Expr {
+    /// Number of nodes (used to bound work).
+    #[must_use]
+    pub fn size(&self) -> usize {
+        1 + match self {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) => 0,
+            Expr::Add(v)
+            | Expr::Mul(v)
+            | Expr::Func(_, v)
+            | Expr::List(v)
+            | Expr::Set(v)
+            | Expr::Tuple(v)
+            | Expr::Union(v)
+            | Expr::Rel(v, _) => v.iter().map(Expr::size).sum(),
+            Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => a.size(),
+            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::PlusMinus(a, b) => a.size() + b.size(),
+            Expr::Interval { lo, hi, .. } => lo.size() + hi.size(),
+            Expr::Matrix(rows) => rows.iter().flatten().map(Expr::size).sum(),
+        }
+    }
+
+    /// Whether this is an answer structure (not a single scalar expression).
+    #[must_use]
+    pub fn is_structure(&self) -> bool {
+        matches!(
+            self,
+            Expr::List(_)
+                | Expr::Set(_)
+                | Expr::Tuple(_)
+                | Expr::Interval { .. }
+                | Expr::Union(_)
+                | Expr::Matrix(_)
+                | Expr::Rel(..)
+                | Expr::PlusMinus(..)
+                | Expr::Text(_)
+        )
+    }
+
+    /// Collect the free variable names (sorted, deduplicated).
+    pub fn free_vars(&self, out: &mut Vec<String>) {
+        match self {
+            Expr::Sym(s) => {
+                if let Err(pos) = out.binary_search(s) {
+                    out.insert(pos, s.clone());
+                }
+            }
+            Expr::Num(_) | Expr::Const(_) | Expr::Text(_) => {}
+            Expr::Add(v)
+            | Expr::Mul(v)
+            | Expr::Func(_, v)
+            | Expr::List(v)
+            | Expr::Set(v)
+            | Expr::Tuple(v)
+            | Expr::Union(v)
+            | Expr::Rel(v, _) => v.iter().for_each(|e| e.free_vars(out)),
+            Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => a.free_vars(out),
+            Expr::Div(a, b) | Expr::Pow(a, b) | Expr::PlusMinus(a, b) => {
+                a.free_vars(out);
+                b.free_vars(out);
+            }
+            Expr::Interval { lo, hi, .. } => {
+                lo.free_vars(out);
+                hi.free_vars(out);
+            }
+            Expr::Matrix(rows) => rows.iter().flatten().for_each(|e| e.free_vars(out)),
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! Entry points: [`extract_answer`], [`is_equiv`], [`grade`], [`grade_batch`].
 
 pub mod budget;
+pub mod eval;
 pub mod equiv;
 pub mod expr;
 pub mod extract;

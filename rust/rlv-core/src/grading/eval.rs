@@ -1,0 +1,413 @@
+//! Evaluation: exact (big rationals, bounded) and numeric (complex f64 at sample points).
+
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use super::budget::{Budget, OutOfFuel, MAX_INT_BITS};
+use super::expr::{Const, Expr, Func};
+
+/// A complex number in f64.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct C64 {
+    pub re: f64,
+    pub im: f64,
+}
+
+impl C64 {
+    pub const NAN: C64 = C64 { re: f64::NAN, im: f64::NAN };
+
+    #[must_use]
+    pub fn real(re: f64) -> Self {
+        Self { re, im: 0.0 }
+    }
+
+    #[must_use]
+    pub fn is_finite(self) -> bool {
+        self.re.is_finite() && self.im.is_finite()
+    }
+
+    #[must_use]
+    pub fn abs(self) -> f64 {
+        self.re.hypot(self.im)
+    }
+
+    fn is_real(self) -> bool {
+        self.im == 0.0 || self.im.abs() <= 1e-14 * self.re.abs().max(1.0)
+    }
+
+    fn add(self, o: Self) -> Self {
+        Self { re: self.re + o.re, im: self.im + o.im }
+    }
+
+    #[must_use]
+    pub fn sub(self, o: Self) -> Self {
+        Self { re: self.re - o.re, im: self.im - o.im }
+    }
+
+    fn mul(self, o: Self) -> Self {
+        if self.im == 0.0 && o.im == 0.0 {
+            return Self::real(self.re * o.re);
+        }
+        Self {
+            re: self.re * o.re - self.im * o.im,
+            im: self.re * o.im + self.im * o.re,
+        }
+    }
+
+    #[must_use]
+    pub fn div_pub(self, o: Self) -> Self {
+        self.div(o)
+    }
+
+    fn div(self, o: Self) -> Self {
+        if self.im == 0.0 && o.im == 0.0 {
+            return Self::real(self.re / o.re);
+        }
+        let d = o.re * o.re + o.im * o.im;
+        Self {
+            re: (self.re * o.re + self.im * o.im) / d,
+            im: (self.im * o.re - self.re * o.im) / d,
+        }
+    }
+
+    fn ln(self) -> Self {
+        Self { re: self.abs().ln(), im: self.im.atan2(self.re) }
+    }
+
+    fn exp(self) -> Self {
+        let m = self.re.exp();
+        if self.im == 0.0 {
+            return Self::real(m);
+        }
+        Self { re: m * self.im.cos(), im: m * self.im.sin() }
+    }
+
+    fn powc(self, e: Self) -> Self {
+        if self.is_real() && e.is_real() {
+            let (b, x) = (self.re, e.re);
+            if b >= 0.0 || x.fract() == 0.0 {
+                return Self::real(b.powf(x));
+            }
+        }
+        if self.re == 0.0 && self.im == 0.0 {
+            return if e.re > 0.0 { Self::real(0.0) } else { Self::NAN };
+        }
+        self.ln().mul(e).exp()
+    }
+}
+
+/// Exact value of a rational expression, `None` when it is not rational (or not
+/// representable within the bounds).
+///
+/// # Errors
+/// [`OutOfFuel`] when the budget runs out.
+pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOfFuel> {
+    budget.spend(1)?;
+    Ok(match e {
+        Expr::Num(n) => Some(n.value.clone()),
+        Expr::Add(v) => {
+            let mut acc = BigRational::zero();
+            for x in v {
+                let Some(y) = exact(x, budget)? else { return Ok(None) };
+                spend_bits(&y, budget)?;
+                acc += y;
+            }
+            Some(acc)
+        }
+        Expr::Mul(v) => {
+            let mut acc = BigRational::one();
+            for x in v {
+                let Some(y) = exact(x, budget)? else { return Ok(None) };
+                spend_bits(&y, budget)?;
+                acc *= y;
+                if bits(&acc) > MAX_INT_BITS {
+                    return Ok(None);
+                }
+            }
+            Some(acc)
+        }
+        Expr::Neg(a) => exact(a, budget)?.map(|x| -x),
+        Expr::Div(a, b) => {
+            let (Some(x), Some(y)) = (exact(a, budget)?, exact(b, budget)?) else {
+                return Ok(None);
+            };
+            if y.is_zero() {
+                return Ok(None);
+            }
+            Some(x / y)
+        }
+        Expr::Pow(b, x) => {
+            let (Some(base), Some(ex)) = (exact(b, budget)?, exact(x, budget)?) else {
+                return Ok(None);
+            };
+            pow_exact(&base, &ex, budget)?
+        }
+        Expr::Func(f, args) => func_exact(*f, args, budget)?,
+        Expr::Unit(a, _) => exact(a, budget)?,
+        _ => None,
+    })
+}
+
+fn bits(x: &BigRational) -> u64 {
+    x.numer().bits() + x.denom().bits()
+}
+
+fn spend_bits(x: &BigRational, budget: &mut Budget) -> Result<(), OutOfFuel> {
+    budget.spend(bits(x) / 256)
+}
+
+fn to_i64(x: &BigRational) -> Option<i64> {
+    if x.is_integer() {
+        x.numer().to_i64()
+    } else {
+        None
+    }
+}
+
+fn nth_root_exact(x: &BigInt, n: u32) -> Option<BigInt> {
+    if x.is_negative() {
+        if n % 2 == 1 {
+            return nth_root_exact(&-x, n).map(|r| -r);
+        }
+        return None;
+    }
+    let r = x.nth_root(n);
+    (num_traits::pow(r.clone(), n as usize) == *x).then_some(r)
+}
+
+fn pow_exact(
+    base: &BigRational,
+    ex: &BigRational,
+    budget: &mut Budget,
+) -> Result<Option<BigRational>, OutOfFuel> {
+    let q = ex.denom().to_u32().filter(|&q| q <= 64);
+    let Some(q) = q else { return Ok(None) };
+    let Some(p) = ex.numer().to_i64() else { return Ok(None) };
+    if base.is_zero() {
+        return Ok(match p.signum() {
+            1 => Some(BigRational::zero()),
+            0 => Some(BigRational::one()),
+            _ => None,
+        });
+    }
+    // Root first (exact only when the base is a perfect q-th power).
+    let rooted = if q == 1 {
+        base.clone()
+    } else {
+        let (Some(n), Some(d)) = (nth_root_exact(base.numer(), q), nth_root_exact(base.denom(), q))
+        else {
+            return Ok(None);
+        };
+        BigRational::new(n, d)
+    };
+    let mag = p.unsigned_abs();
+    let est = bits(&rooted).saturating_mul(mag);
+    if est > MAX_INT_BITS {
+        return Ok(None);
+    }
+    budget.spend(est / 64 + 1)?;
+    let Ok(mag) = usize::try_from(mag) else { return Ok(None) };
+    let r = num_traits::pow(rooted, mag);
+    Ok(Some(if p < 0 { r.recip() } else { r }))
+}
+
+fn func_exact(
+    f: Func,
+    args: &[Expr],
+    budget: &mut Budget,
+) -> Result<Option<BigRational>, OutOfFuel> {
+    let mut vals = Vec::with_capacity(args.len());
+    for a in args {
+        let Some(v) = exact(a, budget)? else { return Ok(None) };
+        vals.push(v);
+    }
+    Ok(match (f, vals.as_slice()) {
+        (Func::Root, [x, n]) => {
+            let Some(n) = to_i64(n).and_then(|n| u32::try_from(n).ok()).filter(|&n| n >= 1) else {
+                return Ok(None);
+            };
+            pow_exact(x, &BigRational::new(BigInt::one(), BigInt::from(n)), budget)?
+        }
+        (Func::Abs, [x]) => Some(x.abs()),
+        (Func::Floor, [x]) => Some(x.floor()),
+        (Func::Ceil, [x]) => Some(x.ceil()),
+        (Func::Factorial, [x]) => {
+            let Some(n) = to_i64(x).filter(|&n| (0..=3000).contains(&n)) else {
+                return Ok(None);
+            };
+            budget.spend(u64::try_from(n).unwrap_or(0))?;
+            let mut acc = BigInt::one();
+            for k in 2..=n {
+                acc *= k;
+            }
+            Some(BigRational::from_integer(acc))
+        }
+        (Func::Binom, [n, k]) => {
+            let (Some(n), Some(k)) = (to_i64(n), to_i64(k)) else { return Ok(None) };
+            if !(0..=100_000).contains(&n) {
+                return Ok(None);
+            }
+            if k < 0 || k > n {
+                return Ok(Some(BigRational::zero()));
+            }
+            let k = k.min(n - k);
+            budget.spend(u64::try_from(k).unwrap_or(0))?;
+            let mut acc = BigInt::one();
+            for j in 0..k {
+                acc = acc * (n - j) / (j + 1);
+            }
+            Some(BigRational::from_integer(acc))
+        }
+        (Func::Gcd | Func::Lcm, vs) if !vs.is_empty() && vs.iter().all(BigRational::is_integer) => {
+            let mut acc = vs[0].numer().abs();
+            for v in &vs[1..] {
+                acc = if f == Func::Gcd { acc.gcd(v.numer()) } else { acc.lcm(v.numer()) };
+            }
+            Some(BigRational::from_integer(acc))
+        }
+        _ => None,
+    })
+}
+
+/// Numeric value at a point: `env` gives the value of each free variable.
+///
+/// # Errors
+/// [`OutOfFuel`] when the budget runs out.
+pub fn numeric(
+    e: &Expr,
+    env: &dyn Fn(&str) -> f64,
+    budget: &mut Budget,
+) -> Result<C64, OutOfFuel> {
+    budget.spend(1)?;
+    Ok(match e {
+        Expr::Num(n) => C64::real(n.value.to_f64().unwrap_or(f64::NAN)),
+        Expr::Sym(s) => C64::real(env(s)),
+        Expr::Const(c) => match c {
+            Const::Pi => C64::real(std::f64::consts::PI),
+            Const::E => C64::real(std::f64::consts::E),
+            Const::I => C64 { re: 0.0, im: 1.0 },
+            Const::Infinity => C64::real(f64::INFINITY),
+        },
+        Expr::Add(v) => {
+            let mut acc = C64::real(0.0);
+            for x in v {
+                acc = acc.add(numeric(x, env, budget)?);
+            }
+            acc
+        }
+        Expr::Mul(v) => {
+            let mut acc = C64::real(1.0);
+            for x in v {
+                acc = acc.mul(numeric(x, env, budget)?);
+            }
+            acc
+        }
+        Expr::Neg(a) => {
+            let x = numeric(a, env, budget)?;
+            C64 { re: -x.re, im: -x.im }
+        }
+        Expr::Div(a, b) => numeric(a, env, budget)?.div(numeric(b, env, budget)?),
+        Expr::Pow(a, b) => {
+            let base = numeric(a, env, budget)?;
+            let ex = numeric(b, env, budget)?;
+            // Odd roots of negative reals stay real: (-8)^(1/3) = -2.
+            if base.is_real() && ex.is_real() && base.re < 0.0 {
+                if let Some(Some(q)) = exact(b, budget).ok().map(|o| o.map(|r| r.denom().clone())) {
+                    if q.is_odd() {
+                        return Ok(C64::real(-(-base.re).powf(ex.re)));
+                    }
+                }
+            }
+            base.powc(ex)
+        }
+        Expr::Func(f, args) => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(numeric(a, env, budget)?);
+            }
+            func_numeric(*f, &vals)
+        }
+        Expr::Unit(a, _) => numeric(a, env, budget)?,
+        Expr::Percent(a) => numeric(a, env, budget)?.div(C64::real(100.0)),
+        _ => C64::NAN,
+    })
+}
+
+fn gamma_int(n: f64) -> f64 {
+    if n < 0.0 || n.fract() != 0.0 {
+        return f64::NAN;
+    }
+    if n > 170.0 {
+        return f64::INFINITY;
+    }
+    let mut acc = 1.0;
+    let mut k = 2.0;
+    while k <= n {
+        acc *= k;
+        k += 1.0;
+    }
+    acc
+}
+
+fn func_numeric(f: Func, v: &[C64]) -> C64 {
+    let real1 = |g: fn(f64) -> f64| -> C64 {
+        match v {
+            [x] if x.is_real() => C64::real(g(x.re)),
+            _ => C64::NAN,
+        }
+    };
+    match f {
+        Func::Sin => real1(f64::sin),
+        Func::Cos => real1(f64::cos),
+        Func::Tan => real1(f64::tan),
+        Func::Cot => real1(|x| 1.0 / x.tan()),
+        Func::Sec => real1(|x| 1.0 / x.cos()),
+        Func::Csc => real1(|x| 1.0 / x.sin()),
+        Func::Asin => real1(f64::asin),
+        Func::Acos => real1(f64::acos),
+        Func::Atan => real1(f64::atan),
+        Func::Sinh => real1(f64::sinh),
+        Func::Cosh => real1(f64::cosh),
+        Func::Tanh => real1(f64::tanh),
+        Func::Exp => match v {
+            [x] => x.exp(),
+            _ => C64::NAN,
+        },
+        Func::Ln => match v {
+            [x] if x.is_real() && x.re > 0.0 => C64::real(x.re.ln()),
+            [x] => x.ln(),
+            _ => C64::NAN,
+        },
+        Func::Log => match v {
+            [x] => x.ln().div(C64::real(10f64.ln())),
+            [x, b] => x.ln().div(b.ln()),
+            _ => C64::NAN,
+        },
+        Func::Root => match v {
+            [x, n] if n.is_real() => {
+                if x.is_real() && x.re < 0.0 && n.re.fract() == 0.0 && (n.re as i64) % 2 != 0 {
+                    C64::real(-(-x.re).powf(1.0 / n.re))
+                } else {
+                    x.powc(C64::real(1.0 / n.re))
+                }
+            }
+            _ => C64::NAN,
+        },
+        Func::Abs => match v {
+            [x] => C64::real(x.abs()),
+            _ => C64::NAN,
+        },
+        Func::Floor => real1(f64::floor),
+        Func::Ceil => real1(f64::ceil),
+        Func::Factorial => real1(gamma_int),
+        Func::Binom => match v {
+            [n, k] if n.is_real() && k.is_real() => {
+                C64::real(gamma_int(n.re) / (gamma_int(k.re) * gamma_int(n.re - k.re)))
+            }
+            _ => C64::NAN,
+        },
+        Func::Gcd | Func::Lcm => C64::NAN,
+    }
+}

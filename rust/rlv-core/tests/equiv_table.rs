@@ -1,0 +1,160 @@
+//! Hand-checked equivalence table: (gold, pred, expected).
+
+use rlv_core::grading::{is_equiv, GradeOptions, Status};
+
+fn check(rows: &[(&str, &str, bool)]) {
+    let opts = GradeOptions::default();
+    let mut bad = Vec::new();
+    for (g, p, want) in rows {
+        let st = is_equiv(g, p, &opts);
+        let got = st == Status::Equal;
+        if got != *want {
+            bad.push(format!("{g:?} vs {p:?}: want {want}, got {st:?}"));
+        }
+        // Symmetry (for well-formed golds).
+        let st2 = is_equiv(p, g, &opts);
+        if (st2 == Status::Equal) != got {
+            bad.push(format!("asymmetric: {g:?} vs {p:?}: {st:?} / {st2:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "{} failures:\n{}", bad.len(), bad.join("\n"));
+}
+
+#[test]
+fn numbers() {
+    check(&[
+        ("-5", "-5", true),
+        ("7425000", "7,425,000", true),
+        ("1000", "1 000", true),
+        ("1000", "1000.0", true),
+        ("1000", "10^3", true),
+        ("0.1", ".1", true),
+        ("\\frac{1}{2}", "0.5", true),
+        ("\\frac{1}{2}", "1/2", true),
+        ("\\frac12", "\\dfrac{1}{2}", true),
+        ("\\tfrac83", "\\frac{8}{3}", true),
+        ("2\\frac{1}{2}", "\\frac{5}{2}", true),
+        ("-2\\frac{1}{2}", "-2.5", true),
+        ("0.\\overline{3}", "\\frac13", true),
+        ("1.5\\times10^{3}", "1500", true),
+        ("1.5e3", "1500", true),
+        ("\\frac{1}{2^{99}}", "\\frac{1}{2^{98}}", false),
+        ("1/2^{99}", "1/2^{98}", false),
+        ("2^{100}", "2^{100}+1", false),
+        ("5", "6", false),
+        ("5", "-5", false),
+        ("0.333", "\\frac{1}{3}", true),
+        ("0.33", "\\frac{1}{3}", true),
+        ("0.34", "\\frac{1}{3}", false),
+        ("0.3", "\\frac{1}{3}", false),
+        ("1.41", "\\sqrt{2}", true),
+        ("1.42", "\\sqrt{2}", false),
+        ("3.14", "\\pi", true),
+        ("3.15", "\\pi", false),
+        ("1e-30", "2e-30", false),
+        ("10\\%", "10", true),
+        ("\\$10", "10", true),
+        ("\\$5.00", "5", true),
+        ("10\\text{ units}", "10", true),
+        ("10\\text{ units}", "100", false),
+        ("90^\\circ", "90", true),
+        ("90^{\\circ}", "90", true),
+        ("15\\mbox{ cm}^2", "15", true),
+        ("5!", "120", true),
+        ("\\binom{5}{2}", "10", true),
+        ("\\frac{\\frac{\\frac{1}{2}}{3}}{4}", "\\frac{1}{24}", true),
+    ]);
+}
+
+#[test]
+fn radicals_and_functions() {
+    check(&[
+        ("\\sqrt{8}", "2\\sqrt{2}", true),
+        ("\\sqrt3", "\\sqrt{3}", true),
+        ("\\sqrt[3]{8}", "2", true),
+        ("4\\sqrt(2)", "4", false),
+        ("4\\sqrt{2}", "4", false),
+        ("10\\sqrt{3} + \\sqrt4", "10\\sqrt3 + \\sqrt{4}", true),
+        ("\\sin(\\pi/6)", "\\frac12", true),
+        ("\\log_2 8", "3", true),
+        ("e^{\\ln 2}", "2", true),
+        ("(1+i)^2", "2i", true),
+        ("\\frac34i", "\\frac{3}{4}i", true),
+        ("\\frac{9}{4}\\pi", "\\frac94\\pi", true),
+        ("1-\\frac{1}{\\mathrm{e}}", "1+\\frac{1}{\\mathrm{e}}", false),
+        ("3\\sqrt{13}", "\\sqrt{117}", true),
+    ]);
+}
+
+#[test]
+fn expressions_and_equations() {
+    check(&[
+        ("(x+1)^2", "x^2+2x+1", true),
+        ("(x+1)^2", "x^2+2x+2", false),
+        ("\\left(x-2\\right)\\left(x+2\\right)", "(x-2)(x+2)", true),
+        ("\\frac{\\pi r}{h+r}", "\\frac{r\\pi}{r+h}", true),
+        ("2 \\sin b \\cos a", "2\\cos a \\sin b", true),
+        ("2-2p", "2 - 2p", true),
+        ("x = 3", "3", true),
+        ("y = 2x+1", "2x+1", true),
+        ("2x+2y=4", "x+y=2", true),
+        ("3x+4y+14=0", "0", false),
+        ("5x - 7y + 11z + 4 = 0", "x + y - z + 2 = 0", false),
+        ("k = \\frac{1}{3}", "\\frac13", true),
+    ]);
+}
+
+#[test]
+fn structures() {
+    check(&[
+        ("[0,1)", "[0,1)", true),
+        ("[0,9)", "[0,1)", false),
+        ("(0,9)", "[0,9)", false),
+        ("(1, \\infty)", "(1,\\infty)", true),
+        ("[-1, -\\frac{1}{2}) \\cup (-\\frac{1}{2}, 0)", "[-1, -\\tfrac12) \\cup (-\\tfrac12, 0)", true),
+        ("\\{1,2\\}", "\\{2,1\\}", true),
+        ("\\{1,2\\}", "\\{1,3\\}", false),
+        ("(1,2)", "(2,1)", false),
+        ("(3, \\frac{\\pi}{2})", "\\left( 3, \\frac{\\pi}{2} \\right)", true),
+        ("10, 4, -2", "4, 10, -2", true),
+        ("-2,1", "1, -2", true),
+        ("1 \\pm \\sqrt{19}", "1 + \\sqrt{19}, 1 - \\sqrt{19}", true),
+        ("\\{1\\pm\\sqrt{5},-2\\}", "\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}", true),
+        ("x \\geq 5", "x >= 5", true),
+        ("x > 5", "x < 5", false),
+        ("x \\leq 5", "5 \\geq x", true),
+        ("x > 3", "(3, \\infty)", true),
+        ("1 < x \\le 2", "(1, 2]", true),
+        ("x \\neq 3", "x != 3", true),
+        ("\\begin{pmatrix} 0 & 3 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{bmatrix}0&3\\\\0&-1\\end{bmatrix}", true),
+        ("\\begin{pmatrix} 0 & 3 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix}0&3\\\\0&1\\end{pmatrix}", false),
+        ("\\text{Evelyn}", "Evelyn", true),
+        ("\\text{(A)}", "A", true),
+        ("(A)", "A", true),
+        ("\\text{(B)}", "A", false),
+        ("\\{-1\\} \\cup [0,7)", "\\{-1\\} \\cup [0,7)", true),
+        ("f(2) < f(1) < f(4)", "f(2) < f(1) < f(4)", true),
+    ]);
+}
+
+#[test]
+fn adversarial_inputs_terminate() {
+    let opts = GradeOptions::default();
+    let deep = format!("{}1{}", "{".repeat(10_000), "}".repeat(10_000));
+    let big = "1".repeat(1 << 20);
+    let deep_frac = format!("{}1{}", "\\frac{".repeat(5000), "}{2}".repeat(5000));
+    let cases = [
+        ("2^{2^{2^{2^{100}}}}", "2^{2^{2^{2^{100}}}}+1"),
+        ("10^{10^{10^{10}}}", "10^{10^{10^{10}}}+1"),
+        ("1000000!", "1000000!+1"),
+        (deep.as_str(), "1"),
+        (big.as_str(), "1"),
+        (deep_frac.as_str(), "1"),
+    ];
+    for (a, b) in cases {
+        let t = std::time::Instant::now();
+        let st = is_equiv(a, b, &opts);
+        assert!(t.elapsed().as_millis() < 500, "{a:.40}: {st:?} took {:?}", t.elapsed());
+        assert_ne!(st, Status::Equal, "{a:.40} vs {b}");
+    }
+}
