@@ -158,3 +158,21 @@ fn adversarial_inputs_terminate() {
         assert_ne!(st, Status::Equal, "{a:.40} vs {b}");
     }
 }
+
+#[test]
+fn relations() {
+    check(&[
+        ("x = 11", "x = 5+5+1 = 7 =11", true),
+        ("11", "x\\approx11", true),
+        ("x < 1", "-x > -1", true),
+        ("x <= 1", "-x >= -1", true),
+        ("x < 1", "-x < -1", false),
+        ("2x+4y-3=0", "y=-\\frac{1}{2}x+\\frac{3}{4}", true),
+        ("x^2/4 + y^2/3 = 1", "x^2/16 + y^2/12 = 1/4", true),
+        ("34x+45y-20z+100=0", "-34x-45y+20z-100=0", true),
+        ("k=1", "1", true),
+        ("\\\\left(\\\\frac{1}{5},\\\\frac{1}{6}\\\\right)", "\\left( \\frac{1}{5}, \\frac{1}{6} \\right)", true),
+        ("16386.20", "16,\\!386.20", true),
+        ("12000023", "12,\\!000,\\!023", true),
+    ]);
+}

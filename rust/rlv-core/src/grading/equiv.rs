@@ -242,7 +242,7 @@ const MIN_VALID_POINTS: u32 = 3;
 fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
     // `x = v` or a chain `a = b = v`: the last right-hand side, if the left is a symbol.
     if let Expr::Rel(v, ops) = e {
-        if ops.iter().all(|o| *o == RelOp::Eq)
+        if ops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx))
             && (v.len() >= 3 || (v.len() == 2 && is_assignable(&v[0])))
         {
             return Some((&v[0], &v[v.len() - 1]));
@@ -311,7 +311,7 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
             } else if is_var(b) && !has_vars(a) {
                 (a, op.flip())
             } else {
-                return None;
+                return solve_linear(a, b, *op);
             };
             Some(match op {
                 RelOp::Lt => interval(inf(true), c.clone(), false, false),
@@ -335,6 +335,55 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
         }
         _ => None,
     }
+}
+
+/// Replace variable `name` by `val`.
+fn substitute(e: &Expr, name: &str, val: &Expr) -> Expr {
+    let s = |x: &Expr| substitute(x, name, val);
+    match e {
+        Expr::Sym(n) if n == name => val.clone(),
+        Expr::Add(v) => Expr::Add(v.iter().map(s).collect()),
+        Expr::Mul(v) => Expr::Mul(v.iter().map(s).collect()),
+        Expr::Func(f, v) => Expr::Func(*f, v.iter().map(s).collect()),
+        Expr::Neg(a) => Expr::Neg(Box::new(s(a))),
+        Expr::Percent(a) => Expr::Percent(Box::new(s(a))),
+        Expr::Unit(a, u) => Expr::Unit(Box::new(s(a)), u.clone()),
+        Expr::Div(a, b) => Expr::Div(Box::new(s(a)), Box::new(s(b))),
+        Expr::Pow(a, b) => Expr::Pow(Box::new(s(a)), Box::new(s(b))),
+        other => other.clone(),
+    }
+}
+
+/// `a op b` with one variable entering linearly (`-x > -1`, `2x + 1 \le 5`): the solution
+/// set as an interval, with an exact endpoint expression.
+fn solve_linear(a: &Expr, b: &Expr, op: RelOp) -> Option<Expr> {
+    let mut vars = Vec::new();
+    a.free_vars(&mut vars);
+    b.free_vars(&mut vars);
+    let [x] = vars.as_slice() else { return None };
+    if a.size() + b.size() > 200 {
+        return None;
+    }
+    let h = Expr::Add(vec![a.clone(), Expr::Neg(Box::new(b.clone()))]);
+    let at = |k: i64| substitute(&h, x, &Expr::Num(super::expr::Number::int(k)));
+    let mut budget = Budget::new(20_000);
+    let vals: Vec<f64> = (0..3)
+        .map(|k| numeric(&at(k), &|_| f64::NAN, &mut budget).map(|c| c.re))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let (s1, s2) = (vals[1] - vals[0], vals[2] - vals[1]);
+    if !s1.is_finite() || s1 == 0.0 || (s1 - s2).abs() > 1e-9 * s1.abs().max(1.0) {
+        return None;
+    }
+    // h(x) = s (x - c) with c = -h(0) / (h(1) - h(0)).
+    let h0 = at(0);
+    let c = Expr::Neg(Box::new(Expr::Div(
+        Box::new(h0.clone()),
+        Box::new(Expr::Add(vec![at(1), Expr::Neg(Box::new(h0))])),
+    )));
+    let op = if s1 > 0.0 { op } else { op.flip() };
+    let xs = Expr::Sym(x.clone());
+    rel_to_set(&Expr::Rel(vec![xs, c], vec![op]))
 }
 
 fn text_of(e: &Expr) -> Option<String> {
@@ -536,14 +585,14 @@ impl Ctx<'_, '_> {
         if let (Some(sa), Some(sb)) = (rel_to_set(a), rel_to_set(b)) {
             return self.eq(&sa, &sb);
         }
+        // Assignments to the same name (chains read by their last right-hand side).
+        if let (Some((x, rx)), Some((y, ry))) = (as_rel_assignment(a), as_rel_assignment(b)) {
+            if is_assignable(x) && x == y && self.eq(rx, ry)? {
+                return Ok(true);
+            }
+        }
         // Equations.
         if oa.len() == 1 && ob.len() == 1 && oa[0] == RelOp::Eq && ob[0] == RelOp::Eq {
-            // Same assigned symbol: compare right-hand sides.
-            if let (Expr::Sym(x), Expr::Sym(y)) = (&va[0], &vb[0]) {
-                if x == y && self.eq(&va[1], &vb[1])? {
-                    return Ok(true);
-                }
-            }
             return self.equation_eq(&va[0], &va[1], &vb[0], &vb[1]);
         }
         // Chains: same operators in the same or reversed direction, operands pairwise equal.

@@ -322,6 +322,11 @@ impl<'a> Lexer<'a> {
     fn command(&mut self) -> Result<(), LexError> {
         let s = self.s;
         let b = self.b;
+        // `\\frac` (a doubled backslash from an escaped string) is `\frac`.
+        if b.get(self.i + 1) == Some(&b'\\') && b.get(self.i + 2).is_some_and(u8::is_ascii_alphabetic)
+        {
+            self.i += 1;
+        }
         let start = self.i + 1;
         let Some(&c) = b.get(start) else {
             self.i = start;
@@ -522,6 +527,14 @@ impl<'a> Lexer<'a> {
 /// # Errors
 /// [`LexError`] when the span contains something that is not math.
 pub fn tokenize(s: &str) -> Result<Vec<Tok>, LexError> {
+    // Thin spaces inside numbers (`12,\!000`, `12\,000`) are only layout.
+    let cleaned;
+    let s = if s.contains("\\!") || s.contains("\\,") {
+        cleaned = s.replace("\\!", "").replace("\\,", " ");
+        cleaned.as_str()
+    } else {
+        s
+    };
     Lexer {
         s,
         b: s.as_bytes(),
