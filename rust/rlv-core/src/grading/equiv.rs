@@ -15,7 +15,7 @@ use num_traits::{Signed, ToPrimitive, Zero};
 
 use super::budget::{Budget, OutOfFuel};
 use super::eval::{exact, numeric, C64};
-use super::expr::{Const, Expr, RelOp};
+use super::expr::{Const, Expr, Func, RelOp};
 use super::parse::{decimal_comma, normalize_text, parse, ParseError};
 use super::{GradeOptions, PercentPolicy, Status};
 
@@ -141,6 +141,17 @@ fn is_text_factor(e: &Expr) -> bool {
 /// inside collections, unwrap one-element lists.
 fn normalize(e: &Expr, percent_value: bool) -> Expr {
     let n = |x: &Expr| normalize(x, percent_value);
+    // `\frac{-1 \pm \sqrt{13}}{4}`: two answers.
+    if !matches!(e, Expr::PlusMinus(..)) && has_pm(e) {
+        return Expr::List(vec![n(&pick_pm(e, true)), n(&pick_pm(e, false))]);
+    }
+    if let Expr::Rel(v, ops) = e {
+        if v.iter().any(has_pm) {
+            let plus = Expr::Rel(v.iter().map(|x| pick_pm(x, true)).collect(), ops.clone());
+            let minus = Expr::Rel(v.iter().map(|x| pick_pm(x, false)).collect(), ops.clone());
+            return Expr::List(vec![n(&plus), n(&minus)]);
+        }
+    }
     match e {
         Expr::Unit(a, _) => n(a),
         Expr::Percent(a) => {
@@ -149,6 +160,10 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
             } else {
                 n(a)
             }
+        }
+        Expr::Mul(v) if !v.is_empty() && is_text_factor(&v[0]) && !v.iter().all(is_text_factor) => {
+            // Leading words are not a unit: keep the product (it will not equal a number).
+            Expr::Mul(v.iter().map(n).collect())
         }
         Expr::Mul(v) => {
             let keep: Vec<Expr> = v.iter().filter(|x| !is_text_factor(x)).map(n).collect();
@@ -251,12 +266,56 @@ fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
     None
 }
 
-/// A left-hand side that names the answer: `x`, `x_1`, `f(x)`, `k`.
+/// A left-hand side that names the answer: `x`, `x_1`, `f(x)`, `(x, y)`, `|AB|`, `A:B`.
 fn is_assignable(e: &Expr) -> bool {
+    fn names(e: &Expr) -> bool {
+        match e {
+            Expr::Sym(_) => true,
+            Expr::Mul(v) => v.iter().all(names),
+            Expr::Func(Func::Abs, v) => v.iter().all(names),
+            Expr::Div(a, b) => names(a) && names(b),
+            _ => false,
+        }
+    }
     match e {
         Expr::Sym(_) => true,
-        Expr::Mul(v) => v.len() == 2 && matches!(v[0], Expr::Sym(_)) && !v[1].is_structure(),
+        // A function value `f(x)`, `f(2)`.
+        Expr::Mul(v) if v.len() == 2 && matches!(v[0], Expr::Sym(_)) && !v[1].is_structure() => {
+            true
+        }
+        Expr::Tuple(v) => v.iter().all(|x| matches!(x, Expr::Sym(_))),
+        _ => names(e),
+    }
+}
+
+/// Whether a scalar expression contains `\pm`.
+fn has_pm(e: &Expr) -> bool {
+    match e {
+        Expr::PlusMinus(..) => true,
+        Expr::Add(v) | Expr::Mul(v) | Expr::Func(_, v) => v.iter().any(has_pm),
+        Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => has_pm(a),
+        Expr::Div(a, b) | Expr::Pow(a, b) => has_pm(a) || has_pm(b),
         _ => false,
+    }
+}
+
+/// Replace every `a \pm b` by `a + b` (sign +1) or `a - b` (sign -1).
+fn pick_pm(e: &Expr, plus: bool) -> Expr {
+    let p = |x: &Expr| pick_pm(x, plus);
+    match e {
+        Expr::PlusMinus(a, b) => {
+            let b = p(b);
+            Expr::Add(vec![p(a), if plus { b } else { Expr::Neg(Box::new(b)) }])
+        }
+        Expr::Add(v) => Expr::Add(v.iter().map(p).collect()),
+        Expr::Mul(v) => Expr::Mul(v.iter().map(p).collect()),
+        Expr::Func(f, v) => Expr::Func(*f, v.iter().map(p).collect()),
+        Expr::Neg(a) => Expr::Neg(Box::new(p(a))),
+        Expr::Percent(a) => Expr::Percent(Box::new(p(a))),
+        Expr::Unit(a, u) => Expr::Unit(Box::new(p(a)), u.clone()),
+        Expr::Div(a, b) => Expr::Div(Box::new(p(a)), Box::new(p(b))),
+        Expr::Pow(a, b) => Expr::Pow(Box::new(p(a)), Box::new(p(b))),
+        other => other.clone(),
     }
 }
 
@@ -325,7 +384,7 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
                 _ => return None,
             })
         }
-        ([a, x, b], [o1, o2]) if is_var(x) && !has_vars(a) && !has_vars(b) => {
+        ([a, x, b], [o1, o2]) if is_assignable(x) && !has_vars(a) && !has_vars(b) => {
             let (lo, hi, lo_op, hi_op) = match (o1, o2) {
                 (RelOp::Lt | RelOp::Le, RelOp::Lt | RelOp::Le) => (a, b, *o1, *o2),
                 (RelOp::Gt | RelOp::Ge, RelOp::Gt | RelOp::Ge) => (b, a, o2.flip(), o1.flip()),

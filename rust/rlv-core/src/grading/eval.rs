@@ -308,15 +308,23 @@ pub fn numeric(
             let x = numeric(a, env, budget)?;
             C64 { re: -x.re, im: -x.im }
         }
-        Expr::Div(a, b) => numeric(a, env, budget)?.div(numeric(b, env, budget)?),
+        Expr::Div(a, b) => {
+            let d = numeric(b, env, budget)?;
+            if d.re == 0.0 && d.im == 0.0 {
+                // Division by zero is undefined, not infinite.
+                return Ok(C64::NAN);
+            }
+            numeric(a, env, budget)?.div(d)
+        }
         Expr::Pow(a, b) => {
             let base = numeric(a, env, budget)?;
             let ex = numeric(b, env, budget)?;
             // Odd roots of negative reals stay real: (-8)^(1/3) = -2.
             if base.is_real() && ex.is_real() && base.re < 0.0 {
-                if let Some(Some(q)) = exact(b, budget).ok().map(|o| o.map(|r| r.denom().clone())) {
-                    if q.is_odd() {
-                        return Ok(C64::real(-(-base.re).powf(ex.re)));
+                if let Some(r) = exact(b, budget)? {
+                    if r.denom().is_odd() && !r.denom().is_one() {
+                        let m = (-base.re).powf(ex.re);
+                        return Ok(C64::real(if r.numer().is_odd() { -m } else { m }));
                     }
                 }
             }

@@ -1,10 +1,76 @@
-//! Final-answer extraction. PLACEHOLDER: being rewritten (full anchor set, priorities,
-//! </think> handling); interface is fixed.
+//! Final-answer extraction: find the span of a model output (or of a gold solution) that
+//! holds the final answer.
+//!
+//! The extractor is a set of hand-written, linear-time scanners (no regex, no recursion).
+//! Every returned span is a trimmed sub-slice of the input; the scanners only slice at ASCII
+//! delimiters or at checked char boundaries, so any UTF-8 input is safe.
+//!
+//! # Search region (`<think>` handling)
+//!
+//! * If the text contains `</think>`, only the part after the **last** `</think>` is searched
+//!   (the reasoning trace is never graded).
+//! * If it contains `<think>` but no `</think>`, the model never finished thinking: the result
+//!   is `None` in **both** modes (a truncated trace has no final answer; the number fallback
+//!   would otherwise reward random intermediate values).
+//!
+//! # Priority order (completions, [`extract_answer`])
+//!
+//! The first rule that yields a non-empty span wins. Within a rule the **last** occurrence in
+//! the search region wins (earlier ones are tried only if the last one is empty).
+//!
+//! | # | [`Rule`]                  | Anchor                                                          | Strict | Lenient |
+//! |---|---------------------------|-----------------------------------------------------------------|:------:|:-------:|
+//! | 1 | `Boxed` / `BoxedList`     | last `\boxed{..}` / `\fbox{..}` (brace-matched; `\boxed 5`)      |  yes   |   yes   |
+//! | 2 | `FinalAnswer`             | `final answer is X`, `Final Answer: X`, `**Final Answer**`⏎`X`  |  yes   |   yes   |
+//! | 3 | `Gsm8k`                   | `#### X` (X must be answer-like, not a markdown heading)        |  yes   |   yes   |
+//! | 4 | `AnswerIs`                | `the answer is X`                                               |  yes   |   yes   |
+//! | 5 | `AnswerColon`             | `Answer: X`, `**Answer:** X`, `Answer $X$` / `Answer \[X\]`     |  yes   |   yes   |
+//! | 6 | `Bold`                    | last answer-like `**X**` on one line                            |   no   |   yes   |
+//! | 7 | `MathSpan`                | last `$$..$$`, `\[..\]`, `$..$`, `\(..\)` (single-line `$`/`\(`) |   no   |   yes   |
+//! | 8 | `LastNumber`              | last number (`-1,000.5`, `.5`, `3/4`, `2,74`, `28%`), as written |   no   |   yes   |
+//!
+//! Rule 6 runs when either fallback of [`ExtractConfig`] is on (it is a heuristic, never an
+//! explicit anchor); rule 7 needs `math_fallback`, rule 8 `number_fallback`.
+//!
+//! Anchors are matched case-insensitively and must start at a word boundary.
+//!
+//! # Phrase anchors (rules 2–5)
+//!
+//! The answer is the text after the phrase (leading whitespace and newlines skipped) up to the
+//! end of the sentence: a newline or a `.` followed by whitespace, outside math delimiters and
+//! braces (so `3.5`, `$x=1.5$` and `\frac{a}{b}` are never cut), at most 4 KiB. It is then
+//! cleaned, repeatedly: "I hope it is correct" and what follows is dropped; trailing
+//! `.` `,` `;` `:` and whitespace are stripped; one wrapping `**..**`, `"..."`, `$$..$$`,
+//! `$..$`, `\(..\)`, `\[..\]` is removed; a lone currency `$` is removed. If the text contains a
+//! `\boxed{}` its content is used. A trailing clause (`, which ..`, ` because ..`, `, since ..`,
+//! `, so ..`, `, where ..`) is cut, and a sentence such as `The largest $n$ is 34` is reduced to
+//! what follows its last top-level ` is ` / ` are ` / ` equals ` / ` be ` / ` was `. If the
+//! remainder is still prose (two or more words outside math), its last math span, else its
+//! last number, is used.
+//!
+//! # Boxed lists
+//!
+//! Several boxes written as one answer (`\boxed{1} and \boxed{2}`, `\boxed{1}, \boxed{2}`,
+//! `$\boxed{-2}$ \quad\text{and}\quad $\boxed{1}$`, `\boxed{1}\boxed{2}`) give
+//! [`Rule::BoxedList`] with a span that runs from the first `\boxed` to the last box's closing
+//! brace; the parser strips the `\boxed{}` wrappers and reads `,`/`and` as list separators.
+//! Two boxes join when the gap between them is at most 70 bytes and holds only separators
+//! (whitespace, `$`, `\(` `\)` `\[` `\]`, `\quad`, `\,`, `,`, `;`, `and`, `\text{..}` around
+//! those), or is under 10 bytes with no letters at all (`\boxed{a} ++ \boxed{b}`).
+//! `or` never joins (it usually introduces an alternative form: `\boxed{15\frac{39}{40}}` or
+//! `\boxed{\frac{639}{40}}`), and a list whose boxes all hold the same text is just the last box.
+//!
+//! # Gold answers ([`extract_gold`])
+//!
+//! Last box (or box list) > `#### N` > phrase anchors (rules 2, 4, 5) > for a prose solution
+//! (several words and sentence punctuation): last math span, then last number > otherwise the
+//! whole trimmed gold ([`Rule::Whole`]) with one wrapping `$..$`/`\(..\)`/`\[..\]`/`$$..$$`
+//! removed. An empty gold gives `None`.
 
 /// Extraction mode for completions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
-    /// Anchors first, then the last math span, then the last number.
+    /// Anchors first, then the last bold span, the last math span, then the last number.
     #[default]
     Lenient,
     /// Explicit anchors only (for RL rewards).
@@ -23,8 +89,14 @@ pub struct ExtractConfig {
 impl From<Mode> for ExtractConfig {
     fn from(m: Mode) -> Self {
         match m {
-            Mode::Lenient => Self { math_fallback: true, number_fallback: true },
-            Mode::Strict => Self { math_fallback: false, number_fallback: false },
+            Mode::Lenient => Self {
+                math_fallback: true,
+                number_fallback: true,
+            },
+            Mode::Strict => Self {
+                math_fallback: false,
+                number_fallback: false,
+            },
         }
     }
 }
@@ -32,7 +104,10 @@ impl From<Mode> for ExtractConfig {
 /// Which rule produced the answer span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rule {
+    /// Content of the last `\boxed{}` / `\fbox{}`.
     Boxed,
+    /// Several adjacent boxes (`\boxed{1} and \boxed{2}`); the span keeps the wrappers.
+    BoxedList,
     FinalAnswer,
     AnswerIs,
     AnswerColon,
@@ -49,6 +124,7 @@ impl Rule {
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::Boxed => "boxed",
+            Rule::BoxedList => "boxed_list",
             Rule::FinalAnswer => "final_answer",
             Rule::AnswerIs => "answer_is",
             Rule::AnswerColon => "answer_colon",
@@ -68,23 +144,16 @@ pub struct Extraction<'a> {
     pub rule: Rule,
 }
 
-fn last_boxed(text: &str) -> Option<&str> {
-    let start = text.rfind("\\boxed{")? + "\\boxed{".len();
-    let mut depth = 1usize;
-    for (i, c) in text[start..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(&text[start..start + i]);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
+/// Longest anchored answer text considered (bytes after the anchor phrase).
+const MAX_ANCHOR_LEN: usize = 4096;
+/// How many occurrences of one phrase anchor are tried (last first) before giving up.
+const MAX_ANCHOR_TRIES: usize = 32;
+/// Longest gap (bytes) between two boxes of a [`Rule::BoxedList`].
+const MAX_LIST_GAP: usize = 70;
+
+// ---------------------------------------------------------------------------------------
+// Public entry points
+// ---------------------------------------------------------------------------------------
 
 /// Extract the final answer of a model output.
 #[must_use]
@@ -94,26 +163,1303 @@ pub fn extract_answer(text: &str, mode: Mode) -> Option<Extraction<'_>> {
 
 /// Extract with explicit switches.
 #[must_use]
-pub fn extract_answer_with(text: &str, _cfg: ExtractConfig) -> Option<Extraction<'_>> {
-    if let Some(s) = last_boxed(text) {
-        return Some(Extraction { span: s.trim(), rule: Rule::Boxed });
+pub fn extract_answer_with(text: &str, cfg: ExtractConfig) -> Option<Extraction<'_>> {
+    let region = answer_region(text)?;
+    if let Some(e) = boxed_rule(region) {
+        return Some(e);
     }
-    if let Some(p) = text.rfind("####") {
-        return Some(Extraction { span: text[p + 4..].trim(), rule: Rule::Gsm8k });
+    if let Some(e) = final_answer_rule(region) {
+        return Some(e);
+    }
+    if let Some(e) = gsm8k_rule(region) {
+        return Some(e);
+    }
+    if let Some(e) = answer_is_rule(region) {
+        return Some(e);
+    }
+    if let Some(e) = answer_colon_rule(region) {
+        return Some(e);
+    }
+    if cfg.math_fallback || cfg.number_fallback {
+        if let Some(span) = last_bold(region) {
+            return Some(Extraction {
+                span,
+                rule: Rule::Bold,
+            });
+        }
+    }
+    if cfg.math_fallback {
+        if let Some(span) = last_math_span(region) {
+            return Some(Extraction {
+                span,
+                rule: Rule::MathSpan,
+            });
+        }
+    }
+    if cfg.number_fallback {
+        if let Some(span) = last_number(region) {
+            return Some(Extraction {
+                span,
+                rule: Rule::LastNumber,
+            });
+        }
     }
     None
 }
 
-/// Read a gold: a solution with `\boxed{}` or `#### N`, else the whole (trimmed) text as a
-/// bare answer. `None` for an empty gold.
+/// Read a gold: a solution with `\boxed{}` or `#### N` (or a phrase anchor, or for a prose
+/// solution its last math span / number), else the whole (trimmed, delimiter-stripped) text
+/// as a bare answer. `None` for an empty gold.
 #[must_use]
 pub fn extract_gold(gold: &str) -> Option<Extraction<'_>> {
-    if let Some(s) = last_boxed(gold) {
-        return Some(Extraction { span: s.trim(), rule: Rule::Boxed });
-    }
-    if let Some(p) = gold.rfind("####") {
-        return Some(Extraction { span: gold[p + 4..].trim(), rule: Rule::Gsm8k });
-    }
     let t = gold.trim();
-    (!t.is_empty()).then_some(Extraction { span: t, rule: Rule::Whole })
+    if t.is_empty() {
+        return None;
+    }
+    if let Some(e) = boxed_rule(t) {
+        return Some(e);
+    }
+    if let Some(e) = gsm8k_rule(t) {
+        return Some(e);
+    }
+    if let Some(e) = final_answer_rule(t) {
+        return Some(e);
+    }
+    if let Some(e) = answer_is_rule(t) {
+        return Some(e);
+    }
+    if let Some(e) = answer_colon_rule(t) {
+        return Some(e);
+    }
+    if is_prose_solution(t) {
+        if let Some(span) = last_math_span(t) {
+            return Some(Extraction {
+                span,
+                rule: Rule::MathSpan,
+            });
+        }
+        if let Some(span) = last_number(t) {
+            return Some(Extraction {
+                span,
+                rule: Rule::LastNumber,
+            });
+        }
+    }
+    let span = strip_math_delims(t);
+    (!span.is_empty()).then_some(Extraction {
+        span,
+        rule: Rule::Whole,
+    })
+}
+
+/// The part of a completion that is searched: after the last `</think>`; `None` when a
+/// `<think>` is never closed.
+#[must_use]
+pub fn answer_region(text: &str) -> Option<&str> {
+    if let Some(p) = text.rfind("</think>") {
+        Some(&text[p + "</think>".len()..])
+    } else if text.contains("<think>") {
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// Content (trimmed) of the last non-empty `\boxed{..}` / `\fbox{..}` / `\boxed 5`.
+#[must_use]
+pub fn last_boxed(text: &str) -> Option<&str> {
+    let boxes = find_boxes(text);
+    boxes
+        .iter()
+        .rev()
+        .map(|b| text[b.content.0..b.content.1].trim())
+        .find(|c| !c.is_empty())
+}
+
+/// Remove wrapping math delimiters (`$$..$$`, `$..$`, `\(..\)`, `\[..\]`), repeatedly, when
+/// one pair encloses the whole (trimmed) text. `$1$ and $2$` is left alone.
+#[must_use]
+pub fn strip_math_delims(s: &str) -> &str {
+    let mut s = s.trim();
+    loop {
+        let next = strip_one_math_wrapper(s).trim();
+        if next.len() == s.len() {
+            return s;
+        }
+        s = next;
+    }
+}
+
+/// Content (cleaned) of the last non-empty math span: `$$..$$`, `\[..\]` (may span lines),
+/// `$..$`, `\(..\)` (single line). `\$` is not a delimiter.
+#[must_use]
+pub fn last_math_span(text: &str) -> Option<&str> {
+    let spans = math_spans(text);
+    spans
+        .iter()
+        .rev()
+        .map(|&(a, b)| clean(&text[a..b]))
+        .find(|c| !c.is_empty())
+}
+
+/// The last number of the text, as written: optional sign (`-`, `−`), digits with `,` / `{,}`
+/// / `,\!` / single-space thousands groups, a decimal part (`.5`, decimal comma `2,74`), an
+/// optional `/denominator` and `%`. Digits glued to a preceding letter (`AZYUK2A`) are not a
+/// number.
+#[must_use]
+pub fn last_number(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut last = None;
+    let mut i = 0;
+    while i < n {
+        let c = b[i];
+        let starts =
+            c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let prev = prev_char(text, i);
+        if prev.is_some_and(|p| p.is_alphanumeric() || p == '_') || (c == b'.' && prev == Some('.'))
+        {
+            // Inside a word (or `..5`): skip the whole alphanumeric run.
+            while i < n && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
+                i += 1;
+            }
+            continue;
+        }
+        let (start, end) = scan_number(text, i);
+        last = Some((start, end));
+        i = end.max(i + 1);
+    }
+    last.map(|(a, b)| &text[a..b])
+}
+
+// ---------------------------------------------------------------------------------------
+// Boxes
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+struct BoxSpan {
+    /// Byte offset of the backslash of `\boxed` / `\fbox`.
+    cmd: usize,
+    /// Content range.
+    content: (usize, usize),
+    /// One past the closing brace (or the token).
+    end: usize,
+}
+
+/// All complete boxes, ordered by `end`. One pass, iterative brace matching.
+fn find_boxes(text: &str) -> Vec<BoxSpan> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = Vec::new();
+    // Stack of open braces: Some(cmd) when the brace opens a box.
+    let mut stack: Vec<Option<usize>> = Vec::new();
+    let mut pending: Option<(usize, usize)> = None; // (cmd, brace position)
+    let mut i = 0;
+    while i < n {
+        match b[i] {
+            b'\\' => {
+                // `\\boxed` (a doubled backslash) is also read as a box: nobody means the
+                // word "boxed" after a line break.
+                let name_at = if b.get(i + 1) == Some(&b'\\') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                if let Some(len) = box_name_len(b, name_at) {
+                    let cmd = name_at - 1;
+                    let mut j = name_at + len;
+                    while j < n && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r') {
+                        j += 1;
+                    }
+                    if j < n && b[j] == b'{' {
+                        pending = Some((cmd, j));
+                    } else if let Some((ts, te)) = tex_token(text, j) {
+                        out.push(BoxSpan {
+                            cmd,
+                            content: (ts, te),
+                            end: te,
+                        });
+                    }
+                    i = name_at + len;
+                } else if i + 1 < n {
+                    // Escaped character (`\{`, `\}`, `\\`, `\$`) or a command: skip two bytes
+                    // (a multibyte char's tail bytes never match an ASCII delimiter).
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            b'{' => {
+                let tag = match pending {
+                    Some((cmd, at)) if at == i => Some(cmd),
+                    _ => None,
+                };
+                pending = None;
+                stack.push(tag);
+                i += 1;
+            }
+            b'}' => {
+                // Closing brace: `i` is the position of `}`; the open position is not needed
+                // for plain braces, but box braces must know their content start.
+                if let Some(tag) = stack.pop() {
+                    if let Some(cmd) = tag {
+                        // Content starts after the `{` that follows the command.
+                        let open = box_open_brace(b, cmd);
+                        out.push(BoxSpan {
+                            cmd,
+                            content: (open + 1, i),
+                            end: i + 1,
+                        });
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out.sort_by_key(|bx| bx.end);
+    out
+}
+
+/// Length of `boxed` / `fbox` at `at` when followed by a non-letter.
+fn box_name_len(b: &[u8], at: usize) -> Option<usize> {
+    for name in [&b"boxed"[..], &b"fbox"[..]] {
+        if b.len() >= at + name.len()
+            && &b[at..at + name.len()] == name
+            && !b.get(at + name.len()).is_some_and(u8::is_ascii_alphabetic)
+        {
+            return Some(name.len());
+        }
+    }
+    None
+}
+
+/// Position of the `{` that opens the box whose command starts at `cmd`.
+fn box_open_brace(b: &[u8], cmd: usize) -> usize {
+    let mut j = cmd + 1;
+    while j < b.len() && b[j] != b'{' {
+        j += 1;
+    }
+    j
+}
+
+/// A TeX-style argument without braces (`\boxed 5`, `\boxed \pi`): a command name, a run of
+/// digits (with `.`; more practical than TeX's single character), or one other character.
+fn tex_token(text: &str, j: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let n = b.len();
+    if j >= n {
+        return None;
+    }
+    let c = b[j];
+    if c == b'\\' {
+        let mut k = j + 1;
+        while k < n && b[k].is_ascii_alphabetic() {
+            k += 1;
+        }
+        return (k > j + 1).then_some((j, k));
+    }
+    if c.is_ascii_digit() {
+        let mut k = j;
+        while k < n
+            && (b[k].is_ascii_digit()
+                || (b[k] == b'.' && b.get(k + 1).is_some_and(u8::is_ascii_digit)))
+        {
+            k += 1;
+        }
+        return Some((j, k));
+    }
+    if c.is_ascii_alphabetic() {
+        return Some((j, j + 1));
+    }
+    None
+}
+
+/// Boxed rule over a region: last non-empty box, possibly extended into a box list.
+fn boxed_rule(text: &str) -> Option<Extraction<'_>> {
+    let boxes = find_boxes(text);
+    let content = |bx: &BoxSpan| text[bx.content.0..bx.content.1].trim();
+    let last_idx = (0..boxes.len())
+        .rev()
+        .find(|&k| !content(&boxes[k]).is_empty())?;
+    let last = boxes[last_idx];
+    let mut first = last;
+    let mut count = 1usize;
+    let mut all_same = true;
+    let mut k = last_idx;
+    while k > 0 {
+        k -= 1;
+        let cand = boxes[k];
+        if cand.end > first.cmd {
+            // Nested inside (or overlapping) the current first box.
+            continue;
+        }
+        if content(&cand).is_empty() || !is_list_gap(&text[cand.end..first.cmd]) {
+            break;
+        }
+        if content(&cand) != content(&last) {
+            all_same = false;
+        }
+        first = cand;
+        count += 1;
+    }
+    if count >= 2 && !all_same {
+        let span = text[first.cmd..last.end].trim();
+        return Some(Extraction {
+            span,
+            rule: Rule::BoxedList,
+        });
+    }
+    Some(Extraction {
+        span: content(&last),
+        rule: Rule::Boxed,
+    })
+}
+
+/// Whether the text between two boxes only separates list items.
+fn is_list_gap(g: &str) -> bool {
+    if g.len() > MAX_LIST_GAP {
+        return false;
+    }
+    if g.len() < 10 && !g.bytes().any(|c| c.is_ascii_alphabetic()) {
+        return true;
+    }
+    let b = g.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &g[i..];
+        if matches!(
+            b[i],
+            b' ' | b'\t' | b'\n' | b'\r' | b'$' | b',' | b';' | b'~' | b'}' | b'{'
+        ) {
+            i += 1;
+            continue;
+        }
+        let mut matched = false;
+        for tok in [
+            "\\qquad", "\\quad", "\\textrm", "\\text", "\\mbox", "\\mathrm", "\\(", "\\)", "\\[",
+            "\\]", "\\,", "\\;", "\\:", "\\ ",
+        ] {
+            if rest.starts_with(tok)
+                && !(tok.ends_with(|c: char| c.is_ascii_alphabetic())
+                    && rest[tok.len()..].starts_with(|c: char| c.is_ascii_alphabetic()))
+            {
+                i += tok.len();
+                matched = true;
+                break;
+            }
+        }
+        if matched {
+            continue;
+        }
+        if starts_with_ci(b, i, b"and") && !b.get(i + 3).is_some_and(u8::is_ascii_alphabetic) {
+            i += 3;
+            continue;
+        }
+        return false;
+    }
+    // Pure whitespace/`$` gaps are joins too (`$\boxed{1}$ $\boxed{2}$`).
+    true
+}
+
+// ---------------------------------------------------------------------------------------
+// Phrase anchors
+// ---------------------------------------------------------------------------------------
+
+/// Try occurrences of `needle` from the last one backwards; `start_of` maps an occurrence to
+/// the start of the answer text (or rejects it); the first non-empty refined answer wins.
+fn phrase_rule<'a>(
+    text: &'a str,
+    needle: &[u8],
+    rule: Rule,
+    start_of: impl Fn(&'a str, usize) -> Option<usize>,
+) -> Option<Extraction<'a>> {
+    let b = text.as_bytes();
+    let mut tries = 0;
+    let mut end = b.len();
+    while let Some(p) = rfind_ci(b, needle, end) {
+        end = p;
+        if p > 0 && (b[p - 1].is_ascii_alphanumeric() || b[p - 1] == b'_') {
+            continue;
+        }
+        let Some(s) = start_of(text, p) else { continue };
+        tries += 1;
+        let e = sentence_end(text, s);
+        let span = refine_anchor(&text[s..e]);
+        if !span.is_empty() {
+            return Some(Extraction { span, rule });
+        }
+        if tries >= MAX_ANCHOR_TRIES {
+            break;
+        }
+    }
+    None
+}
+
+fn final_answer_rule(text: &str) -> Option<Extraction<'_>> {
+    phrase_rule(text, b"final answer", Rule::FinalAnswer, |t, p| {
+        let b = t.as_bytes();
+        let n = b.len();
+        let heading = line_prefix_is_markup(b, p);
+        let mut j = p + "final answer".len();
+        j = skip(b, j, |c| matches!(c, b' ' | b'\t' | b'*' | b'_'));
+        if starts_with_ci(b, j, b"is") && !b.get(j + 2).is_some_and(u8::is_ascii_alphanumeric) {
+            j += 2;
+            j = skip(b, j, |c| matches!(c, b' ' | b'\t' | b'*'));
+            if b.get(j) == Some(&b':') {
+                j += 1;
+            }
+        } else if b.get(j) == Some(&b':') || b.get(j) == Some(&b'=') {
+            j += 1;
+        } else if !(heading && (j >= n || matches!(b[j], b'\n' | b'\r'))) {
+            return None;
+        }
+        Some(skip(b, j, |c| c.is_ascii_whitespace() || c == b'*'))
+    })
+}
+
+fn answer_is_rule(text: &str) -> Option<Extraction<'_>> {
+    phrase_rule(text, b"answer is", Rule::AnswerIs, |t, p| {
+        let b = t.as_bytes();
+        let mut j = p + "answer is".len();
+        if b.get(j)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'\'')
+        {
+            return None;
+        }
+        j = skip(b, j, |c| matches!(c, b' ' | b'\t' | b'*'));
+        if b.get(j) == Some(&b':') {
+            j += 1;
+        }
+        Some(skip(b, j, |c| c.is_ascii_whitespace() || c == b'*'))
+    })
+}
+
+fn answer_colon_rule(text: &str) -> Option<Extraction<'_>> {
+    phrase_rule(text, b"answer", Rule::AnswerColon, |t, p| {
+        let b = t.as_bytes();
+        let mut j = p + "answer".len();
+        if b.get(j).is_some_and(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        j = skip(b, j, |c| matches!(c, b' ' | b'\t' | b'*' | b'_'));
+        if b.get(j) == Some(&b':') {
+            return Some(skip(b, j + 1, |c| c.is_ascii_whitespace() || c == b'*'));
+        }
+        // `Answer $9$`, `Answer \[ 9 \]`: a well-formed math span right after the word.
+        let k = skip(b, j, |c| c.is_ascii_whitespace());
+        let (cs, ce, _) = math_span_at(t, k)?;
+        (!t[cs..ce].trim().is_empty()).then_some(k)
+    })
+}
+
+fn gsm8k_rule(text: &str) -> Option<Extraction<'_>> {
+    let b = text.as_bytes();
+    let mut end = b.len();
+    let mut tries = 0;
+    while let Some(p) = rfind_ci(b, b"####", end) {
+        end = p;
+        if (p > 0 && b[p - 1] == b'#') || b.get(p + 4) == Some(&b'#') {
+            continue;
+        }
+        tries += 1;
+        let s = skip(b, p + 4, |c| matches!(c, b' ' | b'\t'));
+        let e = sentence_end(text, s);
+        let span = refine_anchor(&text[s..e]);
+        if !span.is_empty() && count_words(span) == 0 && !span.ends_with(':') {
+            return Some(Extraction {
+                span,
+                rule: Rule::Gsm8k,
+            });
+        }
+        if tries >= MAX_ANCHOR_TRIES {
+            break;
+        }
+    }
+    None
+}
+
+/// Whether only markdown markup (`#`, `*`, `>`, spaces) precedes position `p` on its line.
+fn line_prefix_is_markup(b: &[u8], p: usize) -> bool {
+    let mut k = p;
+    while k > 0 {
+        let c = b[k - 1];
+        if c == b'\n' {
+            return true;
+        }
+        if !matches!(c, b'#' | b'*' | b'_' | b'>' | b' ' | b'\t') {
+            return false;
+        }
+        k -= 1;
+    }
+    true
+}
+
+/// End of the answer sentence starting at `s`: a top-level newline, or `.` followed by
+/// whitespace / end, outside math and braces; at most [`MAX_ANCHOR_LEN`] bytes.
+fn sentence_end(text: &str, s: usize) -> usize {
+    let b = text.as_bytes();
+    let mut limit = (s + MAX_ANCHOR_LEN).min(b.len());
+    while !text.is_char_boundary(limit) {
+        limit -= 1;
+    }
+    #[derive(PartialEq)]
+    enum M {
+        Out,
+        Dollar,
+        DDollar,
+        Paren,
+        Bracket,
+    }
+    let mut mode = M::Out;
+    let mut depth = 0usize;
+    let mut i = s;
+    while i < limit {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        match mode {
+            M::Out => match c {
+                b'\\' => {
+                    match next {
+                        Some(b'(') => mode = M::Paren,
+                        Some(b'[') => mode = M::Bracket,
+                        _ => {}
+                    }
+                    i += 2;
+                    continue;
+                }
+                b'$' => {
+                    if next == Some(b'$') {
+                        mode = M::DDollar;
+                        i += 2;
+                        continue;
+                    }
+                    mode = M::Dollar;
+                }
+                b'{' => depth += 1,
+                b'}' => depth = depth.saturating_sub(1),
+                b'\n' | b'\r' if depth == 0 => return i,
+                b'.' if depth == 0 && next.is_none_or(|d| d.is_ascii_whitespace()) => return i,
+                b'<' if next == Some(b'|') => return i,
+                _ => {}
+            },
+            M::Dollar | M::Paren => match c {
+                b'\\' => {
+                    if mode == M::Paren && next == Some(b')') {
+                        mode = M::Out;
+                    }
+                    i += 2;
+                    continue;
+                }
+                b'$' if mode == M::Dollar => mode = M::Out,
+                b'\n' | b'\r' => return i,
+                _ => {}
+            },
+            M::DDollar | M::Bracket => match c {
+                b'\\' => {
+                    if mode == M::Bracket && next == Some(b']') {
+                        mode = M::Out;
+                    }
+                    i += 2;
+                    continue;
+                }
+                b'$' if mode == M::DDollar && next == Some(b'$') => {
+                    mode = M::Out;
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    limit.min(b.len())
+}
+
+/// Clean an anchored answer text and reduce a sentence to its answer part.
+fn refine_anchor(s: &str) -> &str {
+    let t = clean(s);
+    if t.is_empty() {
+        return t;
+    }
+    if let Some(e) = boxed_rule(t) {
+        return e.span;
+    }
+    let t = clean(cut_clause(t));
+    let t = match split_copula(t) {
+        Some(rest) if !clean(rest).is_empty() => clean(rest),
+        _ => t,
+    };
+    if count_words(t) >= 2 {
+        if let Some(m) = last_math_span(t) {
+            return m;
+        }
+        if let Some(num) = last_number(t) {
+            return num;
+        }
+    }
+    t
+}
+
+/// Per-byte "top level" flags: outside `$..$`, `\(..\)`, `\[..\]`, braces.
+fn top_level_mask(s: &str) -> Vec<bool> {
+    let b = s.as_bytes();
+    let mut mask = vec![false; b.len()];
+    let mut depth = 0usize;
+    let mut in_math = 0u8; // 0 out, 1 `$`, 2 `\(`/`\[`
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\\' {
+            match (in_math, b.get(i + 1)) {
+                (0, Some(b'(' | b'[')) => in_math = 2,
+                (2, Some(b')' | b']')) => in_math = 0,
+                _ => {}
+            }
+            i += 2;
+            continue;
+        }
+        if c == b'$' {
+            if in_math == 0 {
+                in_math = 1;
+            } else if in_math == 1 {
+                in_math = 0;
+            }
+            i += 1;
+            continue;
+        }
+        if in_math == 0 {
+            match c {
+                b'{' => depth += 1,
+                b'}' => depth = depth.saturating_sub(1),
+                _ => mask[i] = depth == 0,
+            }
+        }
+        i += 1;
+    }
+    mask
+}
+
+/// Cut a trailing explanatory clause (`5, which is odd` -> `5`).
+fn cut_clause(s: &str) -> &str {
+    const CLAUSES: [&[u8]; 11] = [
+        b", which",
+        b" which ",
+        b" because ",
+        b", because",
+        b", since",
+        b" since ",
+        b", so ",
+        b", where",
+        b" where ",
+        b", as ",
+        b" i.e.",
+    ];
+    let b = s.as_bytes();
+    let mask = top_level_mask(s);
+    for i in 0..b.len() {
+        if !mask[i] {
+            continue;
+        }
+        if CLAUSES.iter().any(|c| starts_with_ci(b, i, c)) && i > 0 {
+            return &s[..i];
+        }
+    }
+    s
+}
+
+/// The text after the last top-level copula (`The largest $n$ is 34` -> `34`).
+fn split_copula(s: &str) -> Option<&str> {
+    const COPULAS: [&[u8]; 5] = [b" is ", b" are ", b" equals ", b" be ", b" was "];
+    let b = s.as_bytes();
+    let mask = top_level_mask(s);
+    let mut best = None;
+    for i in 0..b.len() {
+        if !mask[i] {
+            continue;
+        }
+        for c in COPULAS {
+            if starts_with_ci(b, i, c) {
+                best = Some(i + c.len());
+            }
+        }
+    }
+    best.map(|k| &s[k..])
+}
+
+/// Strip noise around an answer, repeatedly (see the module docs).
+fn clean(s: &str) -> &str {
+    let mut s = s.trim();
+    loop {
+        let before = s.len();
+        if let Some(p) = find_ci(s.as_bytes(), b"i hope it is correct") {
+            s = s[..p].trim();
+        }
+        // Trailing punctuation (but keep `\;`, `\,`, `\.`).
+        loop {
+            let bs = s.as_bytes();
+            match bs.last() {
+                Some(b'.' | b',' | b';' | b':')
+                    if !(bs.len() >= 2 && bs[bs.len() - 2] == b'\\') =>
+                {
+                    s = s[..s.len() - 1].trim_end();
+                }
+                _ => break,
+            }
+        }
+        s = s.strip_prefix(':').unwrap_or(s).trim_start();
+        s = strip_one_wrapper(s).trim();
+        s = strip_lone_dollar(s).trim();
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+/// One enclosing `**..**`, `"..."`, or math-delimiter pair.
+fn strip_one_wrapper(s: &str) -> &str {
+    if s.len() >= 4 && s.starts_with("**") && s.ends_with("**") && !s[2..s.len() - 2].contains("**")
+    {
+        return &s[2..s.len() - 2];
+    }
+    if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') && !s[1..s.len() - 1].contains('"') {
+        return &s[1..s.len() - 1];
+    }
+    strip_one_math_wrapper(s)
+}
+
+fn strip_one_math_wrapper(s: &str) -> &str {
+    let b = s.as_bytes();
+    let n = b.len();
+    if n >= 4 && s.starts_with("$$") && s.ends_with("$$") {
+        let inner = &s[2..n - 2];
+        if !inner.contains("$$") {
+            return inner;
+        }
+    }
+    if n >= 2 && b[0] == b'$' && b[n - 1] == b'$' && !(n >= 2 && b[n - 2] == b'\\') {
+        let inner = &s[1..n - 1];
+        if unescaped_dollars(inner) == 0 {
+            return inner;
+        }
+    }
+    if n >= 4 && s.starts_with("\\(") && s.ends_with("\\)") && !s[2..n - 2].contains("\\)") {
+        return &s[2..n - 2];
+    }
+    if n >= 4 && s.starts_with("\\[") && s.ends_with("\\]") && !s[2..n - 2].contains("\\]") {
+        return &s[2..n - 2];
+    }
+    s
+}
+
+/// A single unescaped `$` at either end (currency, or a stray delimiter) is removed.
+fn strip_lone_dollar(s: &str) -> &str {
+    if unescaped_dollars(s) != 1 {
+        if let Some(rest) = s.strip_prefix("\\$") {
+            if rest.starts_with(|c: char| c.is_ascii_digit()) && unescaped_dollars(rest) == 0 {
+                return rest;
+            }
+        }
+        return s;
+    }
+    if let Some(rest) = s.strip_prefix('$') {
+        return rest;
+    }
+    if let Some(rest) = s.strip_suffix('$') {
+        if !rest.ends_with('\\') {
+            return rest;
+        }
+    }
+    s
+}
+
+fn unescaped_dollars(s: &str) -> usize {
+    let b = s.as_bytes();
+    let mut count = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'$' => {
+                count += 1;
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    count
+}
+
+// ---------------------------------------------------------------------------------------
+// Words / prose detection
+// ---------------------------------------------------------------------------------------
+
+/// Words that do not make an answer "prose".
+const MATH_WORDS: [&str; 24] = [
+    "and", "or", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "lg", "exp", "sqrt", "pi",
+    "mod", "gcd", "lcm", "max", "min", "arcsin", "arccos", "arctan", "sinh", "cosh",
+];
+
+/// Text commands whose braced argument is skipped when counting words.
+const TEXT_CMDS: [&str; 10] = [
+    "text",
+    "textbf",
+    "textit",
+    "textrm",
+    "textnormal",
+    "mbox",
+    "mathrm",
+    "mathbf",
+    "operatorname",
+    "mathit",
+];
+
+/// Number of prose words (letter runs of length >= 2 outside math, commands and `\text{}`).
+fn count_words(s: &str) -> usize {
+    let b = s.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    let mut in_math = false;
+    let mut count = 0;
+    while i < n {
+        if !s.is_char_boundary(i) {
+            i += 1;
+            continue;
+        }
+        let c = b[i];
+        if c == b'\\' {
+            let mut j = i + 1;
+            while j < n && b[j].is_ascii_alphabetic() {
+                j += 1;
+            }
+            let name = &s[i + 1..j];
+            if j == i + 1 {
+                i += 2;
+                continue;
+            }
+            if TEXT_CMDS.contains(&name) {
+                let k = skip(b, j, |c| c == b' ');
+                if b.get(k) == Some(&b'{') {
+                    j = skip_group(b, k);
+                }
+            }
+            i = j;
+            continue;
+        }
+        if c == b'$' {
+            in_math = !in_math;
+            i += 1;
+            continue;
+        }
+        if in_math {
+            i += 1;
+            continue;
+        }
+        let ch = s[i..].chars().next().unwrap_or(' ');
+        if ch.is_alphabetic() {
+            let start = i;
+            let mut len = 0;
+            for ch in s[i..].chars() {
+                if !ch.is_alphabetic() {
+                    break;
+                }
+                i += ch.len_utf8();
+                len += 1;
+            }
+            let word = &s[start..i];
+            if len >= 2 && !MATH_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+                count += 1;
+            }
+            continue;
+        }
+        i += ch.len_utf8().max(1);
+    }
+    count
+}
+
+/// Index after the group that opens at `b[k] == b'{'` (iterative; end of text if unclosed).
+fn skip_group(b: &[u8], k: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = k;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                i += 2;
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// A gold that reads like a worked solution rather than a bare answer.
+fn is_prose_solution(s: &str) -> bool {
+    let words = count_words(s);
+    words >= 6 || (words >= 3 && (s.contains(". ") || s.contains('\n') || s.ends_with('.')))
+}
+
+// ---------------------------------------------------------------------------------------
+// Bold
+// ---------------------------------------------------------------------------------------
+
+const HEADING_WORDS: [&str; 22] = [
+    "step",
+    "case",
+    "part",
+    "method",
+    "approach",
+    "problem",
+    "question",
+    "example",
+    "solution",
+    "answer",
+    "final",
+    "note",
+    "check",
+    "verification",
+    "conclusion",
+    "summary",
+    "hint",
+    "lemma",
+    "claim",
+    "stage",
+    "phase",
+    "round",
+];
+
+/// Last `**X**` on one line that looks like an answer (short, has a digit or math, at most
+/// one prose word, not a heading such as `**Step 2:**`).
+fn last_bold(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut best = None;
+    let mut open: Option<usize> = None;
+    let mut i = 0;
+    while i < n {
+        match b[i] {
+            b'\n' => {
+                open = None;
+                i += 1;
+            }
+            b'*' if b.get(i + 1) == Some(&b'*') => {
+                match open {
+                    None => open = Some(i + 2),
+                    Some(o) => {
+                        if let Some(c) = bold_answer(&text[o..i]) {
+                            best = Some(c);
+                        }
+                        open = None;
+                    }
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    best
+}
+
+fn bold_answer(content: &str) -> Option<&str> {
+    let raw = content.trim();
+    if raw.is_empty() || raw.len() > 80 || raw.ends_with(':') {
+        return None;
+    }
+    let c = clean(raw);
+    if c.is_empty() || count_words(c) > 1 {
+        return None;
+    }
+    let first: String = c
+        .chars()
+        .take_while(|ch| ch.is_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if HEADING_WORDS.contains(&first.as_str()) {
+        return None;
+    }
+    c.bytes()
+        .any(|ch| ch.is_ascii_digit() || ch == b'\\' || ch == b'$')
+        .then_some(c)
+}
+
+// ---------------------------------------------------------------------------------------
+// Math spans
+// ---------------------------------------------------------------------------------------
+
+/// Content ranges of all math spans, in order. Linear: a failed search for a closer is
+/// remembered so that later openers of the same kind fail at once.
+fn math_spans(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = Vec::new();
+    let mut no_close_dd = false;
+    let mut no_close_bracket = false;
+    let mut fail_paren_until = 0usize;
+    let mut fail_dollar_until = 0usize;
+    let mut i = 0;
+    while i < n {
+        match b[i] {
+            b'\\' => match b.get(i + 1) {
+                Some(b'(') => {
+                    if i < fail_paren_until {
+                        i += 2;
+                        continue;
+                    }
+                    match find_close(b, i + 2, Close::Paren) {
+                        Ok(c) => {
+                            out.push((i + 2, c));
+                            i = c + 2;
+                        }
+                        Err(lim) => {
+                            fail_paren_until = lim;
+                            i += 2;
+                        }
+                    }
+                }
+                Some(b'[') => {
+                    if no_close_bracket {
+                        i += 2;
+                        continue;
+                    }
+                    match find_close(b, i + 2, Close::Bracket) {
+                        Ok(c) => {
+                            out.push((i + 2, c));
+                            i = c + 2;
+                        }
+                        Err(_) => {
+                            no_close_bracket = true;
+                            i += 2;
+                        }
+                    }
+                }
+                Some(_) => i += 2,
+                None => i += 1,
+            },
+            b'$' => {
+                if b.get(i + 1) == Some(&b'$') && !no_close_dd {
+                    match find_close(b, i + 2, Close::DDollar) {
+                        Ok(c) => {
+                            out.push((i + 2, c));
+                            i = c + 2;
+                            continue;
+                        }
+                        Err(_) => no_close_dd = true,
+                    }
+                }
+                if i < fail_dollar_until {
+                    i += 1;
+                    continue;
+                }
+                match find_close(b, i + 1, Close::Dollar) {
+                    Ok(c) => {
+                        out.push((i + 1, c));
+                        i = c + 1;
+                    }
+                    Err(lim) => {
+                        fail_dollar_until = lim;
+                        i += 1;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Close {
+    Dollar,
+    DDollar,
+    Paren,
+    Bracket,
+}
+
+/// Position of the closer, or `Err(limit)`: no closer in `from..limit`.
+fn find_close(b: &[u8], from: usize, kind: Close) -> Result<usize, usize> {
+    find_close_until(b, from, kind, b.len())
+}
+
+/// [`find_close`] that gives up at byte `limit`.
+fn find_close_until(b: &[u8], from: usize, kind: Close, limit: usize) -> Result<usize, usize> {
+    let limit = limit.min(b.len());
+    let mut i = from;
+    while i < limit {
+        match b[i] {
+            b'\\' => {
+                match (kind, b.get(i + 1)) {
+                    (Close::Paren, Some(b')')) | (Close::Bracket, Some(b']')) => return Ok(i),
+                    _ => {}
+                }
+                i += 2;
+                continue;
+            }
+            b'$' => match kind {
+                Close::Dollar => return Ok(i),
+                Close::DDollar if b.get(i + 1) == Some(&b'$') => return Ok(i),
+                _ => {}
+            },
+            b'\n' if matches!(kind, Close::Dollar | Close::Paren) => return Err(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(limit)
+}
+
+/// A well-formed math span opening exactly at `k`: (content start, content end, span end).
+fn math_span_at(text: &str, k: usize) -> Option<(usize, usize, usize)> {
+    let b = text.as_bytes();
+    let lim = k.saturating_add(MAX_ANCHOR_LEN);
+    let close = |from, kind| find_close_until(b, from, kind, lim).ok();
+    match (b.get(k), b.get(k + 1)) {
+        (Some(b'$'), Some(b'$')) => close(k + 2, Close::DDollar).map(|c| (k + 2, c, c + 2)),
+        (Some(b'$'), _) => close(k + 1, Close::Dollar).map(|c| (k + 1, c, c + 1)),
+        (Some(b'\\'), Some(b'(')) => close(k + 2, Close::Paren).map(|c| (k + 2, c, c + 2)),
+        (Some(b'\\'), Some(b'[')) => close(k + 2, Close::Bracket).map(|c| (k + 2, c, c + 2)),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Numbers
+// ---------------------------------------------------------------------------------------
+
+/// The char that ends just before byte `i` (`i` must be a char boundary).
+fn prev_char(text: &str, i: usize) -> Option<char> {
+    text.get(..i).and_then(|t| t.chars().next_back())
+}
+
+/// Scan a number whose first digit (or leading `.`) is at `i`; returns its span including a
+/// sign, fraction denominator and percent sign.
+fn scan_number(text: &str, i: usize) -> (usize, usize) {
+    let b = text.as_bytes();
+    let n = b.len();
+    let digits = |mut k: usize| {
+        while k < n && b[k].is_ascii_digit() {
+            k += 1;
+        }
+        k
+    };
+    let mut start = i;
+    let mut j = i;
+    let mut has_int = false;
+    if b[i].is_ascii_digit() {
+        j = digits(i);
+        has_int = true;
+        let first_len = j - i;
+        let mut grouped = false;
+        if first_len <= 3 {
+            loop {
+                let sep_len = if b.get(j) == Some(&b',')
+                    && b.get(j + 1) == Some(&b'\\')
+                    && b.get(j + 2) == Some(&b'!')
+                {
+                    3
+                } else if text[j..].starts_with("{,}") {
+                    3
+                } else if matches!(b.get(j), Some(b',' | b' ')) {
+                    1
+                } else {
+                    0
+                };
+                if sep_len == 0 {
+                    break;
+                }
+                let g = j + sep_len;
+                let ge = digits(g);
+                if ge - g == 3 && !b.get(ge).is_some_and(u8::is_ascii_digit) {
+                    j = ge;
+                    grouped = true;
+                } else {
+                    break;
+                }
+            }
+        }
+        // Decimal comma: `2,74`, `1000,99` (one or two digits, not followed by more list).
+        if !grouped && b.get(j) == Some(&b',') {
+            let ge = digits(j + 1);
+            let len = ge - (j + 1);
+            if (1..=2).contains(&len)
+                && !matches!(b.get(ge), Some(b',' | b'.'))
+                && !b.get(ge).is_some_and(u8::is_ascii_alphanumeric)
+            {
+                j = ge;
+            }
+        }
+    }
+    if b.get(j) == Some(&b'.') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
+        j = digits(j + 1);
+    }
+    // Simple fraction `3/4`.
+    if has_int && b.get(j) == Some(&b'/') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
+        let e = digits(j + 1);
+        if !matches!(b.get(e), Some(b'.' | b'/')) {
+            j = e;
+        }
+    }
+    // Percent.
+    if b.get(j) == Some(&b'%') {
+        j += 1;
+    } else if text[j..].starts_with("\\%") {
+        j += 2;
+    } else if text[j..].starts_with(" %") {
+        j += 2;
+    }
+    // Sign.
+    let sign_ok = |s: usize| {
+        let before = prev_char(text, s);
+        !before.is_some_and(|p| p.is_alphanumeric() || p == ')' || p == '_')
+    };
+    if start > 0 && b[start - 1] == b'-' && sign_ok(start - 1) {
+        start -= 1;
+    } else if text[..start].ends_with('\u{2212}') && sign_ok(start - '\u{2212}'.len_utf8()) {
+        start -= '\u{2212}'.len_utf8();
+    }
+    (start, j)
+}
+
+// ---------------------------------------------------------------------------------------
+// Byte helpers
+// ---------------------------------------------------------------------------------------
+
+fn skip(b: &[u8], mut j: usize, pred: impl Fn(u8) -> bool) -> usize {
+    while j < b.len() && pred(b[j]) {
+        j += 1;
+    }
+    j
+}
+
+fn starts_with_ci(b: &[u8], at: usize, needle: &[u8]) -> bool {
+    b.len() >= at + needle.len() && b[at..at + needle.len()].eq_ignore_ascii_case(needle)
+}
+
+fn find_ci(b: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || b.len() < needle.len() {
+        return None;
+    }
+    (0..=b.len() - needle.len()).find(|&i| b[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+/// Last case-insensitive occurrence of `needle` that starts before `end`.
+fn rfind_ci(b: &[u8], needle: &[u8], end: usize) -> Option<usize> {
+    if needle.is_empty() || b.len() < needle.len() {
+        return None;
+    }
+    let last_start = (b.len() - needle.len()).min(end.checked_sub(1)?);
+    (0..=last_start)
+        .rev()
+        .find(|&i| b[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }

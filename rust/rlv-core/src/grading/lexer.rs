@@ -366,6 +366,23 @@ impl<'a> Lexer<'a> {
             }
             return Ok(());
         }
+        // `\quadx` (a missing space): the spacing command, then the letters.
+        for sp in ["qquad", "quad"] {
+            if name.len() > sp.len() && name.starts_with(sp) {
+                self.i = start + sp.len();
+                return Ok(());
+            }
+        }
+        if matches!(name, "boxed" | "fbox") {
+            // Adjacent boxes are separate answers: `\boxed{1}\boxed{2}` is `1, 2`.
+            if matches!(
+                self.out.last(),
+                Some(Tok::Num(_) | Tok::Letter(_) | Tok::Word(_) | Tok::Op(')' | ']' | '}') | Tok::RSet | Tok::Text(_))
+            ) {
+                self.out.push(Tok::Op(','));
+            }
+            return Ok(());
+        }
         if TRANSPARENT_WRAPPERS.contains(&name) {
             if matches!(name, "color" | "textcolor") {
                 self.skip_ws();
@@ -530,7 +547,10 @@ pub fn tokenize(s: &str) -> Result<Vec<Tok>, LexError> {
     // Thin spaces inside numbers (`12,\!000`, `12\,000`) are only layout.
     let cleaned;
     let s = if s.contains("\\!") || s.contains("\\,") {
-        cleaned = s.replace("\\!", "").replace("\\,", " ");
+        cleaned = s
+            .replace(",\\! ", ",")
+            .replace("\\!", "")
+            .replace("\\,", " ");
         cleaned.as_str()
     } else {
         s

@@ -602,7 +602,8 @@ impl Parser<'_> {
             _ => return Err(ParseError::Invalid),
         };
         if open == '{' {
-            return one_or_list(items);
+            // `{1, 2, 3}` written with plain braces is meant as a set.
+            return if items.len() >= 2 { Ok(Expr::Set(items)) } else { one_or_list(items) };
         }
         let n = items.len();
         match (open, close, n) {
