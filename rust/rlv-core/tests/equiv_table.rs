@@ -223,3 +223,15 @@ fn odd_roots_of_negatives() {
         ("(-2)^3", "-8", true),
     ]);
 }
+
+#[test]
+fn chains_and_delimiters() {
+    check(&[
+        ("10/9", "\\frac{1}{2} \\$ = \\frac{10}{9}", true),
+        ("x = 1/3", "x = 5+5+1 = 1/3 \\approx 11", true),
+        ("1/3", "x=1/3\\approx1.3", true),
+        ("0", "3x+4y+14=0", false),
+        ("\\boxed{1}\\) and \\(\\boxed{-2}", "-2,1", true),
+        ("(37,3,3,13),(17,3,3,7)", "(17, 3, 3, 7), (37,3,3,13), (17,3,3,7)", true),
+    ]);
+}

@@ -257,10 +257,18 @@ const MIN_VALID_POINTS: u32 = 3;
 fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
     // `x = v` or a chain `a = b = v`: the last right-hand side, if the left is a symbol.
     if let Expr::Rel(v, ops) = e {
-        if ops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx))
-            && (v.len() >= 3 || (v.len() == 2 && is_assignable(&v[0])))
-        {
-            return Some((&v[0], &v[v.len() - 1]));
+        if !ops.iter().all(|o| matches!(o, RelOp::Eq | RelOp::Approx)) {
+            return None;
+        }
+        // `x = 1/3 \approx 0.33`: the exact value is the one before the first `\approx`.
+        let end = match ops.iter().position(|o| *o == RelOp::Approx) {
+            Some(k) if k > 0 => k,
+            _ => v.len() - 1,
+        };
+        // A chain, an assignment to a name, or arithmetic (`\frac12 + 1 = \frac32`); an
+        // unsolved equation (`3x + 4y + 14 = 0`) is not reduced to its right-hand side.
+        if v.len() >= 3 || is_assignable(&v[0]) || !has_vars(&v[0]) {
+            return Some((&v[0], &v[end]));
         }
     }
     None
@@ -532,7 +540,7 @@ impl Ctx<'_, '_> {
                 if self.opts.ordered_lists {
                     self.ordered(x, y)
                 } else {
-                    self.unordered(x, y)
+                    self.unordered(&dedup_syntactic(x), &dedup_syntactic(y))
                 }
             }
             (Expr::Set(x), Expr::Set(y) | Expr::List(y)) | (Expr::List(x), Expr::Set(y)) => {

@@ -341,7 +341,9 @@ impl<'a> Lexer<'a> {
                 b'\\' => self.out.push(Tok::RowSep),
                 b'%' => self.out.push(Tok::Percent),
                 b'|' => self.out.push(Tok::Op('|')),
-                b'$' | b',' | b';' | b':' | b'!' | b' ' | b'>' | b'\n' | b'\t' | b'/' => {}
+                // `\(`, `\)`, `\[`, `\]` are math delimiters, not brackets.
+                b'$' | b',' | b';' | b':' | b'!' | b' ' | b'>' | b'\n' | b'\t' | b'/' | b'('
+                | b')' | b'[' | b']' => {}
                 _ => {
                     if c >= 0x80 {
                         // Backslash before a non-ASCII char: skip the backslash only.
