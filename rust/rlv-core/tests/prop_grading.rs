@@ -1,0 +1,104 @@
+//! Property tests for the parser and the equivalence checker.
+
+use proptest::prelude::*;
+use rlv_core::grading::{grade, is_equiv, GradeOptions, Status};
+
+fn opts() -> GradeOptions {
+    GradeOptions::default()
+}
+
+/// Renderings of p/q that must all be equal.
+fn renderings(p: i64, q: i64) -> Vec<String> {
+    let (sign, ap) = if p < 0 { ("-", -p) } else { ("", p) };
+    let mut v = vec![
+        format!("{sign}\\frac{{{ap}}}{{{q}}}"),
+        format!("{sign}\\dfrac{{{ap}}}{{{q}}}"),
+        format!("{p}/{q}"),
+        format!("\\frac{{{p}}}{{{q}}}"),
+        format!("\\frac{{{}}}{{{}}}", 2 * p, 2 * q),
+        format!("{sign}\\left(\\frac{{{ap}}}{{{q}}}\\right)"),
+    ];
+    // Finite decimal when q has only factors 2 and 5.
+    let mut d = q;
+    while d % 2 == 0 {
+        d /= 2;
+    }
+    while d % 5 == 0 {
+        d /= 5;
+    }
+    if d == 1 {
+        let mut k = 0u32;
+        while (10i64.pow(k) * p) % q != 0 {
+            k += 1;
+        }
+        let scaled = 10i64.pow(k) * p / q;
+        let s = if k == 0 {
+            format!("{scaled}")
+        } else {
+            let a = scaled.abs().to_string();
+            let pad = format!("{a:0>width$}", width = k as usize + 1);
+            let (i, f) = pad.split_at(pad.len() - k as usize);
+            format!("{}{i}.{f}", if scaled < 0 { "-" } else { "" })
+        };
+        v.push(s);
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn never_panics_on_arbitrary_text(a in ".{0,200}", b in ".{0,200}") {
+        let _ = is_equiv(&a, &b, &opts());
+        let _ = grade(&a, &b, &opts());
+    }
+
+    #[test]
+    fn never_panics_on_latexish_text(a in "[\\\\{}()\\[\\]^_0-9a-z+*/=<>,.|&!%$ -]{0,80}", b in "[\\\\{}()\\[\\]^_0-9a-z+*/=<>,.|&!%$ -]{0,80}") {
+        let sa = is_equiv(&a, &b, &opts());
+        let sb = is_equiv(&b, &a, &opts());
+        // Equality is symmetric whenever both sides are readable.
+        if !matches!(sa, Status::InvalidGold | Status::Unparseable | Status::BudgetExceeded)
+            && !matches!(sb, Status::InvalidGold | Status::Unparseable | Status::BudgetExceeded) {
+            prop_assert_eq!(sa == Status::Equal, sb == Status::Equal, "{:?} vs {:?}", a, b);
+        }
+    }
+
+    #[test]
+    fn fraction_renderings_are_equal(p in -500i64..500, q in 1i64..200) {
+        let r = renderings(p, q);
+        for x in &r {
+            for y in &r {
+                prop_assert_eq!(is_equiv(x, y, &opts()), Status::Equal, "{} vs {}", x, y);
+            }
+        }
+    }
+
+    #[test]
+    fn off_by_one_is_not_equal(n in -100_000i64..100_000) {
+        let a = n.to_string();
+        let b = (n + 1).to_string();
+        prop_assert_eq!(is_equiv(&a, &b, &opts()), Status::NotEqual);
+        prop_assert_eq!(is_equiv(&a, &format!("{}", -n - 1), &opts()) == Status::Equal, false);
+    }
+
+    #[test]
+    fn large_powers_differ(n in 60u32..2000) {
+        let a = format!("2^{{{n}}}");
+        let b = format!("2^{{{}}}", n + 1);
+        prop_assert_eq!(is_equiv(&a, &b, &opts()), Status::NotEqual);
+        let c = format!("\\frac{{1}}{{2^{{{n}}}}}");
+        let d = format!("\\frac{{1}}{{2^{{{}}}}}", n + 1);
+        prop_assert_eq!(is_equiv(&c, &d, &opts()), Status::NotEqual);
+    }
+
+    #[test]
+    fn boxed_wrapping_does_not_change_verdict(p in -50i64..50, q in 1i64..20) {
+        for r in renderings(p, q) {
+            let gold = &renderings(p, q)[0];
+            let v = grade(&format!("So the answer is $\\boxed{{{r}}}$."), gold, &opts());
+            prop_assert_eq!(v.status, Status::Equal, "{}", r);
+        }
+    }
+}
