@@ -1,0 +1,47 @@
+"""rlv: RL^V tooling with a Rust core.
+
+The grading API (fast, budget-bounded math-answer extraction and equivalence) is available
+at the top level::
+
+    import rlv
+
+    rlv.grade("... so the answer is $\\boxed{\\frac12}$", "0.5").correct      # True
+    rewards, status = rlv.grade_batch(completions, golds, mode="strict")
+
+Importing rlv never imports torch, vLLM or transformers.
+"""
+
+from rlv._core import __version__
+from rlv.exceptions import InternalError, RlvError
+from rlv.grading import (
+    DEFAULT_FUEL,
+    MODES,
+    PERCENT_POLICIES,
+    STATUS_CODES,
+    STATUSES,
+    Verdict,
+    extract_answer,
+    extract_answer_rule,
+    grade,
+    grade_batch,
+    is_equiv,
+    is_equiv_status,
+)
+
+__all__ = [
+    "DEFAULT_FUEL",
+    "MODES",
+    "PERCENT_POLICIES",
+    "STATUSES",
+    "STATUS_CODES",
+    "InternalError",
+    "RlvError",
+    "Verdict",
+    "__version__",
+    "extract_answer",
+    "extract_answer_rule",
+    "grade",
+    "grade_batch",
+    "is_equiv",
+    "is_equiv_status",
+]

@@ -1,0 +1,104 @@
+"""Stubs for ``rlv._core``, the compiled Rust extension (crate ``rust/rlv-py``).
+
+Hand-written; checked against the built module with ``python -m mypy.stubtest rlv._core``
+(``make lint``). Import the public API from :mod:`rlv`, not from here: the wrappers in
+:mod:`rlv.grading` validate options and build friendlier return types.
+"""
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "CHUNK_SIZE",
+    "DEFAULT_FUEL",
+    "InternalError",
+    "RlvError",
+    "__version__",
+    "build_profile",
+    "extract_answer",
+    "grade",
+    "grade_batch",
+    "is_equiv",
+    "status_names",
+]
+
+__version__: Final[str]
+build_profile: Final[str]
+"""``"release"`` or ``"debug"``: how the extension was compiled."""
+DEFAULT_FUEL: Final[int]
+"""Default work budget (abstract steps) per comparison."""
+CHUNK_SIZE: Final[int]
+"""Items per GIL-released chunk in :func:`grade_batch`."""
+
+class RlvError(Exception):
+    """Base class of every exception raised by rlv itself (not for bad arguments, which raise
+    ValueError / TypeError)."""
+
+class InternalError(RlvError):
+    """A bug in rlv: the Rust core panicked. Please report the input that triggered it."""
+
+def status_names() -> list[str]:
+    """Names of the grading statuses, indexed by their int8 code."""
+
+def extract_answer(text: str, *, mode: str = "lenient") -> tuple[str | None, str | None]:
+    """Extract the final answer of a model output.
+
+    Returns ``(answer, rule)``; both are ``None`` when no answer is found. ``mode`` is
+    ``"lenient"`` or ``"strict"`` (explicit anchors only). Lone surrogates in ``text`` are
+    replaced by U+FFFD.
+    """
+
+def is_equiv(
+    a: str,
+    b: str,
+    *,
+    ordered_lists: bool = False,
+    percent: str = "strip",
+    interval_inequality: bool = True,
+    rel_tol: float = 1e-9,
+    fuel: int = ...,
+) -> str:
+    """Compare two already-extracted answers (``a`` is treated as the gold).
+
+    Returns a status name: ``"equal"``, ``"not_equal"``, ``"unparseable"``,
+    ``"invalid_gold"`` or ``"budget_exceeded"``.
+    """
+
+def grade(
+    completion: str,
+    gold: str,
+    *,
+    mode: str = "lenient",
+    ordered_lists: bool = False,
+    percent: str = "strip",
+    interval_inequality: bool = True,
+    rel_tol: float = 1e-9,
+    fuel: int = ...,
+) -> tuple[str, str | None, str | None, str | None]:
+    """Grade one completion against one gold.
+
+    Returns ``(status, answer, rule, gold_answer)``.
+    """
+
+def grade_batch(
+    completions: Sequence[str],
+    golds: Sequence[str],
+    *,
+    mode: str = "lenient",
+    num_threads: int | None = None,
+    ordered_lists: bool = False,
+    percent: str = "strip",
+    interval_inequality: bool = True,
+    rel_tol: float = 1e-9,
+    fuel: int = ...,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:
+    """Grade many pairs on rlv's thread pool with the GIL released.
+
+    Returns ``(rewards, codes)``: float32 rewards (1 equal, 0 otherwise, NaN for
+    ``invalid_gold``) and int8 status codes (indices into :func:`status_names`). Inputs are
+    copied to Rust strings first; the work runs in chunks of :data:`CHUNK_SIZE` with a signal
+    check (Ctrl-C) between chunks. Raises ValueError if the lengths differ.
+    """

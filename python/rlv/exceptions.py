@@ -1,0 +1,14 @@
+"""Exceptions raised by rlv.
+
+Grading *outcomes* (no answer, unparseable, budget exceeded, invalid gold) are statuses, never
+exceptions. Exceptions signal misuse or bugs:
+
+* invalid arguments (unknown ``mode``/``percent``, length mismatch) raise the builtin
+  :class:`ValueError` (or :class:`TypeError` for wrong types);
+* :class:`RlvError` is the base of everything rlv raises itself;
+* :class:`InternalError` (a subclass) means the Rust core panicked: a bug, please report it.
+"""
+
+from rlv._core import InternalError, RlvError
+
+__all__ = ["InternalError", "RlvError"]
