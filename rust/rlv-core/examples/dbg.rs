@@ -5,6 +5,9 @@ fn main() {
         eprintln!("{a:?} => {:?}", rlv_core::grading::parse::parse(a, &mut b));
     }
     if args.len() == 3 {
-        eprintln!("{:?}", rlv_core::grading::is_equiv(&args[1], &args[2], &Default::default()));
+        eprintln!(
+            "{:?}",
+            rlv_core::grading::is_equiv(&args[1], &args[2], &Default::default())
+        );
     }
 }

@@ -48,7 +48,9 @@ fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
 /// [`Error::ThreadPool`] if the operating system refuses to start the threads.
 pub fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
     let n = n.max(1);
-    let mut map = pools().lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut map = pools()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(p) = map.get(&n) {
         return Ok(Arc::clone(p));
     }

@@ -17,7 +17,12 @@ fn check(rows: &[(&str, &str, bool)]) {
             bad.push(format!("asymmetric: {g:?} vs {p:?}: {st:?} / {st2:?}"));
         }
     }
-    assert!(bad.is_empty(), "{} failures:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} failures:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -81,7 +86,11 @@ fn radicals_and_functions() {
         ("(1+i)^2", "2i", true),
         ("\\frac34i", "\\frac{3}{4}i", true),
         ("\\frac{9}{4}\\pi", "\\frac94\\pi", true),
-        ("1-\\frac{1}{\\mathrm{e}}", "1+\\frac{1}{\\mathrm{e}}", false),
+        (
+            "1-\\frac{1}{\\mathrm{e}}",
+            "1+\\frac{1}{\\mathrm{e}}",
+            false,
+        ),
         ("3\\sqrt{13}", "\\sqrt{117}", true),
     ]);
 }
@@ -111,23 +120,43 @@ fn structures() {
         ("[0,9)", "[0,1)", false),
         ("(0,9)", "[0,9)", false),
         ("(1, \\infty)", "(1,\\infty)", true),
-        ("[-1, -\\frac{1}{2}) \\cup (-\\frac{1}{2}, 0)", "[-1, -\\tfrac12) \\cup (-\\tfrac12, 0)", true),
+        (
+            "[-1, -\\frac{1}{2}) \\cup (-\\frac{1}{2}, 0)",
+            "[-1, -\\tfrac12) \\cup (-\\tfrac12, 0)",
+            true,
+        ),
         ("\\{1,2\\}", "\\{2,1\\}", true),
         ("\\{1,2\\}", "\\{1,3\\}", false),
         ("(1,2)", "(2,1)", false),
-        ("(3, \\frac{\\pi}{2})", "\\left( 3, \\frac{\\pi}{2} \\right)", true),
+        (
+            "(3, \\frac{\\pi}{2})",
+            "\\left( 3, \\frac{\\pi}{2} \\right)",
+            true,
+        ),
         ("10, 4, -2", "4, 10, -2", true),
         ("-2,1", "1, -2", true),
         ("1 \\pm \\sqrt{19}", "1 + \\sqrt{19}, 1 - \\sqrt{19}", true),
-        ("\\{1\\pm\\sqrt{5},-2\\}", "\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}", true),
+        (
+            "\\{1\\pm\\sqrt{5},-2\\}",
+            "\\{-2, 1+\\sqrt5, 1-\\sqrt5\\}",
+            true,
+        ),
         ("x \\geq 5", "x >= 5", true),
         ("x > 5", "x < 5", false),
         ("x \\leq 5", "5 \\geq x", true),
         ("x > 3", "(3, \\infty)", true),
         ("1 < x \\le 2", "(1, 2]", true),
         ("x \\neq 3", "x != 3", true),
-        ("\\begin{pmatrix} 0 & 3 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{bmatrix}0&3\\\\0&-1\\end{bmatrix}", true),
-        ("\\begin{pmatrix} 0 & 3 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix}0&3\\\\0&1\\end{pmatrix}", false),
+        (
+            "\\begin{pmatrix} 0 & 3 \\\\ 0 & -1 \\end{pmatrix}",
+            "\\begin{bmatrix}0&3\\\\0&-1\\end{bmatrix}",
+            true,
+        ),
+        (
+            "\\begin{pmatrix} 0 & 3 \\\\ 0 & -1 \\end{pmatrix}",
+            "\\begin{pmatrix}0&3\\\\0&1\\end{pmatrix}",
+            false,
+        ),
         ("\\text{Evelyn}", "Evelyn", true),
         ("\\text{(A)}", "A", true),
         ("(A)", "A", true),
@@ -154,7 +183,11 @@ fn adversarial_inputs_terminate() {
     for (a, b) in cases {
         let t = std::time::Instant::now();
         let st = is_equiv(a, b, &opts);
-        assert!(t.elapsed().as_millis() < 500, "{a:.40}: {st:?} took {:?}", t.elapsed());
+        assert!(
+            t.elapsed().as_millis() < 500,
+            "{a:.40}: {st:?} took {:?}",
+            t.elapsed()
+        );
         assert_ne!(st, Status::Equal, "{a:.40} vs {b}");
     }
 }
@@ -171,7 +204,11 @@ fn relations() {
         ("x^2/4 + y^2/3 = 1", "x^2/16 + y^2/12 = 1/4", true),
         ("34x+45y-20z+100=0", "-34x-45y+20z-100=0", true),
         ("k=1", "1", true),
-        ("\\\\left(\\\\frac{1}{5},\\\\frac{1}{6}\\\\right)", "\\left( \\frac{1}{5}, \\frac{1}{6} \\right)", true),
+        (
+            "\\\\left(\\\\frac{1}{5},\\\\frac{1}{6}\\\\right)",
+            "\\left( \\frac{1}{5}, \\frac{1}{6} \\right)",
+            true,
+        ),
         ("16386.20", "16,\\!386.20", true),
         ("12000023", "12,\\!000,\\!023", true),
     ]);
@@ -182,12 +219,24 @@ fn conformance_shapes() {
     check(&[
         ("(3,1)", "{1,3}", false),
         ("\\boxed{1}\\boxed{2}", "\\boxed{1,2}", true),
-        ("x_{1}=10^{\\frac{-5+\\sqrt{13}}{6}},\\quadx_{2}=10^{\\frac{-5-\\sqrt{13}}{6}}", "10^{\\frac{\\sqrt{13} - 5}{6}}, 10^{-\\frac{5 + \\sqrt{13}}{6}}", true),
-        ("x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}", "\\frac12, \\frac{-1+\\sqrt{13}}{4}, \\frac{-1-\\sqrt{13}}{4}", true),
+        (
+            "x_{1}=10^{\\frac{-5+\\sqrt{13}}{6}},\\quadx_{2}=10^{\\frac{-5-\\sqrt{13}}{6}}",
+            "10^{\\frac{\\sqrt{13} - 5}{6}}, 10^{-\\frac{5 + \\sqrt{13}}{6}}",
+            true,
+        ),
+        (
+            "x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}",
+            "\\frac12, \\frac{-1+\\sqrt{13}}{4}, \\frac{-1-\\sqrt{13}}{4}",
+            true,
+        ),
         ("\\pm 2021", "2021", false),
         ("\\pm 2021", "{-2021, 2021}", true),
         ("a_3 = 2, a_{37} = 19", "a_{37} = 19, \\quad a_3 = 2", true),
-        ("(5, 8), (8, 5)", "(x, y) = (5, 8) \\quad \\text{and} \\quad (8, 5)", true),
+        (
+            "(5, 8), (8, 5)",
+            "(x, y) = (5, 8) \\quad \\text{and} \\quad (8, 5)",
+            true,
+        ),
         ("|AB|=1", "1", true),
         ("A:B=1", "1", true),
         ("f(x)=1", "1", true),
@@ -232,6 +281,10 @@ fn chains_and_delimiters() {
         ("1/3", "x=1/3\\approx1.3", true),
         ("0", "3x+4y+14=0", false),
         ("\\boxed{1}\\) and \\(\\boxed{-2}", "-2,1", true),
-        ("(37,3,3,13),(17,3,3,7)", "(17, 3, 3, 7), (37,3,3,13), (17,3,3,7)", true),
+        (
+            "(37,3,3,13),(17,3,3,7)",
+            "(17, 3, 3, 7), (37,3,3,13), (17,3,3,7)",
+            true,
+        ),
     ]);
 }

@@ -25,7 +25,10 @@ pub struct OutOfFuel;
 impl Budget {
     #[must_use]
     pub fn new(fuel: u64) -> Self {
-        Self { left: fuel, exhausted: false }
+        Self {
+            left: fuel,
+            exhausted: false,
+        }
     }
 
     /// Spend `n` units.

@@ -89,9 +89,13 @@ pub fn compare_spans(gold: &str, pred: &str, opts: &GradeOptions, budget: &mut B
     // A number written with a decimal comma (`2,74`) against a decimal (`2.74`).
     if r == Ok(false) {
         let alt = if is_decimal_literal(&p) {
-            decimal_comma(gold).and_then(|s| parse(&s, budget).ok()).map(|g2| (g2, p.clone()))
+            decimal_comma(gold)
+                .and_then(|s| parse(&s, budget).ok())
+                .map(|g2| (g2, p.clone()))
         } else if is_decimal_literal(&g) {
-            decimal_comma(pred).and_then(|s| parse(&s, budget).ok()).map(|p2| (g.clone(), p2))
+            decimal_comma(pred)
+                .and_then(|s| parse(&s, budget).ok())
+                .map(|p2| (g.clone(), p2))
         } else {
             None
         };
@@ -156,7 +160,10 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
         Expr::Unit(a, _) => n(a),
         Expr::Percent(a) => {
             if percent_value {
-                Expr::Div(Box::new(n(a)), Box::new(Expr::Num(super::expr::Number::int(100))))
+                Expr::Div(
+                    Box::new(n(a)),
+                    Box::new(Expr::Num(super::expr::Number::int(100))),
+                )
             } else {
                 n(a)
             }
@@ -204,13 +211,20 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
         Expr::Set(v) => Expr::Set(expand_pm(v.iter().map(n))),
         Expr::Tuple(v) => Expr::Tuple(v.iter().map(n).collect()),
         Expr::Union(v) => Expr::Union(v.iter().map(n).collect()),
-        Expr::Interval { lo, hi, lo_closed, hi_closed } => Expr::Interval {
+        Expr::Interval {
+            lo,
+            hi,
+            lo_closed,
+            hi_closed,
+        } => Expr::Interval {
             lo: Box::new(n(lo)),
             hi: Box::new(n(hi)),
             lo_closed: *lo_closed,
             hi_closed: *hi_closed,
         },
-        Expr::Matrix(rows) => Expr::Matrix(rows.iter().map(|r| r.iter().map(n).collect()).collect()),
+        Expr::Matrix(rows) => {
+            Expr::Matrix(rows.iter().map(|r| r.iter().map(n).collect()).collect())
+        }
         Expr::Rel(v, ops) => Expr::Rel(v.iter().map(n).collect(), ops.clone()),
         Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) => e.clone(),
     }
@@ -341,7 +355,10 @@ fn has_infinity(e: &Expr) -> bool {
 }
 
 fn is_ineq(op: RelOp) -> bool {
-    matches!(op, RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge | RelOp::Ne)
+    matches!(
+        op,
+        RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge | RelOp::Ne
+    )
 }
 
 fn inf(neg: bool) -> Expr {
@@ -354,7 +371,12 @@ fn inf(neg: bool) -> Expr {
 }
 
 fn interval(lo: Expr, hi: Expr, lo_closed: bool, hi_closed: bool) -> Expr {
-    Expr::Interval { lo: Box::new(lo), hi: Box::new(hi), lo_closed, hi_closed }
+    Expr::Interval {
+        lo: Box::new(lo),
+        hi: Box::new(hi),
+        lo_closed,
+        hi_closed,
+    }
 }
 
 fn has_vars(e: &Expr) -> bool {
@@ -398,7 +420,12 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
                 (RelOp::Gt | RelOp::Ge, RelOp::Gt | RelOp::Ge) => (b, a, o2.flip(), o1.flip()),
                 _ => return None,
             };
-            Some(interval(lo.clone(), hi.clone(), lo_op == RelOp::Le, hi_op == RelOp::Le))
+            Some(interval(
+                lo.clone(),
+                hi.clone(),
+                lo_op == RelOp::Le,
+                hi_op == RelOp::Le,
+            ))
         }
         _ => None,
     }
@@ -512,14 +539,26 @@ impl Ctx<'_, '_> {
         match (a, b) {
             (Expr::Rel(..), Expr::Rel(..)) => return self.rel_eq(a, b),
             (Expr::Rel(..), _) | (_, Expr::Rel(..)) => {
-                let (r, other) = if matches!(a, Expr::Rel(..)) { (a, b) } else { (b, a) };
+                let (r, other) = if matches!(a, Expr::Rel(..)) {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 if let Some((_, rhs)) = as_rel_assignment(r) {
                     let rhs = rhs.clone();
-                    return if std::ptr::eq(r, a) { self.eq(&rhs, other) } else { self.eq(other, &rhs) };
+                    return if std::ptr::eq(r, a) {
+                        self.eq(&rhs, other)
+                    } else {
+                        self.eq(other, &rhs)
+                    };
                 }
                 if self.opts.interval_inequality {
                     if let Some(s) = rel_to_set(r) {
-                        return if std::ptr::eq(r, a) { self.eq(&s, other) } else { self.eq(other, &s) };
+                        return if std::ptr::eq(r, a) {
+                            self.eq(&s, other)
+                        } else {
+                            self.eq(other, &s)
+                        };
                     }
                 }
                 return Ok(false);
@@ -546,8 +585,14 @@ impl Ctx<'_, '_> {
             (Expr::Set(x), Expr::Set(y) | Expr::List(y)) | (Expr::List(x), Expr::Set(y)) => {
                 self.unordered(&dedup_syntactic(x), &dedup_syntactic(y))
             }
-            (Expr::Set(x), other) | (other, Expr::Set(x)) if x.len() == 1 && !other.is_structure() => {
-                let (l, r) = if matches!(a, Expr::Set(_)) { (&x[0], other) } else { (other, &x[0]) };
+            (Expr::Set(x), other) | (other, Expr::Set(x))
+                if x.len() == 1 && !other.is_structure() =>
+            {
+                let (l, r) = if matches!(a, Expr::Set(_)) {
+                    (&x[0], other)
+                } else {
+                    (other, &x[0])
+                };
                 self.eq(l, r)
             }
             (Expr::Interval { .. }, Expr::Interval { .. }) => self.interval_eq(a, b),
@@ -560,12 +605,8 @@ impl Ctx<'_, '_> {
                 self.interval_eq(a, &ib)
             }
             (Expr::Union(x), Expr::Union(y)) => self.unordered(x, y),
-            (Expr::Union(x), Expr::Interval { .. }) => {
-                self.unordered(x, std::slice::from_ref(b))
-            }
-            (Expr::Interval { .. }, Expr::Union(y)) => {
-                self.unordered(std::slice::from_ref(a), y)
-            }
+            (Expr::Union(x), Expr::Interval { .. }) => self.unordered(x, std::slice::from_ref(b)),
+            (Expr::Interval { .. }, Expr::Union(y)) => self.unordered(std::slice::from_ref(a), y),
             (Expr::Matrix(x), Expr::Matrix(y)) => {
                 if x.len() != y.len() || x.iter().zip(y).any(|(r, s)| r.len() != s.len()) {
                     return Ok(false);
@@ -585,7 +626,11 @@ impl Ctx<'_, '_> {
                 } else {
                     return Ok(false);
                 };
-                if matches!(a, Expr::Matrix(_)) { self.ordered(&flat, t) } else { self.ordered(t, &flat) }
+                if matches!(a, Expr::Matrix(_)) {
+                    self.ordered(&flat, t)
+                } else {
+                    self.ordered(t, &flat)
+                }
             }
             _ if a.is_structure() || b.is_structure() => Ok(false),
             _ => self.scalar_eq(a, b),
@@ -637,8 +682,18 @@ impl Ctx<'_, '_> {
 
     fn interval_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
         let (
-            Expr::Interval { lo: l1, hi: h1, lo_closed: lc1, hi_closed: hc1 },
-            Expr::Interval { lo: l2, hi: h2, lo_closed: lc2, hi_closed: hc2 },
+            Expr::Interval {
+                lo: l1,
+                hi: h1,
+                lo_closed: lc1,
+                hi_closed: hc1,
+            },
+            Expr::Interval {
+                lo: l2,
+                hi: h2,
+                lo_closed: lc2,
+                hi_closed: hc2,
+            },
         ) = (a, b)
         else {
             return Ok(false);
@@ -647,7 +702,9 @@ impl Ctx<'_, '_> {
     }
 
     fn rel_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
-        let (Expr::Rel(va, oa), Expr::Rel(vb, ob)) = (a, b) else { return Ok(false) };
+        let (Expr::Rel(va, oa), Expr::Rel(vb, ob)) = (a, b) else {
+            return Ok(false);
+        };
         // Inequalities in one variable: compare as sets.
         if let (Some(sa), Some(sb)) = (rel_to_set(a), rel_to_set(b)) {
             return self.eq(&sa, &sb);
@@ -708,7 +765,7 @@ impl Ctx<'_, '_> {
             match ratio {
                 None => ratio = Some(q),
                 Some(r) => {
-                    if r.sub(q).abs() > 1e-8 * r.abs().max(q.abs()) {
+                    if r.minus(q).abs() > 1e-8 * r.abs().max(q.abs()) {
                         return Ok(false);
                     }
                 }
@@ -751,9 +808,8 @@ impl Ctx<'_, '_> {
             let vb = numeric(b, &|_| f64::NAN, self.budget)?;
             // An infinite value from finite notation is an overflow (a power tower), not a
             // number we can compare.
-            let overflow = |v: C64, e: &Expr| {
-                (v.re.is_infinite() || v.im.is_infinite()) && !has_infinity(e)
-            };
+            let overflow =
+                |v: C64, e: &Expr| (v.re.is_infinite() || v.im.is_infinite()) && !has_infinity(e);
             if overflow(va, a) || overflow(vb, b) {
                 return Err(Fail::Budget);
             }
@@ -762,7 +818,9 @@ impl Ctx<'_, '_> {
                 if !other.is_finite() {
                     return Ok(false);
                 }
-                let (Some(v), Some(h)) = (val.to_f64(), half.to_f64()) else { return Ok(false) };
+                let (Some(v), Some(h)) = (val.to_f64(), half.to_f64()) else {
+                    return Ok(false);
+                };
                 return Ok(*sig >= 2
                     && other.im.abs() <= h
                     && (other.re - v).abs() <= h * (1.0 + 1e-9) + 1e-15 * v.abs());
@@ -798,7 +856,7 @@ impl Ctx<'_, '_> {
         if !a.is_finite() || !b.is_finite() {
             return false;
         }
-        let d = a.sub(b).abs();
+        let d = a.minus(b).abs();
         let scale = a.abs().max(b.abs());
         if d <= self.opts.rel_tol * scale {
             return true;

@@ -16,7 +16,10 @@ pub struct C64 {
 }
 
 impl C64 {
-    pub const NAN: C64 = C64 { re: f64::NAN, im: f64::NAN };
+    pub const NAN: C64 = C64 {
+        re: f64::NAN,
+        im: f64::NAN,
+    };
 
     #[must_use]
     pub fn real(re: f64) -> Self {
@@ -38,12 +41,18 @@ impl C64 {
     }
 
     fn add(self, o: Self) -> Self {
-        Self { re: self.re + o.re, im: self.im + o.im }
+        Self {
+            re: self.re + o.re,
+            im: self.im + o.im,
+        }
     }
 
     #[must_use]
-    pub fn sub(self, o: Self) -> Self {
-        Self { re: self.re - o.re, im: self.im - o.im }
+    pub fn minus(self, o: Self) -> Self {
+        Self {
+            re: self.re - o.re,
+            im: self.im - o.im,
+        }
     }
 
     fn mul(self, o: Self) -> Self {
@@ -73,7 +82,10 @@ impl C64 {
     }
 
     fn ln(self) -> Self {
-        Self { re: self.abs().ln(), im: self.im.atan2(self.re) }
+        Self {
+            re: self.abs().ln(),
+            im: self.im.atan2(self.re),
+        }
     }
 
     fn exp(self) -> Self {
@@ -81,7 +93,10 @@ impl C64 {
         if self.im == 0.0 {
             return Self::real(m);
         }
-        Self { re: m * self.im.cos(), im: m * self.im.sin() }
+        Self {
+            re: m * self.im.cos(),
+            im: m * self.im.sin(),
+        }
     }
 
     fn powc(self, e: Self) -> Self {
@@ -92,7 +107,11 @@ impl C64 {
             }
         }
         if self.re == 0.0 && self.im == 0.0 {
-            return if e.re > 0.0 { Self::real(0.0) } else { Self::NAN };
+            return if e.re > 0.0 {
+                Self::real(0.0)
+            } else {
+                Self::NAN
+            };
         }
         self.ln().mul(e).exp()
     }
@@ -110,7 +129,9 @@ pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOf
         Expr::Add(v) => {
             let mut acc = BigRational::zero();
             for x in v {
-                let Some(y) = exact(x, budget)? else { return Ok(None) };
+                let Some(y) = exact(x, budget)? else {
+                    return Ok(None);
+                };
                 spend_bits(&y, budget)?;
                 acc += y;
             }
@@ -119,7 +140,9 @@ pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOf
         Expr::Mul(v) => {
             let mut acc = BigRational::one();
             for x in v {
-                let Some(y) = exact(x, budget)? else { return Ok(None) };
+                let Some(y) = exact(x, budget)? else {
+                    return Ok(None);
+                };
                 spend_bits(&y, budget)?;
                 acc *= y;
                 if bits(&acc) > MAX_INT_BITS {
@@ -184,7 +207,9 @@ fn pow_exact(
 ) -> Result<Option<BigRational>, OutOfFuel> {
     let q = ex.denom().to_u32().filter(|&q| q <= 64);
     let Some(q) = q else { return Ok(None) };
-    let Some(p) = ex.numer().to_i64() else { return Ok(None) };
+    let Some(p) = ex.numer().to_i64() else {
+        return Ok(None);
+    };
     if base.is_zero() {
         return Ok(match p.signum() {
             1 => Some(BigRational::zero()),
@@ -196,8 +221,10 @@ fn pow_exact(
     let rooted = if q == 1 {
         base.clone()
     } else {
-        let (Some(n), Some(d)) = (nth_root_exact(base.numer(), q), nth_root_exact(base.denom(), q))
-        else {
+        let (Some(n), Some(d)) = (
+            nth_root_exact(base.numer(), q),
+            nth_root_exact(base.denom(), q),
+        ) else {
             return Ok(None);
         };
         BigRational::new(n, d)
@@ -208,7 +235,9 @@ fn pow_exact(
         return Ok(None);
     }
     budget.spend(est / 64 + 1)?;
-    let Ok(mag) = usize::try_from(mag) else { return Ok(None) };
+    let Ok(mag) = usize::try_from(mag) else {
+        return Ok(None);
+    };
     let r = num_traits::pow(rooted, mag);
     Ok(Some(if p < 0 { r.recip() } else { r }))
 }
@@ -220,12 +249,17 @@ fn func_exact(
 ) -> Result<Option<BigRational>, OutOfFuel> {
     let mut vals = Vec::with_capacity(args.len());
     for a in args {
-        let Some(v) = exact(a, budget)? else { return Ok(None) };
+        let Some(v) = exact(a, budget)? else {
+            return Ok(None);
+        };
         vals.push(v);
     }
     Ok(match (f, vals.as_slice()) {
         (Func::Root, [x, n]) => {
-            let Some(n) = to_i64(n).and_then(|n| u32::try_from(n).ok()).filter(|&n| n >= 1) else {
+            let Some(n) = to_i64(n)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n >= 1)
+            else {
                 return Ok(None);
             };
             pow_exact(x, &BigRational::new(BigInt::one(), BigInt::from(n)), budget)?
@@ -245,7 +279,9 @@ fn func_exact(
             Some(BigRational::from_integer(acc))
         }
         (Func::Binom, [n, k]) => {
-            let (Some(n), Some(k)) = (to_i64(n), to_i64(k)) else { return Ok(None) };
+            let (Some(n), Some(k)) = (to_i64(n), to_i64(k)) else {
+                return Ok(None);
+            };
             if !(0..=100_000).contains(&n) {
                 return Ok(None);
             }
@@ -263,7 +299,11 @@ fn func_exact(
         (Func::Gcd | Func::Lcm, vs) if !vs.is_empty() && vs.iter().all(BigRational::is_integer) => {
             let mut acc = vs[0].numer().abs();
             for v in &vs[1..] {
-                acc = if f == Func::Gcd { acc.gcd(v.numer()) } else { acc.lcm(v.numer()) };
+                acc = if f == Func::Gcd {
+                    acc.gcd(v.numer())
+                } else {
+                    acc.lcm(v.numer())
+                };
             }
             Some(BigRational::from_integer(acc))
         }
@@ -275,11 +315,7 @@ fn func_exact(
 ///
 /// # Errors
 /// [`OutOfFuel`] when the budget runs out.
-pub fn numeric(
-    e: &Expr,
-    env: &dyn Fn(&str) -> f64,
-    budget: &mut Budget,
-) -> Result<C64, OutOfFuel> {
+pub fn numeric(e: &Expr, env: &dyn Fn(&str) -> f64, budget: &mut Budget) -> Result<C64, OutOfFuel> {
     budget.spend(1)?;
     Ok(match e {
         Expr::Num(n) => C64::real(n.value.to_f64().unwrap_or(f64::NAN)),
@@ -306,7 +342,10 @@ pub fn numeric(
         }
         Expr::Neg(a) => {
             let x = numeric(a, env, budget)?;
-            C64 { re: -x.re, im: -x.im }
+            C64 {
+                re: -x.re,
+                im: -x.im,
+            }
         }
         Expr::Div(a, b) => {
             let d = numeric(b, env, budget)?;

@@ -223,8 +223,7 @@ impl<'a> Lexer<'a> {
                     (1, true)
                 } else if s[j..].starts_with("{,}") {
                     (3, true)
-                } else if b.get(j) == Some(&b' ') && b.get(j + 1).is_some_and(u8::is_ascii_digit)
-                {
+                } else if b.get(j) == Some(&b' ') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
                     (1, true)
                 } else {
                     (0, false)
@@ -323,7 +322,8 @@ impl<'a> Lexer<'a> {
         let s = self.s;
         let b = self.b;
         // `\\frac` (a doubled backslash from an escaped string) is `\frac`.
-        if b.get(self.i + 1) == Some(&b'\\') && b.get(self.i + 2).is_some_and(u8::is_ascii_alphabetic)
+        if b.get(self.i + 1) == Some(&b'\\')
+            && b.get(self.i + 2).is_some_and(u8::is_ascii_alphabetic)
         {
             self.i += 1;
         }
@@ -379,7 +379,14 @@ impl<'a> Lexer<'a> {
             // Adjacent boxes are separate answers: `\boxed{1}\boxed{2}` is `1, 2`.
             if matches!(
                 self.out.last(),
-                Some(Tok::Num(_) | Tok::Letter(_) | Tok::Word(_) | Tok::Op(')' | ']' | '}') | Tok::RSet | Tok::Text(_))
+                Some(
+                    Tok::Num(_)
+                        | Tok::Letter(_)
+                        | Tok::Word(_)
+                        | Tok::Op(')' | ']' | '}')
+                        | Tok::RSet
+                        | Tok::Text(_)
+                )
             ) {
                 self.out.push(Tok::Op(','));
             }
@@ -528,9 +535,11 @@ impl<'a> Lexer<'a> {
                         '°' => self.out.push(Tok::Degree),
                         '²' | '³' => {
                             self.out.push(Tok::Op('^'));
-                            self.out.push(Tok::Num(Number::int(if ch == '²' { 2 } else { 3 })));
+                            self.out
+                                .push(Tok::Num(Number::int(if ch == '²' { 2 } else { 3 })));
                         }
-                        '€' | '£' | '¥' | '₹' | '\u{a0}' | '\u{2009}' | '\u{202f}' | '…' => {}
+                        '€' | '£' | '¥' | '₹' | '\u{a0}' | '\u{2009}' | '\u{202f}' | '…' => {
+                        }
                         c if c.is_alphabetic() => self.out.push(Tok::Letter(c)),
                         _ => return Err(LexError::Invalid),
                     }

@@ -5,8 +5,8 @@
 //! Entry points: [`extract_answer`], [`is_equiv`], [`grade`], [`grade_batch`].
 
 pub mod budget;
-pub mod eval;
 pub mod equiv;
+pub mod eval;
 pub mod expr;
 pub mod extract;
 pub mod lexer;

@@ -70,22 +70,65 @@ const FUNCS: &[(&str, Func)] = &[
 ];
 
 const GREEK: &[&str] = &[
-    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
-    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon",
-    "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi",
-    "Sigma", "Upsilon", "Phi", "Psi", "Omega", "ell",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "varepsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "vartheta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "varphi",
+    "chi",
+    "psi",
+    "omega",
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Xi",
+    "Pi",
+    "Sigma",
+    "Upsilon",
+    "Phi",
+    "Psi",
+    "Omega",
+    "ell",
 ];
 
 /// Two-letter words that are units rather than a product of two variables.
 const SHORT_UNITS: &[&str] = &[
-    "cm", "mm", "km", "ft", "kg", "lb", "oz", "hr", "mi", "yd", "ml", "mL", "cc", "mg", "ms",
-    "kW", "Hz", "pm", "am", "sq", "in",
+    "cm", "mm", "km", "ft", "kg", "lb", "oz", "hr", "mi", "yd", "ml", "mL", "cc", "mg", "ms", "kW",
+    "Hz", "pm", "am", "sq", "in",
 ];
 
 /// Decorations whose argument is read as-is (`\vec{v}` is `v`).
 const DECORATIONS: &[&str] = &[
-    "vec", "hat", "bar", "tilde", "widehat", "widetilde", "overline", "underline", "dot",
-    "ddot", "overrightarrow", "mathring",
+    "vec",
+    "hat",
+    "bar",
+    "tilde",
+    "widehat",
+    "widetilde",
+    "overline",
+    "underline",
+    "dot",
+    "ddot",
+    "overrightarrow",
+    "mathring",
 ];
 
 struct Parser<'b> {
@@ -309,9 +352,25 @@ impl Parser<'_> {
             Some(Tok::Op('(' | '{')) => true,
             Some(Tok::Cmd(c)) => !matches!(
                 c.as_str(),
-                "cup" | "cap" | "in" | "pm" | "mp" | "to" | "rightarrow" | "implies" | "iff"
-                    | "setminus" | "notin" | "equiv" | "coloneqq" | "rfloor" | "rceil"
-                    | "Rightarrow" | "Longrightarrow" | "quad" | "text"
+                "cup"
+                    | "cap"
+                    | "in"
+                    | "pm"
+                    | "mp"
+                    | "to"
+                    | "rightarrow"
+                    | "implies"
+                    | "iff"
+                    | "setminus"
+                    | "notin"
+                    | "equiv"
+                    | "coloneqq"
+                    | "rfloor"
+                    | "rceil"
+                    | "Rightarrow"
+                    | "Longrightarrow"
+                    | "quad"
+                    | "text"
             ),
             _ => false,
         }
@@ -338,8 +397,7 @@ impl Parser<'_> {
                 let frac_next = self.at_cmd("frac") || self.at_cmd("dfrac") || self.at_cmd("tfrac");
                 let r = self.unary()?;
                 acc = match (mixed_parts(&acc), frac_next, &r) {
-                    (Some((neg, whole)), true, Expr::Div(n, d))
-                        if matches!((&**n, &**d), (Expr::Num(a), Expr::Num(b)) if is_int_num(a) && is_int_num(b)) =>
+                    (Some((neg, whole)), true, Expr::Div(n, d)) if matches!((&**n, &**d), (Expr::Num(a), Expr::Num(b)) if is_int_num(a) && is_int_num(b)) =>
                     {
                         let m = Expr::Add(vec![Expr::Num(whole), r]);
                         if neg {
@@ -393,9 +451,8 @@ impl Parser<'_> {
             self.tex_arg()
         } else if self.eat_op('-') {
             self.power().map(|e| Expr::Neg(Box::new(e)))
-        } else if self.eat_op('+') {
-            self.power()
         } else {
+            self.eat_op('+');
             self.power()
         };
         self.leave();
@@ -414,9 +471,7 @@ impl Parser<'_> {
                     self.pos += 1;
                     e = Expr::Percent(Box::new(e));
                 }
-                Some(Tok::Word(w))
-                    if matches!(w.as_str(), "percent" | "percentage" | "pct") =>
-                {
+                Some(Tok::Word(w)) if matches!(w.as_str(), "percent" | "percentage" | "pct") => {
                     self.pos += 1;
                     e = Expr::Percent(Box::new(e));
                 }
@@ -603,12 +658,18 @@ impl Parser<'_> {
         };
         if open == '{' {
             // `{1, 2, 3}` written with plain braces is meant as a set.
-            return if items.len() >= 2 { Ok(Expr::Set(items)) } else { one_or_list(items) };
+            return if items.len() >= 2 {
+                Ok(Expr::Set(items))
+            } else {
+                one_or_list(items)
+            };
         }
         let n = items.len();
         match (open, close, n) {
             (_, _, 0) => Err(ParseError::Invalid),
-            ('(', ')', 1) | ('[', ']', 1) => Ok(items.into_iter().next().unwrap_or(Expr::List(vec![]))),
+            ('(', ')', 1) | ('[', ']', 1) => {
+                Ok(items.into_iter().next().unwrap_or(Expr::List(vec![])))
+            }
             ('(', ')', 2) => Ok(Expr::Tuple(items)),
             (_, _, 2) => {
                 let mut it = items.into_iter();
@@ -756,7 +817,11 @@ impl Parser<'_> {
                     }
                     index = one_or_list(items)?;
                 }
-                let x = if self.at_op('(') { self.postfix()? } else { self.tex_arg()? };
+                let x = if self.at_op('(') {
+                    self.postfix()?
+                } else {
+                    self.tex_arg()?
+                };
                 Ok(Expr::Func(Func::Root, vec![x, index]))
             }
             "pi" => Ok(Expr::Const(Const::Pi)),
@@ -770,7 +835,11 @@ impl Parser<'_> {
                     return Err(ParseError::Invalid);
                 }
                 self.pos += 1;
-                let f = if c == "lfloor" { Func::Floor } else { Func::Ceil };
+                let f = if c == "lfloor" {
+                    Func::Floor
+                } else {
+                    Func::Ceil
+                };
                 Ok(Expr::Func(f, vec![inner]))
             }
             "pmod" | "bmod" | "mod" => {
@@ -779,7 +848,10 @@ impl Parser<'_> {
             }
             "pm" | "mp" => {
                 let t = self.term()?;
-                Ok(Expr::PlusMinus(Box::new(Expr::Num(Number::int(0))), Box::new(t)))
+                Ok(Expr::PlusMinus(
+                    Box::new(Expr::Num(Number::int(0))),
+                    Box::new(t),
+                ))
             }
             _ if DECORATIONS.contains(&c) => self.tex_arg(),
             _ if GREEK.contains(&c) => Ok(Expr::Sym(c.to_string())),
