@@ -9,7 +9,7 @@ pub const MAX_SPAN_BYTES: usize = 16 * 1024;
 /// Deepest nesting of groups / operators the parser follows.
 pub const MAX_DEPTH: usize = 200;
 /// Largest integer (in bits) that is materialised exactly.
-pub const MAX_INT_BITS: u64 = 8192;
+pub const MAX_INT_BITS: u64 = 65_536;
 
 /// A counter of remaining work.
 #[derive(Debug, Clone)]
