@@ -20,17 +20,28 @@
 //!
 //! | # | [`Rule`]                  | Anchor                                                          | Strict | Lenient |
 //! |---|---------------------------|-----------------------------------------------------------------|:------:|:-------:|
+//! | 0 | `FinalAnswer` (Minerva)   | `final answer is X. I hope it is correct.`                      |  yes   |   yes   |
 //! | 1 | `Boxed` / `BoxedList`     | last `\boxed{..}` / `\fbox{..}` (brace-matched; `\boxed 5`)      |  yes   |   yes   |
 //! | 2 | `FinalAnswer`             | `final answer is X`, `Final Answer: X`, `**Final Answer**`⏎`X`  |  yes   |   yes   |
 //! | 3 | `Gsm8k`                   | `#### X` (X must be answer-like, not a markdown heading)        |  yes   |   yes   |
 //! | 4 | `AnswerIs`                | `the answer is X`                                               |  yes   |   yes   |
 //! | 5 | `AnswerColon`             | `Answer: X`, `**Answer:** X`, `Answer $X$` / `Answer \[X\]`     |  yes   |   yes   |
-//! | 6 | `Bold`                    | last answer-like `**X**` on one line                            |   no   |   yes   |
-//! | 7 | `MathSpan`                | last `$$..$$`, `\[..\]`, `$..$`, `\(..\)` (single-line `$`/`\(`) |   no   |   yes   |
-//! | 8 | `LastNumber`              | last number (`-1,000.5`, `.5`, `3/4`, `2,74`, `28%`), as written |   no   |   yes   |
+//! | 6 | `Whole`                   | the whole region, if short, one line, no words, no `$`/`\(`/`\[` |   no   |   yes   |
+//! | 7 | `Bold`                    | last answer-like `**X**` on one line                            |   no   |   yes   |
+//! | 8 | `MathSpan` / `LastNumber` | last `$$..$$`, `\[..\]`, `$..$`, `\(..\)` (single-line `$`/`\(`) |   no   |   yes   |
+//! |   |                           | or last number (`-1,000.5`, `.5`, `3/4`, `2,74`, `28%`)         |        |         |
 //!
-//! Rule 6 runs when either fallback of [`ExtractConfig`] is on (it is a heuristic, never an
-//! explicit anchor); rule 7 needs `math_fallback`, rule 8 `number_fallback`.
+//! * Rule 0 is math-verify's top-priority Minerva format: a model that boxes an intermediate
+//!   value and then closes with the Minerva sentence means the sentence.
+//! * Rules 6–7 run when either fallback of [`ExtractConfig`] is on (heuristics, never explicit
+//!   anchors). Rule 6 reads bare completions such as `\frac{10}{9}` or `-5` whole.
+//!   Bold: only a short `**X**` with a digit or math, at most one prose word, not a heading
+//!   (`**Step 2:**`, `**Final Answer**`) counts.
+//! * Rule 8: the math span needs `math_fallback`, the number `number_fallback`. With both on,
+//!   the one that ends **later** in the text wins (a number inside the last math span belongs
+//!   to it), like math-verify's rightmost match: `.. $d=\frac{90}{n}$ .. there are 12` gives
+//!   `12`. A number is returned as written; digits glued to a preceding letter (`AZYUK2A`) are
+//!   not a number.
 //!
 //! Anchors are matched case-insensitively and must start at a word boundary.
 //!
@@ -54,9 +65,11 @@
 //! `$\boxed{-2}$ \quad\text{and}\quad $\boxed{1}$`, `\boxed{1}\boxed{2}`) give
 //! [`Rule::BoxedList`] with a span that runs from the first `\boxed` to the last box's closing
 //! brace; the parser strips the `\boxed{}` wrappers and reads `,`/`and` as list separators.
-//! Two boxes join when the gap between them is at most 70 bytes and holds only separators
-//! (whitespace, `$`, `\(` `\)` `\[` `\]`, `\quad`, `\,`, `,`, `;`, `and`, `\text{..}` around
-//! those), or is under 10 bytes with no letters at all (`\boxed{a} ++ \boxed{b}`).
+//! Two boxes join when the gap between them is at most 70 bytes and either holds only
+//! separators (whitespace, `$`, `\(` `\)` `\[` `\]`, `\quad`, `\,`, `,`, `;`, `\text{..}`), or
+//! holds the word `and` and at most two other words (`\boxed{1} papers and \boxed{2}`,
+//! `\boxed{(3,3)} \text{ for part (a) and } \boxed{(1,1)}`), or is under 10 bytes with no
+//! letters at all (`\boxed{a} ++ \boxed{b}`); a sentence end (`. `) never joins.
 //! `or` never joins (it usually introduces an alternative form: `\boxed{15\frac{39}{40}}` or
 //! `\boxed{\frac{639}{40}}`), and a list whose boxes all hold the same text is just the last box.
 //!
@@ -148,6 +161,8 @@ pub struct Extraction<'a> {
 const MAX_ANCHOR_LEN: usize = 4096;
 /// How many occurrences of one phrase anchor are tried (last first) before giving up.
 const MAX_ANCHOR_TRIES: usize = 32;
+/// How many word-boundary occurrences of one phrase are looked at (last first).
+const MAX_ANCHOR_SEEN: usize = 256;
 /// Longest gap (bytes) between two boxes of a [`Rule::BoxedList`].
 const MAX_LIST_GAP: usize = 70;
 
@@ -165,46 +180,89 @@ pub fn extract_answer(text: &str, mode: Mode) -> Option<Extraction<'_>> {
 #[must_use]
 pub fn extract_answer_with(text: &str, cfg: ExtractConfig) -> Option<Extraction<'_>> {
     let region = answer_region(text)?;
+    let answers = answer_positions(region.as_bytes());
+    if let Some(e) = minerva_rule(region, &answers) {
+        return Some(e);
+    }
     if let Some(e) = boxed_rule(region) {
         return Some(e);
     }
-    if let Some(e) = final_answer_rule(region) {
+    if let Some(e) = final_answer_rule(region, &answers) {
         return Some(e);
     }
     if let Some(e) = gsm8k_rule(region) {
         return Some(e);
     }
-    if let Some(e) = answer_is_rule(region) {
+    if let Some(e) = answer_is_rule(region, &answers) {
         return Some(e);
     }
-    if let Some(e) = answer_colon_rule(region) {
+    if let Some(e) = answer_colon_rule(region, &answers) {
         return Some(e);
     }
-    if cfg.math_fallback || cfg.number_fallback {
-        if let Some(span) = last_bold(region) {
-            return Some(Extraction {
-                span,
-                rule: Rule::Bold,
-            });
-        }
+    if !(cfg.math_fallback || cfg.number_fallback) {
+        return None;
     }
-    if cfg.math_fallback {
-        if let Some(span) = last_math_span(region) {
-            return Some(Extraction {
-                span,
-                rule: Rule::MathSpan,
-            });
-        }
+    if let Some(span) = bare_answer(region) {
+        return Some(Extraction {
+            span,
+            rule: Rule::Whole,
+        });
     }
-    if cfg.number_fallback {
-        if let Some(span) = last_number(region) {
-            return Some(Extraction {
-                span,
+    if let Some(span) = last_bold(region) {
+        return Some(Extraction {
+            span,
+            rule: Rule::Bold,
+        });
+    }
+    let math = if cfg.math_fallback {
+        last_math_span(region)
+    } else {
+        None
+    };
+    let num = if cfg.number_fallback {
+        last_number(region)
+    } else {
+        None
+    };
+    match (math, num) {
+        (Some(m), Some(n)) if offset(region, n) >= offset(region, m) + m.len() => {
+            Some(Extraction {
+                span: n,
                 rule: Rule::LastNumber,
-            });
+            })
         }
+        (Some(m), _) => Some(Extraction {
+            span: m,
+            rule: Rule::MathSpan,
+        }),
+        (None, Some(n)) => Some(Extraction {
+            span: n,
+            rule: Rule::LastNumber,
+        }),
+        (None, None) => None,
     }
-    None
+}
+
+/// Byte offset of a sub-slice within its parent.
+fn offset(parent: &str, sub: &str) -> usize {
+    (sub.as_ptr() as usize).saturating_sub(parent.as_ptr() as usize)
+}
+
+/// A short, single-line completion without prose words or math delimiters is the answer
+/// itself (`\frac{10}{9}`, `-5`, `x = 3`).
+fn bare_answer(region: &str) -> Option<&str> {
+    let t = region.trim();
+    if t.is_empty()
+        || t.len() > 200
+        || t.contains(['\n', '$'])
+        || t.contains("\\(")
+        || t.contains("\\[")
+        || count_words_upto(t, 1) > 0
+    {
+        return None;
+    }
+    let c = clean(t);
+    (!c.is_empty() && c.bytes().any(|b| b.is_ascii_alphanumeric())).then_some(c)
 }
 
 /// Read a gold: a solution with `\boxed{}` or `#### N` (or a phrase anchor, or for a prose
@@ -222,13 +280,14 @@ pub fn extract_gold(gold: &str) -> Option<Extraction<'_>> {
     if let Some(e) = gsm8k_rule(t) {
         return Some(e);
     }
-    if let Some(e) = final_answer_rule(t) {
+    let answers = answer_positions(t.as_bytes());
+    if let Some(e) = final_answer_rule(t, &answers) {
         return Some(e);
     }
-    if let Some(e) = answer_is_rule(t) {
+    if let Some(e) = answer_is_rule(t, &answers) {
         return Some(e);
     }
-    if let Some(e) = answer_colon_rule(t) {
+    if let Some(e) = answer_colon_rule(t, &answers) {
         return Some(e);
     }
     if is_prose_solution(t) {
@@ -405,16 +464,14 @@ fn find_boxes(text: &str) -> Vec<BoxSpan> {
             b'}' => {
                 // Closing brace: `i` is the position of `}`; the open position is not needed
                 // for plain braces, but box braces must know their content start.
-                if let Some(tag) = stack.pop() {
-                    if let Some(cmd) = tag {
-                        // Content starts after the `{` that follows the command.
-                        let open = box_open_brace(b, cmd);
-                        out.push(BoxSpan {
-                            cmd,
-                            content: (open + 1, i),
-                            end: i + 1,
-                        });
-                    }
+                if let Some(Some(cmd)) = stack.pop() {
+                    // Content starts after the `{` that follows the command.
+                    let open = box_open_brace(b, cmd);
+                    out.push(BoxSpan {
+                        cmd,
+                        content: (open + 1, i),
+                        end: i + 1,
+                    });
                 }
                 i += 1;
             }
@@ -473,10 +530,8 @@ fn tex_token(text: &str, j: usize) -> Option<(usize, usize)> {
         }
         return Some((j, k));
     }
-    if c.is_ascii_alphabetic() {
-        return Some((j, j + 1));
-    }
-    None
+    let ch = text.get(j..).and_then(|t| t.chars().next())?;
+    ch.is_alphanumeric().then_some((j, j + ch.len_utf8()))
 }
 
 /// Boxed rule over a region: last non-empty box, possibly extended into a box list.
@@ -529,66 +584,111 @@ fn is_list_gap(g: &str) -> bool {
         return true;
     }
     let b = g.as_bytes();
+    let (mut has_and, mut others, mut only_sep) = (false, 0usize, true);
     let mut i = 0;
     while i < b.len() {
-        let rest = &g[i..];
-        if matches!(
-            b[i],
-            b' ' | b'\t' | b'\n' | b'\r' | b'$' | b',' | b';' | b'~' | b'}' | b'{'
-        ) {
-            i += 1;
-            continue;
-        }
-        let mut matched = false;
-        for tok in [
-            "\\qquad", "\\quad", "\\textrm", "\\text", "\\mbox", "\\mathrm", "\\(", "\\)", "\\[",
-            "\\]", "\\,", "\\;", "\\:", "\\ ",
-        ] {
-            if rest.starts_with(tok)
-                && !(tok.ends_with(|c: char| c.is_ascii_alphabetic())
-                    && rest[tok.len()..].starts_with(|c: char| c.is_ascii_alphabetic()))
-            {
-                i += tok.len();
-                matched = true;
-                break;
+        let c = b[i];
+        if c == b'\\' {
+            let j = skip(b, i + 1, |c| c.is_ascii_alphabetic());
+            if j == i + 1 {
+                // `\,` `\;` `\(` `\)` `\[` `\]` `\ ` are separators; other escapes are not.
+                if !b.get(i + 1).is_some_and(|d| b",;:!()[] ".contains(d)) {
+                    only_sep = false;
+                }
+                i += 2;
+                continue;
             }
-        }
-        if matched {
+            let name = &g[i + 1..j];
+            if !matches!(
+                name,
+                "quad" | "qquad" | "text" | "textrm" | "textnormal" | "mbox" | "mathrm"
+            ) {
+                only_sep = false;
+            }
+            i = j;
             continue;
         }
-        if starts_with_ci(b, i, b"and") && !b.get(i + 3).is_some_and(u8::is_ascii_alphabetic) {
-            i += 3;
+        if c.is_ascii_alphabetic() {
+            let j = skip(b, i, |c| c.is_ascii_alphabetic());
+            let w = &g[i..j];
+            if w.eq_ignore_ascii_case("or") {
+                return false;
+            }
+            if w.eq_ignore_ascii_case("and") {
+                has_and = true;
+            } else {
+                only_sep = false;
+                if w.len() >= 2 {
+                    others += 1;
+                }
+            }
+            i = j;
             continue;
         }
-        return false;
+        if c == b'.' && b.get(i + 1).is_none_or(u8::is_ascii_whitespace) {
+            return false;
+        }
+        if !(c.is_ascii_whitespace() || matches!(c, b'$' | b',' | b';' | b'{' | b'}' | b'~')) {
+            only_sep = false;
+        }
+        i += 1;
     }
-    // Pure whitespace/`$` gaps are joins too (`$\boxed{1}$ $\boxed{2}$`).
-    true
+    only_sep || (has_and && others <= 2)
 }
 
 // ---------------------------------------------------------------------------------------
 // Phrase anchors
 // ---------------------------------------------------------------------------------------
 
-/// Try occurrences of `needle` from the last one backwards; `start_of` maps an occurrence to
-/// the start of the answer text (or rejects it); the first non-empty refined answer wins.
-fn phrase_rule<'a>(
-    text: &'a str,
-    needle: &[u8],
-    rule: Rule,
-    start_of: impl Fn(&'a str, usize) -> Option<usize>,
-) -> Option<Extraction<'a>> {
-    let b = text.as_bytes();
-    let mut tries = 0;
+/// Word-boundary occurrences of `answer` (any case), last first, at most
+/// [`MAX_ANCHOR_SEEN`]. One backward pass serves all three phrase rules.
+fn answer_positions(b: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
     let mut end = b.len();
-    while let Some(p) = rfind_ci(b, needle, end) {
+    while let Some(p) = rfind_ci(b, b"answer", end) {
         end = p;
         if p > 0 && (b[p - 1].is_ascii_alphanumeric() || b[p - 1] == b'_') {
             continue;
         }
+        out.push(p);
+        if out.len() >= MAX_ANCHOR_SEEN {
+            break;
+        }
+    }
+    out
+}
+
+/// Try anchor occurrences (last first); `start_of` maps an occurrence of `answer` to the start
+/// of the answer text (or rejects it); the first non-empty refined answer wins.
+fn phrase_rule<'a>(
+    text: &'a str,
+    answers: &[usize],
+    rule: Rule,
+    start_of: impl Fn(&'a str, usize) -> Option<usize>,
+) -> Option<Extraction<'a>> {
+    phrase_rule_if(text, answers, rule, start_of, false)
+}
+
+/// [`phrase_rule`]; with `need_hope`, only sentences followed by "I hope it is correct"
+/// (the Minerva format) count.
+fn phrase_rule_if<'a>(
+    text: &'a str,
+    answers: &[usize],
+    rule: Rule,
+    start_of: impl Fn(&'a str, usize) -> Option<usize>,
+    need_hope: bool,
+) -> Option<Extraction<'a>> {
+    let mut tries = 0;
+    for &p in answers {
         let Some(s) = start_of(text, p) else { continue };
         tries += 1;
         let e = sentence_end(text, s);
+        if need_hope && !followed_by_hope(text, s, e) {
+            if tries >= MAX_ANCHOR_TRIES {
+                break;
+            }
+            continue;
+        }
         let span = refine_anchor(&text[s..e]);
         if !span.is_empty() {
             return Some(Extraction { span, rule });
@@ -600,12 +700,42 @@ fn phrase_rule<'a>(
     None
 }
 
-fn final_answer_rule(text: &str) -> Option<Extraction<'_>> {
-    phrase_rule(text, b"final answer", Rule::FinalAnswer, |t, p| {
+/// `The final answer is X. I hope it is correct.` (Minerva): outranks boxes.
+fn minerva_rule<'a>(text: &'a str, answers: &[usize]) -> Option<Extraction<'a>> {
+    phrase_rule_if(text, answers, Rule::FinalAnswer, final_answer_start, true)
+}
+
+/// Whether "I hope it is correct" is inside `text[s..e]` or right after it.
+fn followed_by_hope(text: &str, s: usize, e: usize) -> bool {
+    const HOPE: &[u8] = b"i hope it is correct";
+    let b = text.as_bytes();
+    if find_ci(&b[s..e], HOPE).is_some() {
+        return true;
+    }
+    let k = skip(b, e, |c| c.is_ascii_whitespace() || c == b'.');
+    starts_with_ci(b, k, HOPE)
+}
+
+fn final_answer_rule<'a>(text: &'a str, answers: &[usize]) -> Option<Extraction<'a>> {
+    phrase_rule(text, answers, Rule::FinalAnswer, final_answer_start)
+}
+
+/// Start of the answer after `final answer` + connector (`is`, `:`, `=`, or a heading
+/// line break); `p` is the position of `answer`.
+fn final_answer_start(t: &str, p: usize) -> Option<usize> {
+    {
         let b = t.as_bytes();
         let n = b.len();
-        let heading = line_prefix_is_markup(b, p);
-        let mut j = p + "final answer".len();
+        // `final answer`: `final` plus one space or tab right before `answer`.
+        let q = p.checked_sub(6)?;
+        if !(b[q..q + 5].eq_ignore_ascii_case(b"final") && matches!(b[q + 5], b' ' | b'\t')) {
+            return None;
+        }
+        if q > 0 && (b[q - 1].is_ascii_alphanumeric() || b[q - 1] == b'_') {
+            return None;
+        }
+        let heading = line_prefix_is_markup(b, q);
+        let mut j = p + "answer".len();
         j = skip(b, j, |c| matches!(c, b' ' | b'\t' | b'*' | b'_'));
         if starts_with_ci(b, j, b"is") && !b.get(j + 2).is_some_and(u8::is_ascii_alphanumeric) {
             j += 2;
@@ -618,13 +748,16 @@ fn final_answer_rule(text: &str) -> Option<Extraction<'_>> {
         } else if !(heading && (j >= n || matches!(b[j], b'\n' | b'\r'))) {
             return None;
         }
-        Some(skip(b, j, |c| c.is_ascii_whitespace() || c == b'*'))
-    })
+        Some(after_connector(b, j))
+    }
 }
 
-fn answer_is_rule(text: &str) -> Option<Extraction<'_>> {
-    phrase_rule(text, b"answer is", Rule::AnswerIs, |t, p| {
+fn answer_is_rule<'a>(text: &'a str, answers: &[usize]) -> Option<Extraction<'a>> {
+    phrase_rule(text, answers, Rule::AnswerIs, |t, p| {
         let b = t.as_bytes();
+        if !starts_with_ci(b, p, b"answer is") {
+            return None;
+        }
         let mut j = p + "answer is".len();
         if b.get(j)
             .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'\'')
@@ -635,12 +768,12 @@ fn answer_is_rule(text: &str) -> Option<Extraction<'_>> {
         if b.get(j) == Some(&b':') {
             j += 1;
         }
-        Some(skip(b, j, |c| c.is_ascii_whitespace() || c == b'*'))
+        Some(after_connector(b, j))
     })
 }
 
-fn answer_colon_rule(text: &str) -> Option<Extraction<'_>> {
-    phrase_rule(text, b"answer", Rule::AnswerColon, |t, p| {
+fn answer_colon_rule<'a>(text: &'a str, answers: &[usize]) -> Option<Extraction<'a>> {
+    phrase_rule(text, answers, Rule::AnswerColon, |t, p| {
         let b = t.as_bytes();
         let mut j = p + "answer".len();
         if b.get(j).is_some_and(u8::is_ascii_alphanumeric) {
@@ -648,7 +781,7 @@ fn answer_colon_rule(text: &str) -> Option<Extraction<'_>> {
         }
         j = skip(b, j, |c| matches!(c, b' ' | b'\t' | b'*' | b'_'));
         if b.get(j) == Some(&b':') {
-            return Some(skip(b, j + 1, |c| c.is_ascii_whitespace() || c == b'*'));
+            return Some(after_connector(b, j + 1));
         }
         // `Answer $9$`, `Answer \[ 9 \]`: a well-formed math span right after the word.
         let k = skip(b, j, |c| c.is_ascii_whitespace());
@@ -661,7 +794,7 @@ fn gsm8k_rule(text: &str) -> Option<Extraction<'_>> {
     let b = text.as_bytes();
     let mut end = b.len();
     let mut tries = 0;
-    while let Some(p) = rfind_ci(b, b"####", end) {
+    while let Some(p) = text[..end].rfind("####") {
         end = p;
         if (p > 0 && b[p - 1] == b'#') || b.get(p + 4) == Some(&b'#') {
             continue;
@@ -669,8 +802,9 @@ fn gsm8k_rule(text: &str) -> Option<Extraction<'_>> {
         tries += 1;
         let s = skip(b, p + 4, |c| matches!(c, b' ' | b'\t'));
         let e = sentence_end(text, s);
-        let span = refine_anchor(&text[s..e]);
-        if !span.is_empty() && count_words(span) == 0 && !span.ends_with(':') {
+        let raw = &text[s..e];
+        let span = refine_anchor(raw);
+        if !span.is_empty() && count_words(clean(raw)) == 0 && !raw.trim_end().ends_with(':') {
             return Some(Extraction {
                 span,
                 rule: Rule::Gsm8k,
@@ -681,6 +815,12 @@ fn gsm8k_rule(text: &str) -> Option<Extraction<'_>> {
         }
     }
     None
+}
+
+/// Skip markup glued to a connector (`Answer:**`), then whitespace.
+fn after_connector(b: &[u8], j: usize) -> usize {
+    let j = skip(b, j, |c| c == b'*' || c == b'_');
+    skip(b, j, |c| c.is_ascii_whitespace())
 }
 
 /// Whether only markdown markup (`#`, `*`, `>`, spaces) precedes position `p` on its line.
@@ -790,6 +930,19 @@ fn refine_anchor(s: &str) -> &str {
         return e.span;
     }
     let t = clean(cut_clause(t));
+    // `$x=3$, done` / `$12$ cm`: a leading math span followed by plain words only.
+    if let Some((cs, ce, end)) = math_span_at(t, 0) {
+        let rest = &t[end..];
+        let inner = clean(&t[cs..ce]);
+        if !inner.is_empty()
+            && end < t.len()
+            && !rest
+                .bytes()
+                .any(|c| c.is_ascii_digit() || matches!(c, b'$' | b'\\' | b'{'))
+        {
+            return inner;
+        }
+    }
     let t = match split_copula(t) {
         Some(rest) if !clean(rest).is_empty() => clean(rest),
         _ => t,
@@ -878,10 +1031,7 @@ fn split_copula(s: &str) -> Option<&str> {
     let b = s.as_bytes();
     let mask = top_level_mask(s);
     let mut best = None;
-    for i in 0..b.len() {
-        if !mask[i] {
-            continue;
-        }
+    for (i, _) in mask.iter().enumerate().filter(|(_, &top)| top) {
         for c in COPULAS {
             if starts_with_ci(b, i, c) {
                 best = Some(i + c.len());
@@ -914,6 +1064,13 @@ fn clean(s: &str) -> &str {
         s = s.strip_prefix(':').unwrap_or(s).trim_start();
         s = strip_one_wrapper(s).trim();
         s = strip_lone_dollar(s).trim();
+        if s.matches("**").count() == 1 {
+            s = s
+                .strip_prefix("**")
+                .or_else(|| s.strip_suffix("**"))
+                .unwrap_or(s)
+                .trim();
+        }
         if s.len() == before {
             return s;
         }
@@ -923,6 +1080,13 @@ fn clean(s: &str) -> &str {
 /// One enclosing `**..**`, `"..."`, or math-delimiter pair.
 fn strip_one_wrapper(s: &str) -> &str {
     if s.len() >= 4 && s.starts_with("**") && s.ends_with("**") && !s[2..s.len() - 2].contains("**")
+    {
+        return &s[2..s.len() - 2];
+    }
+    if s.len() >= 4
+        && s.starts_with("\\\"")
+        && s.ends_with("\\\"")
+        && !s[2..s.len() - 2].contains('"')
     {
         return &s[2..s.len() - 2];
     }
@@ -941,7 +1105,7 @@ fn strip_one_math_wrapper(s: &str) -> &str {
             return inner;
         }
     }
-    if n >= 2 && b[0] == b'$' && b[n - 1] == b'$' && !(n >= 2 && b[n - 2] == b'\\') {
+    if n >= 2 && b[0] == b'$' && b[n - 1] == b'$' && b[n - 2] != b'\\' {
         let inner = &s[1..n - 1];
         if unescaped_dollars(inner) == 0 {
             return inner;
@@ -1020,6 +1184,11 @@ const TEXT_CMDS: [&str; 10] = [
 
 /// Number of prose words (letter runs of length >= 2 outside math, commands and `\text{}`).
 fn count_words(s: &str) -> usize {
+    count_words_upto(s, usize::MAX)
+}
+
+/// [`count_words`], stopping once `cap` words are seen.
+fn count_words_upto(s: &str, cap: usize) -> usize {
     let b = s.as_bytes();
     let n = b.len();
     let mut i = 0;
@@ -1073,6 +1242,9 @@ fn count_words(s: &str) -> usize {
             let word = &s[start..i];
             if len >= 2 && !MATH_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
                 count += 1;
+                if count >= cap {
+                    return count;
+                }
             }
             continue;
         }
@@ -1107,7 +1279,7 @@ fn skip_group(b: &[u8], k: usize) -> usize {
 
 /// A gold that reads like a worked solution rather than a bare answer.
 fn is_prose_solution(s: &str) -> bool {
-    let words = count_words(s);
+    let words = count_words_upto(s, 6);
     words >= 6 || (words >= 3 && (s.contains(". ") || s.contains('\n') || s.ends_with('.')))
 }
 
@@ -1219,7 +1391,7 @@ fn math_spans(text: &str) -> Vec<(usize, usize)> {
                     }
                     match find_close(b, i + 2, Close::Paren) {
                         Ok(c) => {
-                            out.push((i + 2, c));
+                            push_span(&mut out, b, i + 2, c);
                             i = c + 2;
                         }
                         Err(lim) => {
@@ -1235,7 +1407,7 @@ fn math_spans(text: &str) -> Vec<(usize, usize)> {
                     }
                     match find_close(b, i + 2, Close::Bracket) {
                         Ok(c) => {
-                            out.push((i + 2, c));
+                            push_span(&mut out, b, i + 2, c);
                             i = c + 2;
                         }
                         Err(_) => {
@@ -1251,7 +1423,7 @@ fn math_spans(text: &str) -> Vec<(usize, usize)> {
                 if b.get(i + 1) == Some(&b'$') && !no_close_dd {
                     match find_close(b, i + 2, Close::DDollar) {
                         Ok(c) => {
-                            out.push((i + 2, c));
+                            push_span(&mut out, b, i + 2, c);
                             i = c + 2;
                             continue;
                         }
@@ -1264,7 +1436,7 @@ fn math_spans(text: &str) -> Vec<(usize, usize)> {
                 }
                 match find_close(b, i + 1, Close::Dollar) {
                     Ok(c) => {
-                        out.push((i + 1, c));
+                        push_span(&mut out, b, i + 1, c);
                         i = c + 1;
                     }
                     Err(lim) => {
@@ -1277,6 +1449,13 @@ fn math_spans(text: &str) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// Record a span unless its content is blank.
+fn push_span(out: &mut Vec<(usize, usize)>, b: &[u8], a: usize, e: usize) {
+    if b[a..e].iter().any(|c| !c.is_ascii_whitespace()) {
+        out.push((a, e));
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -1363,12 +1542,7 @@ fn scan_number(text: &str, i: usize) -> (usize, usize) {
         let mut grouped = false;
         if first_len <= 3 {
             loop {
-                let sep_len = if b.get(j) == Some(&b',')
-                    && b.get(j + 1) == Some(&b'\\')
-                    && b.get(j + 2) == Some(&b'!')
-                {
-                    3
-                } else if text[j..].starts_with("{,}") {
+                let sep_len = if text[j..].starts_with(",\\!") || text[j..].starts_with("{,}") {
                     3
                 } else if matches!(b.get(j), Some(b',' | b' ')) {
                     1
@@ -1406,16 +1580,15 @@ fn scan_number(text: &str, i: usize) -> (usize, usize) {
     // Simple fraction `3/4`.
     if has_int && b.get(j) == Some(&b'/') && b.get(j + 1).is_some_and(u8::is_ascii_digit) {
         let e = digits(j + 1);
-        if !matches!(b.get(e), Some(b'.' | b'/')) {
+        let decimal_after = b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit);
+        if b.get(e) != Some(&b'/') && !decimal_after {
             j = e;
         }
     }
     // Percent.
     if b.get(j) == Some(&b'%') {
         j += 1;
-    } else if text[j..].starts_with("\\%") {
-        j += 2;
-    } else if text[j..].starts_with(" %") {
+    } else if text[j..].starts_with("\\%") || text[j..].starts_with(" %") {
         j += 2;
     }
     // Sign.
@@ -1450,7 +1623,9 @@ fn find_ci(b: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || b.len() < needle.len() {
         return None;
     }
-    (0..=b.len() - needle.len()).find(|&i| b[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    let (f, m) = (needle[0].to_ascii_lowercase(), needle.len());
+    (0..=b.len() - m)
+        .find(|&i| b[i].to_ascii_lowercase() == f && b[i..i + m].eq_ignore_ascii_case(needle))
 }
 
 /// Last case-insensitive occurrence of `needle` that starts before `end`.
@@ -1459,7 +1634,8 @@ fn rfind_ci(b: &[u8], needle: &[u8], end: usize) -> Option<usize> {
         return None;
     }
     let last_start = (b.len() - needle.len()).min(end.checked_sub(1)?);
+    let (f, m) = (needle[0].to_ascii_lowercase(), needle.len());
     (0..=last_start)
         .rev()
-        .find(|&i| b[i..i + needle.len()].eq_ignore_ascii_case(needle))
+        .find(|&i| b[i].to_ascii_lowercase() == f && b[i..i + m].eq_ignore_ascii_case(needle))
 }

@@ -12,7 +12,9 @@ pub mod extract;
 pub mod lexer;
 pub mod parse;
 
-pub use extract::{extract_answer, extract_gold, ExtractConfig, Extraction, Mode, Rule};
+pub use extract::{
+    extract_answer, extract_answer_with, extract_gold, ExtractConfig, Extraction, Mode, Rule,
+};
 
 use crate::error::{Error, Result};
 use budget::Budget;
