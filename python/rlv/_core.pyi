@@ -58,6 +58,7 @@ def is_equiv(
     ordered_lists: bool = False,
     percent: str = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = ...,
 ) -> str:
@@ -75,6 +76,7 @@ def grade(
     ordered_lists: bool = False,
     percent: str = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = ...,
 ) -> tuple[str, str | None, str | None, str | None]:
@@ -92,6 +94,7 @@ def grade_batch(
     ordered_lists: bool = False,
     percent: str = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = ...,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:

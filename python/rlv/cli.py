@@ -61,6 +61,12 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
         help="do not let an inequality (x > 3) equal the matching interval",
     )
     p.add_argument(
+        "--loose-vars",
+        dest="strict_vars",
+        action="store_false",
+        help="rename the answer's variables to the gold's (f(y) equals f(x))",
+    )
+    p.add_argument(
         "--rel-tol", type=float, default=1e-9, help="relative tolerance (default: %(default)s)"
     )
     p.add_argument("--fuel", type=int, default=None, help="work budget per comparison")
@@ -76,6 +82,7 @@ def _run_grade(args: argparse.Namespace) -> int:
         "ordered_lists": args.ordered_lists,
         "percent": args.percent,
         "interval_inequality": args.interval_inequality,
+        "strict_vars": args.strict_vars,
         "rel_tol": args.rel_tol,
     }
     if args.fuel is not None:

@@ -19,6 +19,9 @@ Options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`:
     ``"strip"``: ``28\\%`` is 28; ``"value"``: ``28\\%`` is 0.28; ``"either"``: both.
 ``interval_inequality`` (default ``True``)
     An inequality (``x > 3``) may equal the matching interval (``(3, \\infty)``).
+``strict_vars`` (default ``True``)
+    Variables are compared by name; ``False`` renames the prediction's variables to the
+    gold's (sorted by name, same count), like math-verify's ``strict=False``.
 ``rel_tol`` (default ``1e-9``)
     Relative tolerance for comparing exactly written irrational values (radicals, pi).
 ``fuel`` (default :data:`DEFAULT_FUEL`)
@@ -106,6 +109,7 @@ def _options(
     ordered_lists: bool,
     percent: str,
     interval_inequality: bool,
+    strict_vars: bool,
     rel_tol: float,
     fuel: int,
 ) -> dict[str, Any]:
@@ -127,6 +131,7 @@ def _options(
         "ordered_lists": _check_bool("ordered_lists", ordered_lists),
         "percent": percent,
         "interval_inequality": _check_bool("interval_inequality", interval_inequality),
+        "strict_vars": _check_bool("strict_vars", strict_vars),
         "rel_tol": float(rel_tol),
         "fuel": int(fuel),
     }
@@ -219,6 +224,7 @@ def is_equiv(
     ordered_lists: bool = False,
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> bool:
@@ -237,6 +243,7 @@ def is_equiv(
             ordered_lists=ordered_lists,
             percent=percent,
             interval_inequality=interval_inequality,
+            strict_vars=strict_vars,
             rel_tol=rel_tol,
             fuel=fuel,
         )
@@ -251,6 +258,7 @@ def is_equiv_status(
     ordered_lists: bool = False,
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> str:
@@ -260,6 +268,7 @@ def is_equiv_status(
         ordered_lists=ordered_lists,
         percent=percent,
         interval_inequality=interval_inequality,
+        strict_vars=strict_vars,
         rel_tol=rel_tol,
         fuel=fuel,
     )
@@ -274,6 +283,7 @@ def grade(
     ordered_lists: bool = False,
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> Verdict:
@@ -284,7 +294,8 @@ def grade(
         gold: a bare answer (``"\\\\frac{1}{2}"``) or a reference solution containing
             ``\\boxed{...}`` or ``#### N``.
         mode: extraction mode for the completion (``"lenient"`` or ``"strict"``).
-        ordered_lists, percent, interval_inequality, rel_tol, fuel: see the module docs.
+        ordered_lists, percent, interval_inequality, strict_vars, rel_tol, fuel: see the
+            module docs.
 
     Returns:
         A :class:`Verdict`; never raises on odd model output.
@@ -297,6 +308,7 @@ def grade(
         ordered_lists=ordered_lists,
         percent=percent,
         interval_inequality=interval_inequality,
+        strict_vars=strict_vars,
         rel_tol=rel_tol,
         fuel=fuel,
     )
@@ -318,6 +330,7 @@ def grade_batch(
     ordered_lists: bool = False,
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
+    strict_vars: bool = True,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
@@ -334,7 +347,8 @@ def grade_batch(
         num_threads: threads to use; ``None`` = ``RLV_NUM_THREADS`` or all cores
             (``RLV_PARALLELISM=0`` forces 1).
         return_status_names: return status names (numpy ``str`` array) instead of codes.
-        ordered_lists, percent, interval_inequality, rel_tol, fuel: see the module docs.
+        ordered_lists, percent, interval_inequality, strict_vars, rel_tol, fuel: see the
+            module docs.
 
     Returns:
         ``(rewards, statuses)``: ``rewards`` is float32, 1.0 for ``equal``, NaN for
@@ -358,6 +372,7 @@ def grade_batch(
         ordered_lists=ordered_lists,
         percent=percent,
         interval_inequality=interval_inequality,
+        strict_vars=strict_vars,
         rel_tol=rel_tol,
         fuel=fuel,
     )

@@ -288,3 +288,11 @@ fn chains_and_delimiters() {
         ),
     ]);
 }
+
+#[test]
+fn constraint_equations_are_not_reduced() {
+    check(&[
+        ("7 = 11a+c", "11a+c", false),
+        ("7 = 11a+c", "11a+c=7", true),
+    ]);
+}

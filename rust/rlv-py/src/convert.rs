@@ -105,6 +105,7 @@ pub fn grade_options(
     ordered_lists: bool,
     percent: &str,
     interval_inequality: bool,
+    strict_vars: bool,
     rel_tol: f64,
     fuel: u64,
 ) -> PyResult<GradeOptions> {
@@ -122,6 +123,7 @@ pub fn grade_options(
         ordered_lists,
         percent,
         interval_inequality,
+        strict_vars,
         rel_tol,
         fuel,
     })

@@ -47,7 +47,7 @@ pub fn extract_answer(
 /// Compare two already-extracted answers; returns the status name.
 #[pyfunction]
 #[pyo3(signature = (
-    a, b, *, ordered_lists = false, percent = "strip", interval_inequality = true,
+    a, b, *, ordered_lists = false, percent = "strip", interval_inequality = true, strict_vars = true,
     rel_tol = 1e-9, fuel = DEFAULT_FUEL
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -58,6 +58,7 @@ pub fn is_equiv(
     ordered_lists: bool,
     percent: &str,
     interval_inequality: bool,
+    strict_vars: bool,
     rel_tol: f64,
     fuel: u64,
 ) -> PyResult<&'static str> {
@@ -66,6 +67,7 @@ pub fn is_equiv(
         ordered_lists,
         percent,
         interval_inequality,
+        strict_vars,
         rel_tol,
         fuel,
     )?;
@@ -92,7 +94,7 @@ type VerdictTuple = (
 #[pyfunction]
 #[pyo3(signature = (
     completion, gold, *, mode = "lenient", ordered_lists = false, percent = "strip",
-    interval_inequality = true, rel_tol = 1e-9, fuel = DEFAULT_FUEL
+    interval_inequality = true, strict_vars = true, rel_tol = 1e-9, fuel = DEFAULT_FUEL
 ))]
 #[allow(clippy::too_many_arguments)]
 pub fn grade(
@@ -103,6 +105,7 @@ pub fn grade(
     ordered_lists: bool,
     percent: &str,
     interval_inequality: bool,
+    strict_vars: bool,
     rel_tol: f64,
     fuel: u64,
 ) -> PyResult<VerdictTuple> {
@@ -111,6 +114,7 @@ pub fn grade(
         ordered_lists,
         percent,
         interval_inequality,
+        strict_vars,
         rel_tol,
         fuel,
     )?;
@@ -134,7 +138,7 @@ pub fn grade(
 #[pyfunction]
 #[pyo3(signature = (
     completions, golds, *, mode = "lenient", num_threads = None, ordered_lists = false,
-    percent = "strip", interval_inequality = true, rel_tol = 1e-9, fuel = DEFAULT_FUEL
+    percent = "strip", interval_inequality = true, strict_vars = true, rel_tol = 1e-9, fuel = DEFAULT_FUEL
 ))]
 #[allow(clippy::too_many_arguments)]
 #[allow(clippy::type_complexity)]
@@ -147,6 +151,7 @@ pub fn grade_batch<'py>(
     ordered_lists: bool,
     percent: &str,
     interval_inequality: bool,
+    strict_vars: bool,
     rel_tol: f64,
     fuel: u64,
 ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i8>>)> {
@@ -155,6 +160,7 @@ pub fn grade_batch<'py>(
         ordered_lists,
         percent,
         interval_inequality,
+        strict_vars,
         rel_tol,
         fuel,
     )?;

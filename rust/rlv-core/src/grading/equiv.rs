@@ -114,8 +114,64 @@ fn is_decimal_literal(e: &Expr) -> bool {
     as_decimal(e).is_some()
 }
 
-/// Compare two parsed answers under the options (percent policy may try two readings).
+/// Rename variables by `map` (pairs `from -> to`).
+fn rename(e: &Expr, map: &[(String, String)]) -> Expr {
+    let r = |x: &Expr| rename(x, map);
+    let rv = |v: &[Expr]| v.iter().map(r).collect::<Vec<_>>();
+    match e {
+        Expr::Sym(n) => match map.iter().find(|(f, _)| f == n) {
+            Some((_, t)) => Expr::Sym(t.clone()),
+            None => e.clone(),
+        },
+        Expr::Num(_) | Expr::Const(_) | Expr::Text(_) => e.clone(),
+        Expr::Add(v) => Expr::Add(rv(v)),
+        Expr::Mul(v) => Expr::Mul(rv(v)),
+        Expr::Func(f, v) => Expr::Func(*f, rv(v)),
+        Expr::List(v) => Expr::List(rv(v)),
+        Expr::Set(v) => Expr::Set(rv(v)),
+        Expr::Tuple(v) => Expr::Tuple(rv(v)),
+        Expr::Union(v) => Expr::Union(rv(v)),
+        Expr::Rel(v, ops) => Expr::Rel(rv(v), ops.clone()),
+        Expr::Neg(a) => Expr::Neg(Box::new(r(a))),
+        Expr::Percent(a) => Expr::Percent(Box::new(r(a))),
+        Expr::Unit(a, u) => Expr::Unit(Box::new(r(a)), u.clone()),
+        Expr::Div(a, b) => Expr::Div(Box::new(r(a)), Box::new(r(b))),
+        Expr::Pow(a, b) => Expr::Pow(Box::new(r(a)), Box::new(r(b))),
+        Expr::PlusMinus(a, b) => Expr::PlusMinus(Box::new(r(a)), Box::new(r(b))),
+        Expr::Interval {
+            lo,
+            hi,
+            lo_closed,
+            hi_closed,
+        } => Expr::Interval {
+            lo: Box::new(r(lo)),
+            hi: Box::new(r(hi)),
+            lo_closed: *lo_closed,
+            hi_closed: *hi_closed,
+        },
+        Expr::Matrix(rows) => Expr::Matrix(rows.iter().map(|row| rv(row)).collect()),
+    }
+}
+
+/// Compare two parsed answers under the options (percent policy may try two readings,
+/// `strict_vars = false` renames the prediction's variables to the gold's).
 fn equal_exprs(g: &Expr, p: &Expr, opts: &GradeOptions, budget: &mut Budget) -> R<bool> {
+    if !opts.strict_vars {
+        let (mut gv, mut pv) = (Vec::new(), Vec::new());
+        g.free_vars(&mut gv);
+        p.free_vars(&mut pv);
+        if gv.len() == pv.len() && gv != pv {
+            let map: Vec<(String, String)> = pv.into_iter().zip(gv).collect();
+            let renamed = rename(p, &map);
+            if equal_readings(g, &renamed, opts, budget)? {
+                return Ok(true);
+            }
+        }
+    }
+    equal_readings(g, p, opts, budget)
+}
+
+fn equal_readings(g: &Expr, p: &Expr, opts: &GradeOptions, budget: &mut Budget) -> R<bool> {
     let readings: &[bool] = match opts.percent {
         PercentPolicy::Strip => &[false],
         PercentPolicy::Value => &[true],
@@ -281,7 +337,7 @@ fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
         };
         // A chain, an assignment to a name, or arithmetic (`\frac12 + 1 = \frac32`); an
         // unsolved equation (`3x + 4y + 14 = 0`) is not reduced to its right-hand side.
-        if v.len() >= 3 || is_assignable(&v[0]) || !has_vars(&v[0]) {
+        if v.len() >= 3 || is_assignable(&v[0]) || (!has_vars(&v[0]) && !has_vars(&v[end])) {
             return Some((&v[0], &v[end]));
         }
     }

@@ -409,6 +409,16 @@ struct BoxSpan {
     end: usize,
 }
 
+/// The contents of every complete `\boxed{}` / `\fbox{}` in `text`, in order (used to read
+/// a [`Rule::BoxedList`] span as a list of answers).
+#[must_use]
+pub fn box_contents(text: &str) -> Vec<&str> {
+    find_boxes(text)
+        .iter()
+        .map(|b| text[b.content.0..b.content.1].trim())
+        .collect()
+}
+
 /// All complete boxes, ordered by `end`. One pass, iterative brace matching.
 fn find_boxes(text: &str) -> Vec<BoxSpan> {
     let b = text.as_bytes();

@@ -118,6 +118,10 @@ pub struct GradeOptions {
     pub percent: PercentPolicy,
     /// An inequality (`x > 3`) may equal the matching interval (`(3, \infty)`). Default true.
     pub interval_inequality: bool,
+    /// Variables are compared by name (`f(x)` != `f(y)`). When false, the prediction's free
+    /// variables are renamed to the gold's (both sorted by name) when both have the same
+    /// number of them, as math-verify's `strict=False` does.
+    pub strict_vars: bool,
     /// Relative tolerance for numeric comparison of two exactly written values that are not
     /// rational (radicals, pi, trig values). Decimals use a tolerance tied to their digits.
     pub rel_tol: f64,
@@ -132,6 +136,7 @@ impl Default for GradeOptions {
             ordered_lists: false,
             percent: PercentPolicy::Strip,
             interval_inequality: true,
+            strict_vars: true,
             rel_tol: 1e-9,
             fuel: budget::DEFAULT_FUEL,
         }
@@ -168,6 +173,18 @@ pub fn is_equiv(a: &str, b: &str, opts: &GradeOptions) -> Status {
     equiv::compare_spans(a, b, opts, &mut budget)
 }
 
+/// The text compared for an extracted span: a list of boxes (`\boxed{1} and \boxed{2}`) is
+/// read as the list of their contents (`1, 2`).
+fn answer_text(e: Extraction<'_>) -> std::borrow::Cow<'_, str> {
+    if e.rule == Rule::BoxedList {
+        let parts = extract::box_contents(e.span);
+        if parts.len() >= 2 {
+            return std::borrow::Cow::Owned(parts.join(", "));
+        }
+    }
+    std::borrow::Cow::Borrowed(e.span)
+}
+
 /// Grade one completion against one gold (a bare answer, or a solution with `\boxed{}` or
 /// `#### N`).
 #[must_use]
@@ -189,7 +206,9 @@ pub fn grade(completion: &str, gold: &str, opts: &GradeOptions) -> Verdict {
             gold_answer: Some(gold_span.span.to_string()),
         };
     };
-    let status = is_equiv(gold_span.span, ext.span, opts);
+    let gold_text = answer_text(gold_span);
+    let pred_text = answer_text(ext);
+    let status = is_equiv(&gold_text, &pred_text, opts);
     Verdict {
         status,
         answer: Some(ext.span.to_string()),
