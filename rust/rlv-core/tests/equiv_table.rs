@@ -296,3 +296,24 @@ fn constraint_equations_are_not_reduced() {
         ("7 = 11a+c", "11a+c=7", true),
     ]);
 }
+
+#[test]
+fn nonlinear_inequalities_by_membership() {
+    check(&[
+        (
+            "1\\leq|z|\\leq \\frac{3}{2}",
+            "z \\in \\left[-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]",
+            true,
+        ),
+        (
+            "1\\leq|z|\\leq \\frac{3}{2}",
+            "z \\in \\left(-\\frac{3}{2}, -1\\right] \\cup \\left[1, \\frac{3}{2}\\right]",
+            false,
+        ),
+        ("x^2 < 4", "(-2, 2)", true),
+        ("x^2 < 4", "[-2, 2]", false),
+        ("x^2 \\le 2", "[-\\sqrt{2}, \\sqrt{2}]", true),
+        ("x^2 > 1", "(-\\infty, -1) \\cup (1, \\infty)", true),
+        ("x^2 > 1", "(1, \\infty)", false),
+    ]);
+}

@@ -470,7 +470,9 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
                 _ => return None,
             })
         }
-        ([a, x, b], [o1, o2]) if is_assignable(x) && !has_vars(a) && !has_vars(b) => {
+        ([a, x, b], [o1, o2])
+            if is_assignable(x) && !matches!(x, Expr::Func(..)) && !has_vars(a) && !has_vars(b) =>
+        {
             let (lo, hi, lo_op, hi_op) = match (o1, o2) {
                 (RelOp::Lt | RelOp::Le, RelOp::Lt | RelOp::Le) => (a, b, *o1, *o2),
                 (RelOp::Gt | RelOp::Ge, RelOp::Gt | RelOp::Ge) => (b, a, o2.flip(), o1.flip()),
@@ -616,6 +618,11 @@ impl Ctx<'_, '_> {
                             self.eq(other, &s)
                         };
                     }
+                    if matches!(other, Expr::Interval { .. } | Expr::Union(_))
+                        || matches!(other, Expr::Tuple(t) if t.len() == 2)
+                    {
+                        return self.rel_set_sampled(r, other);
+                    }
                 }
                 return Ok(false);
             }
@@ -755,6 +762,119 @@ impl Ctx<'_, '_> {
             return Ok(false);
         };
         Ok(lc1 == lc2 && hc1 == hc2 && self.eq(l1, l2)? && self.eq(h1, h2)?)
+    }
+
+    /// A relation in one variable that is not linear (`1 \le |z| \le 2`, `x^2 < 4`) against
+    /// an interval or a union: equal when membership agrees at every endpoint of the set,
+    /// just beside it, and at spread-out sample points.
+    fn rel_set_sampled(&mut self, rel: &Expr, set: &Expr) -> R<bool> {
+        let Expr::Rel(operands, ops) = rel else {
+            return Ok(false);
+        };
+        if !ops.iter().all(|o| is_ineq(*o)) {
+            return Ok(false);
+        }
+        let mut vars = Vec::new();
+        rel.free_vars(&mut vars);
+        let [x] = vars.as_slice() else {
+            return Ok(false);
+        };
+        if has_vars(set) {
+            return Ok(false);
+        }
+        let parts: Vec<&Expr> = match set {
+            Expr::Union(v) => v.iter().collect(),
+            other => vec![other],
+        };
+        // Intervals as (lo, hi, lo_closed, hi_closed) in f64; points of a set as [p, p].
+        let mut ivs: Vec<(f64, f64, bool, bool)> = Vec::new();
+        for part in parts {
+            let as_open;
+            let part = match part {
+                Expr::Tuple(t) if t.len() == 2 => {
+                    as_open = interval(t[0].clone(), t[1].clone(), false, false);
+                    &as_open
+                }
+                p => p,
+            };
+            match part {
+                Expr::Interval {
+                    lo,
+                    hi,
+                    lo_closed,
+                    hi_closed,
+                } => {
+                    let l = numeric(lo, &|_| f64::NAN, self.budget)?;
+                    let h = numeric(hi, &|_| f64::NAN, self.budget)?;
+                    if l.im != 0.0 || h.im != 0.0 || l.re.is_nan() || h.re.is_nan() {
+                        return Ok(false);
+                    }
+                    ivs.push((l.re, h.re, *lo_closed, *hi_closed));
+                }
+                Expr::Set(v) => {
+                    for e in v {
+                        let p = numeric(e, &|_| f64::NAN, self.budget)?;
+                        if !p.is_finite() || p.im != 0.0 {
+                            return Ok(false);
+                        }
+                        ivs.push((p.re, p.re, true, true));
+                    }
+                }
+                _ => return Ok(false),
+            }
+        }
+        let in_set = |t: f64| {
+            ivs.iter()
+                .any(|&(l, h, lc, hc)| (t > l || (lc && t == l)) && (t < h || (hc && t == h)))
+        };
+        let mut points: Vec<f64> = Vec::new();
+        let finite: Vec<f64> = ivs
+            .iter()
+            .flat_map(|&(l, h, _, _)| [l, h])
+            .filter(|v| v.is_finite())
+            .collect();
+        for &e in &finite {
+            let d = 1e-6 * e.abs().max(1.0);
+            points.extend([e, e - d, e + d]);
+        }
+        let lo = finite.iter().copied().fold(-10.0_f64, f64::min) - 10.0;
+        let hi = finite.iter().copied().fold(10.0_f64, f64::max) + 10.0;
+        for k in 0..32 {
+            points.push(lo + (hi - lo) * (f64::from(k) + 0.37) / 32.0);
+        }
+        points.extend([-1e6, 1e6]);
+        for t in points {
+            self.spend(1)?;
+            let env = |name: &str| if name == x { t } else { f64::NAN };
+            let mut vals = Vec::with_capacity(operands.len());
+            for o in operands {
+                let v = numeric(o, &env, self.budget)?;
+                if !v.is_finite() || v.im.abs() > 1e-12 {
+                    vals.clear();
+                    break;
+                }
+                vals.push(v.re);
+            }
+            if vals.is_empty() {
+                continue;
+            }
+            let holds = ops.iter().enumerate().all(|(i, op)| {
+                let (a, b) = (vals[i], vals[i + 1]);
+                let tol = 1e-9 * a.abs().max(b.abs()).max(1.0);
+                match op {
+                    RelOp::Lt => a < b - tol,
+                    RelOp::Le => a <= b + tol,
+                    RelOp::Gt => a > b + tol,
+                    RelOp::Ge => a >= b - tol,
+                    RelOp::Ne => (a - b).abs() > tol,
+                    _ => false,
+                }
+            });
+            if holds != in_set(t) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     fn rel_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
