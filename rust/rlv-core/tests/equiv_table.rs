@@ -317,3 +317,12 @@ fn nonlinear_inequalities_by_membership() {
         ("x^2 > 1", "(1, \\infty)", false),
     ]);
 }
+
+#[test]
+fn semicolon_groups() {
+    check(&[
+        ("p=5,q=2;p=7,q=2", "(5,2),(7,2)", true),
+        ("p=5,q=2;p=7,q=2", "(2,5),(7,2)", false),
+        ("1; 2; 3", "1, 2, 3", true),
+    ]);
+}

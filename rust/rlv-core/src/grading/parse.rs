@@ -132,6 +132,8 @@ const DECORATIONS: &[&str] = &[
 ];
 
 struct Parser<'b> {
+    /// `;` at depth 0 separates groups instead of items.
+    semicolon_groups: bool,
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
@@ -190,7 +192,8 @@ impl Parser<'_> {
 
     fn is_separator(&self) -> bool {
         match self.peek() {
-            Some(Tok::Op(',' | ';')) => true,
+            Some(Tok::Op(',')) => true,
+            Some(Tok::Op(';')) => !self.semicolon_groups || self.depth > 0,
             Some(Tok::Word(w)) => matches!(w.to_ascii_lowercase().as_str(), "and" | "or"),
             Some(Tok::Text(t)) => {
                 let t = t.trim();
@@ -979,14 +982,23 @@ pub fn parse(span: &str, budget: &mut Budget) -> PResult<Expr> {
         .spend(toks.len() as u64)
         .map_err(|_| ParseError::Budget)?;
     let mut p = Parser {
+        semicolon_groups: true,
         toks,
         pos: 0,
         depth: 0,
         budget,
     };
-    let items = p.list(&[])?;
+    // Top level: `;` separates groups (`p=5, q=2; p=7, q=2` is two pairs).
+    let mut groups: Vec<Vec<Expr>> = vec![p.list(&[])?];
+    while p.eat_op(';') {
+        groups.push(p.list(&[])?);
+    }
     if p.pos != p.toks.len() {
         return Err(ParseError::Invalid);
     }
-    one_or_list(items)
+    groups.retain(|g| !g.is_empty());
+    if groups.len() > 1 && groups.iter().all(|g| g.len() >= 2) {
+        return Ok(Expr::List(groups.into_iter().map(Expr::Tuple).collect()));
+    }
+    one_or_list(groups.into_iter().flatten().collect())
 }
