@@ -19,6 +19,7 @@ __all__ = [
     "__version__",
     "build_profile",
     "extract_answer",
+    "extract_choice",
     "grade",
     "grade_batch",
     "is_equiv",
@@ -42,6 +43,13 @@ class InternalError(RlvError):
 
 def status_names() -> list[str]:
     """Names of the grading statuses, indexed by their int8 code."""
+
+def extract_choice(text: str, *, choices: str = "ABCD") -> tuple[str | None, str | None]:
+    """The letter chosen in a multiple-choice answer and the rule that found it.
+
+    An explicit anchor whose answer is one letter of ``choices`` (``\\boxed{B}``, "the answer
+    is (C)") wins; otherwise the first stand-alone choice letter. ``(None, None)`` if none.
+    """
 
 def extract_answer(text: str, *, mode: str = "lenient") -> tuple[str | None, str | None]:
     """Extract the final answer of a model output.

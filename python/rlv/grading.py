@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "extract_answer",
     "extract_answer_rule",
+    "extract_choice",
     "grade",
     "grade_batch",
     "is_equiv",
@@ -209,6 +210,22 @@ def extract_answer(
     """
     answer, rule = extract_answer_rule(text, mode=mode)
     return (answer, rule) if return_rule else answer
+
+
+def extract_choice(text: str, *, choices: str = "ABCD") -> str | None:
+    """The letter chosen in a multiple-choice answer (``"A"``...), or ``None``.
+
+    An explicit anchor whose answer is a single letter of ``choices`` wins (``\\boxed{B}``,
+    "the answer is (C)", "Answer: **D**"); otherwise the first stand-alone letter of
+    ``choices`` in the text (not inside a word). Text before ``</think>`` is ignored.
+
+    >>> extract_choice("After checking each option, the answer is (C).")
+    'C'
+    """
+    if not isinstance(choices, str) or not choices:
+        raise ValueError("choices must be a non-empty string of letters, e.g. 'ABCD'")
+    letter, _rule = _core.extract_choice(_check_str("text", text), choices=choices)
+    return letter
 
 
 def extract_answer_rule(text: str, *, mode: Mode = "lenient") -> tuple[str | None, str | None]:

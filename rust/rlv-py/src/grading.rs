@@ -44,6 +44,23 @@ pub fn extract_answer(
     })
 }
 
+/// The letter chosen in a multiple-choice answer: `(letter, rule)`, both `None` if none.
+#[pyfunction]
+#[pyo3(signature = (text, *, choices = "ABCD"))]
+pub fn extract_choice(
+    text: &Bound<'_, PyString>,
+    choices: &str,
+) -> PyResult<(Option<String>, Option<&'static str>)> {
+    let text = lossy(text);
+    let found = attached("extracting a choice", || {
+        core::extract_choice(&text, choices)
+    })?;
+    Ok(match found {
+        Some((c, rule)) => (Some(c.to_string()), Some(rule.as_str())),
+        None => (None, None),
+    })
+}
+
 /// Compare two already-extracted answers; returns the status name.
 #[pyfunction]
 #[pyo3(signature = (

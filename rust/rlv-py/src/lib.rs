@@ -16,7 +16,9 @@ mod _core {
     #[pymodule_export]
     use crate::errors::{InternalError, RlvError};
     #[pymodule_export]
-    use crate::grading::{extract_answer, grade, grade_batch, is_equiv, status_names};
+    use crate::grading::{
+        extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names,
+    };
 
     use super::{Bound, PyModule, PyModuleMethods, PyResult};
 

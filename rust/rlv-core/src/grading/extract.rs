@@ -130,6 +130,8 @@ pub enum Rule {
     LastNumber,
     /// The whole text is the answer (bare gold answers).
     Whole,
+    /// The first stand-alone choice letter of a multiple-choice answer (`extract_choice`).
+    Choice,
 }
 
 impl Rule {
@@ -146,6 +148,7 @@ impl Rule {
             Rule::MathSpan => "math_span",
             Rule::LastNumber => "last_number",
             Rule::Whole => "whole",
+            Rule::Choice => "choice",
         }
     }
 }

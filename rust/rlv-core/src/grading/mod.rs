@@ -5,6 +5,7 @@
 //! Entry points: [`extract_answer`], [`is_equiv`], [`grade`], [`grade_batch`].
 
 pub mod budget;
+pub mod choice;
 pub mod equiv;
 pub mod eval;
 pub mod expr;
@@ -12,6 +13,7 @@ pub mod extract;
 pub mod lexer;
 pub mod parse;
 
+pub use choice::extract_choice;
 pub use extract::{
     extract_answer, extract_answer_with, extract_gold, ExtractConfig, Extraction, Mode, Rule,
 };
