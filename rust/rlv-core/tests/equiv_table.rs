@@ -326,3 +326,26 @@ fn semicolon_groups() {
         ("1; 2; 3", "1, 2, 3", true),
     ]);
 }
+
+#[test]
+fn sums_products_and_sequences() {
+    check(&[
+        (
+            "F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}",
+            "F_n = \\sum_{k=0}^{n-1} F_{n-k-1} F_k",
+            true,
+        ),
+        (
+            "F_n = \\sum_{k=0}^{n-1} F_k F_{n-k-1}",
+            "F_n = \\sum_{k=0}^{n-2} F_k F_{n-k-2}",
+            false,
+        ),
+        ("\\sum_{k=1}^{100} k", "5050", true),
+        ("\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2}", true),
+        ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{6}", true),
+        ("\\sum_{k=1}^{n} k^2", "\\frac{n(n+1)(2n+1)}{5}", false),
+        ("\\prod_{k=1}^{5} k", "120", true),
+        ("a_n = 2n+1", "a_n = 1 + 2n", true),
+        ("a_n = 2n+1", "a_n = 2n-1", false),
+    ]);
+}

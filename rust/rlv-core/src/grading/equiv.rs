@@ -135,6 +135,14 @@ fn rename(e: &Expr, map: &[(String, String)]) -> Expr {
         Expr::Neg(a) => Expr::Neg(Box::new(r(a))),
         Expr::Percent(a) => Expr::Percent(Box::new(r(a))),
         Expr::Unit(a, u) => Expr::Unit(Box::new(r(a)), u.clone()),
+        Expr::Indexed(nm, idx) => {
+            let key = format!("{nm}[]");
+            let new = map
+                .iter()
+                .find(|(f, _)| *f == key)
+                .map_or(nm.as_str(), |(_, t)| t.trim_end_matches("[]"));
+            Expr::Indexed(new.to_string(), Box::new(r(idx)))
+        }
         Expr::Div(a, b) => Expr::Div(Box::new(r(a)), Box::new(r(b))),
         Expr::Pow(a, b) => Expr::Pow(Box::new(r(a)), Box::new(r(b))),
         Expr::PlusMinus(a, b) => Expr::PlusMinus(Box::new(r(a)), Box::new(r(b))),
@@ -282,7 +290,9 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
             Expr::Matrix(rows.iter().map(|r| r.iter().map(n).collect()).collect())
         }
         Expr::Rel(v, ops) => Expr::Rel(v.iter().map(n).collect(), ops.clone()),
-        Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) => e.clone(),
+        Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) | Expr::Indexed(..) => {
+            e.clone()
+        }
     }
 }
 
@@ -311,14 +321,43 @@ struct Ctx<'a, 'b> {
 
 /// Deterministic sample value of variable `name` at point `k` (FNV-1a hash).
 fn sample_value(name: &str, k: u32) -> f64 {
+    let h = fnv(name, k);
+    // In [0.3, 2.3): positive and away from integers' special points most of the time.
+    let u = (h >> 11) as f64 / (1u64 << 53) as f64;
+    0.3 + 2.0 * u
+}
+
+fn fnv(name: &str, k: u32) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes().chain(k.to_le_bytes()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    // In [0.3, 2.3): positive and away from integers' special points most of the time.
-    let u = (h >> 11) as f64 / (1u64 << 53) as f64;
-    0.3 + 2.0 * u
+    h
+}
+
+/// Integer sample values (2..=9) for expressions with sums, products and sequences, whose
+/// bounds and indices must be integers.
+fn sample_int(name: &str, k: u32) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let v = (fnv(name, k) % 8) as f64;
+    2.0 + v
+}
+
+/// Whether an expression needs integer sample points.
+fn is_discrete(e: &Expr) -> bool {
+    match e {
+        Expr::Func(Func::Sum | Func::Prod | Func::Factorial | Func::Binom, _)
+        | Expr::Indexed(..) => true,
+        Expr::Add(v) | Expr::Mul(v) | Expr::Func(_, v) | Expr::Rel(v, _) => {
+            v.iter().any(is_discrete)
+        }
+        Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => is_discrete(a),
+        Expr::Div(a, b) | Expr::Pow(a, b) | Expr::PlusMinus(a, b) => {
+            is_discrete(a) || is_discrete(b)
+        }
+        _ => false,
+    }
 }
 
 const POINTS: u32 = 8;
@@ -356,7 +395,7 @@ fn is_assignable(e: &Expr) -> bool {
         }
     }
     match e {
-        Expr::Sym(_) => true,
+        Expr::Sym(_) | Expr::Indexed(..) => true,
         // A function value `f(x)`, `f(2)`.
         Expr::Mul(v) if v.len() == 2 && matches!(v[0], Expr::Sym(_)) && !v[1].is_structure() => {
             true
@@ -920,10 +959,15 @@ impl Ctx<'_, '_> {
             // Two numeric statements: compare truth is meaningless; compare sides.
             return Ok(self.scalar_eq(l1, l2)? && self.scalar_eq(r1, r2)?);
         }
+        let sample = if is_discrete(&f) || is_discrete(&g) {
+            sample_int
+        } else {
+            sample_value
+        };
         let mut ratio: Option<C64> = None;
         let mut valid = 0;
         for k in 0..POINTS {
-            let env = |name: &str| sample_value(name, k);
+            let env = |name: &str| sample(name, k);
             let fv = numeric(&f, &env, self.budget)?;
             let gv = numeric(&g, &env, self.budget)?;
             if !fv.is_finite() || !gv.is_finite() {
@@ -1004,9 +1048,14 @@ impl Ctx<'_, '_> {
             return Ok(self.close(va, vb, ea.as_ref().or(eb.as_ref())));
         }
         // Identity testing at sample points.
+        let sample = if is_discrete(a) || is_discrete(b) {
+            sample_int
+        } else {
+            sample_value
+        };
         let mut valid = 0;
         for k in 0..POINTS {
-            let env = |name: &str| sample_value(name, k);
+            let env = |name: &str| sample(name, k);
             let va = numeric(a, &env, self.budget)?;
             let vb = numeric(b, &env, self.budget)?;
             if !va.is_finite() || !vb.is_finite() {

@@ -369,6 +369,10 @@ pub fn numeric(e: &Expr, env: &dyn Fn(&str) -> f64, budget: &mut Budget) -> Resu
             }
             base.powc(ex)
         }
+        Expr::Func(f @ (Func::Sum | Func::Prod), args) => match args.as_slice() {
+            [body, Expr::Sym(var), lo, hi] => series(*f, body, var, lo, hi, env, budget)?,
+            _ => C64::NAN,
+        },
         Expr::Func(f, args) => {
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
@@ -376,10 +380,60 @@ pub fn numeric(e: &Expr, env: &dyn Fn(&str) -> f64, budget: &mut Budget) -> Resu
             }
             func_numeric(*f, &vals)
         }
+        Expr::Indexed(name, idx) => {
+            let i = numeric(idx, env, budget)?;
+            if !i.is_finite() {
+                return Ok(C64::NAN);
+            }
+            // A deterministic value per (sequence, index).
+            let key = if (i.re - i.re.round()).abs() < 1e-9 && i.im == 0.0 {
+                format!("{name}[{}]", i.re.round())
+            } else {
+                format!("{name}[{:x}:{:x}]", i.re.to_bits(), i.im.to_bits())
+            };
+            C64::real(env(&key))
+        }
         Expr::Unit(a, _) => numeric(a, env, budget)?,
         Expr::Percent(a) => numeric(a, env, budget)?.div(C64::real(100.0)),
         _ => C64::NAN,
     })
+}
+
+/// Longest series evaluated term by term.
+const MAX_SERIES_TERMS: f64 = 10_000.0;
+
+/// `\sum` / `\prod` of `body` for `var` from `lo` to `hi` (integers; an empty range gives
+/// 0 / 1).
+fn series(
+    f: Func,
+    body: &Expr,
+    var: &str,
+    lo: &Expr,
+    hi: &Expr,
+    env: &dyn Fn(&str) -> f64,
+    budget: &mut Budget,
+) -> Result<C64, OutOfFuel> {
+    let (l, h) = (numeric(lo, env, budget)?, numeric(hi, env, budget)?);
+    let int = |v: C64| (v.im == 0.0 && (v.re - v.re.round()).abs() < 1e-9).then(|| v.re.round());
+    let (Some(l), Some(h)) = (int(l), int(h)) else {
+        return Ok(C64::NAN);
+    };
+    if h - l > MAX_SERIES_TERMS {
+        return Ok(C64::NAN);
+    }
+    let mut acc = C64::real(if f == Func::Sum { 0.0 } else { 1.0 });
+    let mut k = l;
+    while k <= h {
+        let inner = |name: &str| if name == var { k } else { env(name) };
+        let v = numeric(body, &inner, budget)?;
+        acc = if f == Func::Sum {
+            acc.add(v)
+        } else {
+            acc.mul(v)
+        };
+        k += 1.0;
+    }
+    Ok(acc)
 }
 
 fn gamma_int(n: f64) -> f64 {
@@ -455,6 +509,6 @@ fn func_numeric(f: Func, v: &[C64]) -> C64 {
             }
             _ => C64::NAN,
         },
-        Func::Gcd | Func::Lcm => C64::NAN,
+        Func::Gcd | Func::Lcm | Func::Sum | Func::Prod => C64::NAN,
     }
 }

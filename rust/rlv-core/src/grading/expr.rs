@@ -63,6 +63,10 @@ pub enum Func {
     Binom,
     Gcd,
     Lcm,
+    /// `\sum_{k=lo}^{hi} body`: args `[body, Sym(k), lo, hi]`.
+    Sum,
+    /// `\prod_{k=lo}^{hi} body`: args `[body, Sym(k), lo, hi]`.
+    Prod,
 }
 
 /// Relation operators (chains like `a < b \le c` are kept as sequences).
@@ -95,8 +99,10 @@ impl RelOp {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
     Num(Number),
-    /// A variable (letters, greek letters, subscripts): `x`, `\alpha`, `x_1`.
+    /// A variable (letters, greek letters, constant subscripts): `x`, `\alpha`, `x_1`.
     Sym(String),
+    /// A term of a sequence with a variable index: `F_{n-k-1}`, `a_n`.
+    Indexed(String, Box<Expr>),
     Const(Const),
     Add(Vec<Expr>),
     Mul(Vec<Expr>),
@@ -146,7 +152,7 @@ impl Expr {
             | Expr::Tuple(v)
             | Expr::Union(v)
             | Expr::Rel(v, _) => v.iter().map(Expr::size).sum(),
-            Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => a.size(),
+            Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) | Expr::Indexed(_, a) => a.size(),
             Expr::Div(a, b) | Expr::Pow(a, b) | Expr::PlusMinus(a, b) => a.size() + b.size(),
             Expr::Interval { lo, hi, .. } => lo.size() + hi.size(),
             Expr::Matrix(rows) => rows.iter().flatten().map(Expr::size).sum(),
@@ -179,6 +185,31 @@ impl Expr {
                 }
             }
             Expr::Num(_) | Expr::Const(_) | Expr::Text(_) => {}
+            Expr::Indexed(name, idx) => {
+                let key = format!("{name}[]");
+                if let Err(pos) = out.binary_search(&key) {
+                    out.insert(pos, key);
+                }
+                idx.free_vars(out);
+            }
+            Expr::Func(Func::Sum | Func::Prod, v) if v.len() == 4 => {
+                // The summation variable is bound.
+                let mut inner = Vec::new();
+                v[0].free_vars(&mut inner);
+                let bound = match &v[1] {
+                    Expr::Sym(s) => Some(s.as_str()),
+                    _ => None,
+                };
+                for name in inner {
+                    if Some(name.as_str()) != bound {
+                        if let Err(pos) = out.binary_search(&name) {
+                            out.insert(pos, name);
+                        }
+                    }
+                }
+                v[2].free_vars(out);
+                v[3].free_vars(out);
+            }
             Expr::Add(v)
             | Expr::Mul(v)
             | Expr::Func(_, v)

@@ -500,7 +500,13 @@ impl Parser<'_> {
                         Expr::Const(Const::Pi) => "pi".into(),
                         _ => return Err(ParseError::Invalid),
                     };
-                    e = Expr::Sym(format!("{name}_{}", canon_sub(&sub)));
+                    e = match (&e, &sub) {
+                        // `F_n`, `a_{n-k-1}`: a term of a sequence with a variable index.
+                        (Expr::Sym(_), s) if !matches!(s, Expr::Num(_) | Expr::Text(_)) => {
+                            Expr::Indexed(name, Box::new(sub))
+                        }
+                        _ => Expr::Sym(format!("{name}_{}", canon_sub(&sub))),
+                    };
                 }
                 _ => return Ok(e),
             }
@@ -647,6 +653,29 @@ impl Parser<'_> {
             e = Expr::Pow(Box::new(e), Box::new(p));
         }
         Ok(e)
+    }
+
+    /// `\sum_{k=a}^{b} body` (limits in either order); the body is one term.
+    fn series(&mut self, f: Func) -> PResult<Expr> {
+        let (mut lower, mut upper) = (None, None);
+        for _ in 0..2 {
+            if self.eat_op('_') {
+                lower = Some(self.tex_arg()?);
+            } else if self.eat_op('^') {
+                upper = Some(self.tex_arg()?);
+            }
+        }
+        let (Some(Expr::Rel(lv, ops)), Some(hi)) = (lower, upper) else {
+            return Err(ParseError::Invalid);
+        };
+        let ([Expr::Sym(var), lo], [RelOp::Eq]) = (lv.as_slice(), ops.as_slice()) else {
+            return Err(ParseError::Invalid);
+        };
+        let body = self.term()?;
+        Ok(Expr::Func(
+            f,
+            vec![body, Expr::Sym(var.clone()), lo.clone(), hi],
+        ))
     }
 
     fn group(&mut self, open: char) -> PResult<Expr> {
@@ -827,6 +856,7 @@ impl Parser<'_> {
                 };
                 Ok(Expr::Func(Func::Root, vec![x, index]))
             }
+            "sum" | "prod" => self.series(if c == "sum" { Func::Sum } else { Func::Prod }),
             "pi" => Ok(Expr::Const(Const::Pi)),
             "infty" | "infin" | "infinity" => Ok(Expr::Const(Const::Infinity)),
             "emptyset" | "varnothing" => Ok(Expr::Set(vec![])),
