@@ -27,9 +27,9 @@ Mapping of math-verify settings to rlv options
   answer found by the bare-number fallback (rule ``last_number``) counts as no answer:
   math-verify's LaTeX extractor never reads a number outside a math environment (this is
   the ``number_fallback=False`` switch of the Rust ``ExtractConfig``).
-* ``StringExtractionConfig`` (multiple-choice letters): graded as plain text; a ``parse``
-  case expecting letter ``X`` becomes ``rlv.grade(input, "X")`` must be correct, and one
-  expecting no match becomes "no letter of ``strings`` is graded correct".
+* ``StringExtractionConfig`` (multiple-choice letters): ``rlv.extract_choice(input,
+  choices=strings)`` must return the expected letter (or ``None`` when math-verify expects no
+  match).
 * The gold is always passed to rlv as the gold (``$...$``, a bare answer or a solution).
 * ``allow_set_relation_comp`` -> ``interval_inequality``. math-verify's asymmetric default
   (``False``: an inequality gold may match an interval prediction, but an interval gold never
@@ -39,8 +39,8 @@ Mapping of math-verify settings to rlv options
   it was written with). A non-default ``float_rounding`` larger than the number of decimals
   written in the case asks for more precision than was written, which rlv cannot express:
   such cases are not applicable. Otherwise the option is ignored.
-* ``strict=False`` (math-verify renames the prediction's variables to the gold's): rlv has no
-  such option; the case is not applicable.
+* ``strict=False`` (math-verify renames the prediction's variables to the gold's):
+  ``strict_vars=False``.
 * ``boxed_match_priority`` other than 0/50 and ``NormalizationConfig`` flags switched off
   change which answer math-verify extracts; rlv's anchor order and normalisation are fixed,
   so ``parse`` cases that test them are not applicable.
@@ -249,6 +249,9 @@ def _base_options(case: dict[str, Any]) -> dict[str, Any]:
     if _is_hendrycks(case):
         opts["ordered_lists"] = True
     vk = case.get("verify_kwargs") or {}
+    if vk.get("strict") is False:
+        # math-verify renames the prediction's variables to the gold's.
+        opts["strict_vars"] = False
     if "allow_set_relation_comp" in vk:
         if vk["allow_set_relation_comp"]:
             opts["interval_inequality"] = True
@@ -263,11 +266,6 @@ def _base_options(case: dict[str, Any]) -> dict[str, Any]:
 
 def _unsupported_verify_kwargs(case: dict[str, Any], *texts: str) -> str | None:
     vk = case.get("verify_kwargs") or {}
-    if vk.get("strict") is False:
-        return (
-            "strict=False (math-verify renames the prediction's variables to the gold's): "
-            "rlv has no such option"
-        )
     fr = vk.get("float_rounding")
     if isinstance(fr, int) and fr != _MV_DEFAULT_FLOAT_ROUNDING:
         written = _max_decimals(*texts)
@@ -382,19 +380,12 @@ def _string_choice_case(case: dict[str, Any]) -> CaseResult | NotApplicable:
     expected = case.get("expected_parse")
     if not isinstance(expected, list):
         return NotApplicable(str(case.get("id")), str(case.get("category")), "no expected_parse")
-    opts: dict[str, Any] = {"mode": "lenient"}
-    if expected:
-        target = str(expected[-1])
-        correct, status, _, note = _grade(text, target, opts)
-        return CaseResult(correct, status, f"graded against {target!r}; {note}")
-    wrong = []
-    for letter in letters:
-        correct, _, _, _ = _grade(text, letter, opts)
-        if correct:
-            wrong.append(letter)
-    if wrong:
-        return CaseResult(False, "equal", f"graded correct against {wrong}")
-    return CaseResult(True, "not_equal", f"no letter of {list(letters)} graded correct")
+    got = _rlv().extract_choice(text, choices="".join(letters))
+    want = str(expected[-1]) if expected else None
+    if cfg.get("lowercase", True) and got is not None and want is not None:
+        got, want = got.lower(), want.lower()
+    status = "equal" if got == want else "not_equal"
+    return CaseResult(got == want, status, f"extract_choice -> {got!r}, expected {want!r}")
 
 
 def _parse_case(case: dict[str, Any]) -> CaseResult | NotApplicable:

@@ -349,3 +349,31 @@ fn sums_products_and_sequences() {
         ("a_n = 2n+1", "a_n = 2n-1", false),
     ]);
 }
+
+#[test]
+fn mangled_gold_and_glued_separators() {
+    use rlv_core::grading::grade;
+    let o = GradeOptions::default();
+    let v = grade(
+        "W(x)=1orW(x)=-1",
+        "\\\\boxed{W(n) = 1 \\\\text{ and } W(n) = -1",
+        &o,
+    );
+    assert_eq!(v.status, Status::Equal, "{v:?}");
+    let v = grade(
+        "W(x)=1orW(x)=2",
+        "\\\\boxed{W(n) = 1 \\\\text{ and } W(n) = -1",
+        &o,
+    );
+    assert_eq!(v.status, Status::NotEqual, "{v:?}");
+    // A completion with an unclosed box is not answered by the box.
+    let v = grade(
+        "so the answer is \\boxed{4",
+        "4",
+        &GradeOptions {
+            mode: rlv_core::grading::Mode::Strict,
+            ..o
+        },
+    );
+    assert_ne!(v.rule, Some(rlv_core::grading::Rule::Boxed), "{v:?}");
+}

@@ -405,6 +405,26 @@ fn is_assignable(e: &Expr) -> bool {
     }
 }
 
+/// Two left-hand sides that name the same thing: equal, or the same function at a dummy
+/// argument that neither right-hand side uses (`W(n) = 1` and `W(x) = 1`).
+fn same_name(x: &Expr, y: &Expr, rx: &Expr, ry: &Expr) -> bool {
+    if x == y {
+        return true;
+    }
+    let (Expr::Mul(a), Expr::Mul(b)) = (x, y) else {
+        return false;
+    };
+    match (a.as_slice(), b.as_slice()) {
+        ([Expr::Sym(f), Expr::Sym(u)], [Expr::Sym(g), Expr::Sym(v)]) if f == g => {
+            let mut vars = Vec::new();
+            rx.free_vars(&mut vars);
+            ry.free_vars(&mut vars);
+            !vars.contains(u) && !vars.contains(v)
+        }
+        _ => false,
+    }
+}
+
 /// Whether a scalar expression contains `\pm`.
 fn has_pm(e: &Expr) -> bool {
     match e {
@@ -926,7 +946,7 @@ impl Ctx<'_, '_> {
         }
         // Assignments to the same name (chains read by their last right-hand side).
         if let (Some((x, rx)), Some((y, ry))) = (as_rel_assignment(a), as_rel_assignment(b)) {
-            if is_assignable(x) && x == y && self.eq(rx, ry)? {
+            if is_assignable(x) && same_name(x, y, rx, ry) && self.eq(rx, ry)? {
                 return Ok(true);
             }
         }

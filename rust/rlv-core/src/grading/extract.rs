@@ -283,6 +283,17 @@ pub fn extract_gold(gold: &str) -> Option<Extraction<'_>> {
     if let Some(e) = gsm8k_rule(t) {
         return Some(e);
     }
+    // A gold whose last `\boxed{` is never closed (a typo in the dataset): the rest of the
+    // text. (Completions get no such leniency: a truncated box is no answer.)
+    if let Some(p) = t.rfind("boxed{") {
+        let rest = t[p + "boxed{".len()..].trim_end_matches('$').trim();
+        if !rest.is_empty() {
+            return Some(Extraction {
+                span: rest,
+                rule: Rule::Boxed,
+            });
+        }
+    }
     let answers = answer_positions(t.as_bytes());
     if let Some(e) = final_answer_rule(t, &answers) {
         return Some(e);
@@ -1253,7 +1264,10 @@ fn count_words_upto(s: &str, cap: usize) -> usize {
                 len += 1;
             }
             let word = &s[start..i];
-            if len >= 2 && !MATH_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+            if len >= 2
+                && !MATH_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word))
+                && !is_list_word(word)
+            {
                 count += 1;
                 if count >= cap {
                     return count;
@@ -1264,6 +1278,15 @@ fn count_words_upto(s: &str, cap: usize) -> usize {
         i += ch.len_utf8().max(1);
     }
     count
+}
+
+/// `or` / `and` between answers, also glued to the next answer's capital (`1orW(x)=-1`).
+fn is_list_word(w: &str) -> bool {
+    ["or", "and"].iter().any(|sep| {
+        w.strip_prefix(sep).is_some_and(|rest| {
+            rest.is_empty() || (rest.len() == 1 && rest.as_bytes()[0].is_ascii_uppercase())
+        })
+    })
 }
 
 /// Index after the group that opens at `b[k] == b'{'` (iterative; end of text if unclosed).

@@ -463,6 +463,13 @@ impl<'a> Lexer<'a> {
                     let start = self.i;
                     while self.i < self.b.len() && self.b[self.i].is_ascii_alphabetic() {
                         self.i += 1;
+                        // `1orW(x)`: a separator glued to the next answer's capital.
+                        let run = &self.s[start..self.i];
+                        if (run == "or" || run == "and")
+                            && self.b.get(self.i).is_some_and(u8::is_ascii_uppercase)
+                        {
+                            break;
+                        }
                     }
                     let w = &self.s[start..self.i];
                     if w.len() == 1 {
