@@ -116,48 +116,20 @@ fn is_decimal_literal(e: &Expr) -> bool {
 
 /// Rename variables by `map` (pairs `from -> to`).
 fn rename(e: &Expr, map: &[(String, String)]) -> Expr {
-    let r = |x: &Expr| rename(x, map);
-    let rv = |v: &[Expr]| v.iter().map(r).collect::<Vec<_>>();
     match e {
         Expr::Sym(n) => match map.iter().find(|(f, _)| f == n) {
             Some((_, t)) => Expr::Sym(t.clone()),
             None => e.clone(),
         },
-        Expr::Num(_) | Expr::Const(_) | Expr::Text(_) => e.clone(),
-        Expr::Add(v) => Expr::Add(rv(v)),
-        Expr::Mul(v) => Expr::Mul(rv(v)),
-        Expr::Func(f, v) => Expr::Func(*f, rv(v)),
-        Expr::List(v) => Expr::List(rv(v)),
-        Expr::Set(v) => Expr::Set(rv(v)),
-        Expr::Tuple(v) => Expr::Tuple(rv(v)),
-        Expr::Union(v) => Expr::Union(rv(v)),
-        Expr::Rel(v, ops) => Expr::Rel(rv(v), ops.clone()),
-        Expr::Neg(a) => Expr::Neg(Box::new(r(a))),
-        Expr::Percent(a) => Expr::Percent(Box::new(r(a))),
-        Expr::Unit(a, u) => Expr::Unit(Box::new(r(a)), u.clone()),
         Expr::Indexed(nm, idx) => {
             let key = format!("{nm}[]");
             let new = map
                 .iter()
                 .find(|(f, _)| *f == key)
                 .map_or(nm.as_str(), |(_, t)| t.trim_end_matches("[]"));
-            Expr::Indexed(new.to_string(), Box::new(r(idx)))
+            Expr::Indexed(new.to_string(), Box::new(rename(idx, map)))
         }
-        Expr::Div(a, b) => Expr::Div(Box::new(r(a)), Box::new(r(b))),
-        Expr::Pow(a, b) => Expr::Pow(Box::new(r(a)), Box::new(r(b))),
-        Expr::PlusMinus(a, b) => Expr::PlusMinus(Box::new(r(a)), Box::new(r(b))),
-        Expr::Interval {
-            lo,
-            hi,
-            lo_closed,
-            hi_closed,
-        } => Expr::Interval {
-            lo: Box::new(r(lo)),
-            hi: Box::new(r(hi)),
-            lo_closed: *lo_closed,
-            hi_closed: *hi_closed,
-        },
-        Expr::Matrix(rows) => Expr::Matrix(rows.iter().map(|row| rv(row)).collect()),
+        _ => e.map_children(&|x| rename(x, map)),
     }
 }
 
@@ -255,11 +227,6 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
                 Expr::Mul(keep)
             }
         }
-        Expr::Add(v) => Expr::Add(v.iter().map(n).collect()),
-        Expr::Neg(a) => Expr::Neg(Box::new(n(a))),
-        Expr::Div(a, b) => Expr::Div(Box::new(n(a)), Box::new(n(b))),
-        Expr::Pow(a, b) => Expr::Pow(Box::new(n(a)), Box::new(n(b))),
-        Expr::Func(f, v) => Expr::Func(*f, v.iter().map(n).collect()),
         Expr::PlusMinus(a, b) => {
             let (a, b) = (n(a), n(b));
             Expr::List(pm_pair(a, b))
@@ -273,26 +240,7 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
             }
         }
         Expr::Set(v) => Expr::Set(expand_pm(v.iter().map(n))),
-        Expr::Tuple(v) => Expr::Tuple(v.iter().map(n).collect()),
-        Expr::Union(v) => Expr::Union(v.iter().map(n).collect()),
-        Expr::Interval {
-            lo,
-            hi,
-            lo_closed,
-            hi_closed,
-        } => Expr::Interval {
-            lo: Box::new(n(lo)),
-            hi: Box::new(n(hi)),
-            lo_closed: *lo_closed,
-            hi_closed: *hi_closed,
-        },
-        Expr::Matrix(rows) => {
-            Expr::Matrix(rows.iter().map(|r| r.iter().map(n).collect()).collect())
-        }
-        Expr::Rel(v, ops) => Expr::Rel(v.iter().map(n).collect(), ops.clone()),
-        Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) | Expr::Indexed(..) => {
-            e.clone()
-        }
+        _ => e.map_children(&n),
     }
 }
 
@@ -438,21 +386,15 @@ fn has_pm(e: &Expr) -> bool {
 
 /// Replace every `a \pm b` by `a + b` (sign +1) or `a - b` (sign -1).
 fn pick_pm(e: &Expr, plus: bool) -> Expr {
-    let p = |x: &Expr| pick_pm(x, plus);
     match e {
         Expr::PlusMinus(a, b) => {
-            let b = p(b);
-            Expr::Add(vec![p(a), if plus { b } else { Expr::Neg(Box::new(b)) }])
+            let b = pick_pm(b, plus);
+            Expr::Add(vec![
+                pick_pm(a, plus),
+                if plus { b } else { Expr::Neg(Box::new(b)) },
+            ])
         }
-        Expr::Add(v) => Expr::Add(v.iter().map(p).collect()),
-        Expr::Mul(v) => Expr::Mul(v.iter().map(p).collect()),
-        Expr::Func(f, v) => Expr::Func(*f, v.iter().map(p).collect()),
-        Expr::Neg(a) => Expr::Neg(Box::new(p(a))),
-        Expr::Percent(a) => Expr::Percent(Box::new(p(a))),
-        Expr::Unit(a, u) => Expr::Unit(Box::new(p(a)), u.clone()),
-        Expr::Div(a, b) => Expr::Div(Box::new(p(a)), Box::new(p(b))),
-        Expr::Pow(a, b) => Expr::Pow(Box::new(p(a)), Box::new(p(b))),
-        other => other.clone(),
+        _ => e.map_children(&|x| pick_pm(x, plus)),
     }
 }
 
@@ -550,18 +492,9 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
 
 /// Replace variable `name` by `val`.
 fn substitute(e: &Expr, name: &str, val: &Expr) -> Expr {
-    let s = |x: &Expr| substitute(x, name, val);
     match e {
         Expr::Sym(n) if n == name => val.clone(),
-        Expr::Add(v) => Expr::Add(v.iter().map(s).collect()),
-        Expr::Mul(v) => Expr::Mul(v.iter().map(s).collect()),
-        Expr::Func(f, v) => Expr::Func(*f, v.iter().map(s).collect()),
-        Expr::Neg(a) => Expr::Neg(Box::new(s(a))),
-        Expr::Percent(a) => Expr::Percent(Box::new(s(a))),
-        Expr::Unit(a, u) => Expr::Unit(Box::new(s(a)), u.clone()),
-        Expr::Div(a, b) => Expr::Div(Box::new(s(a)), Box::new(s(b))),
-        Expr::Pow(a, b) => Expr::Pow(Box::new(s(a)), Box::new(s(b))),
-        other => other.clone(),
+        _ => e.map_children(&|x| substitute(x, name, val)),
     }
 }
 

@@ -159,6 +159,43 @@ impl Expr {
         }
     }
 
+    /// The same node with every direct child replaced by `f(child)` (leaves are cloned).
+    #[must_use]
+    pub fn map_children(&self, f: &dyn Fn(&Expr) -> Expr) -> Expr {
+        let fv = |v: &[Expr]| v.iter().map(f).collect::<Vec<_>>();
+        let fb = |a: &Expr| Box::new(f(a));
+        match self {
+            Expr::Num(_) | Expr::Sym(_) | Expr::Const(_) | Expr::Text(_) => self.clone(),
+            Expr::Indexed(n, i) => Expr::Indexed(n.clone(), fb(i)),
+            Expr::Add(v) => Expr::Add(fv(v)),
+            Expr::Mul(v) => Expr::Mul(fv(v)),
+            Expr::Func(g, v) => Expr::Func(*g, fv(v)),
+            Expr::List(v) => Expr::List(fv(v)),
+            Expr::Set(v) => Expr::Set(fv(v)),
+            Expr::Tuple(v) => Expr::Tuple(fv(v)),
+            Expr::Union(v) => Expr::Union(fv(v)),
+            Expr::Rel(v, ops) => Expr::Rel(fv(v), ops.clone()),
+            Expr::Neg(a) => Expr::Neg(fb(a)),
+            Expr::Percent(a) => Expr::Percent(fb(a)),
+            Expr::Unit(a, u) => Expr::Unit(fb(a), u.clone()),
+            Expr::Div(a, b) => Expr::Div(fb(a), fb(b)),
+            Expr::Pow(a, b) => Expr::Pow(fb(a), fb(b)),
+            Expr::PlusMinus(a, b) => Expr::PlusMinus(fb(a), fb(b)),
+            Expr::Interval {
+                lo,
+                hi,
+                lo_closed,
+                hi_closed,
+            } => Expr::Interval {
+                lo: fb(lo),
+                hi: fb(hi),
+                lo_closed: *lo_closed,
+                hi_closed: *hi_closed,
+            },
+            Expr::Matrix(rows) => Expr::Matrix(rows.iter().map(|r| fv(r)).collect()),
+        }
+    }
+
     /// Whether this is an answer structure (not a single scalar expression).
     #[must_use]
     pub fn is_structure(&self) -> bool {
