@@ -9,7 +9,7 @@ use crate::errors::{panic_to_py, to_py};
 
 /// Items per GIL-released chunk. Between chunks the GIL is re-acquired briefly so that
 /// Ctrl-C (`KeyboardInterrupt`) is delivered promptly.
-pub const CHUNK: usize = 4096;
+pub const CHUNK: usize = 16_384;
 
 /// Run `f` with the GIL released, converting a panic into `rlv.exceptions.InternalError`.
 ///

@@ -191,32 +191,32 @@ fn answer_text(e: Extraction<'_>) -> std::borrow::Cow<'_, str> {
 /// `#### N`).
 #[must_use]
 pub fn grade(completion: &str, gold: &str, opts: &GradeOptions) -> Verdict {
-    let Some(gold_span) = extract_gold(gold) else {
-        let ext = extract_answer(completion, opts.mode);
-        return Verdict {
-            status: Status::InvalidGold,
-            answer: ext.map(|e| e.span.to_string()),
-            rule: ext.map(|e| e.rule),
-            gold_answer: None,
-        };
-    };
-    let Some(ext) = extract_answer(completion, opts.mode) else {
-        return Verdict {
-            status: Status::NoAnswer,
-            answer: None,
-            rule: None,
-            gold_answer: Some(gold_span.span.to_string()),
-        };
-    };
-    let gold_text = answer_text(gold_span);
-    let pred_text = answer_text(ext);
-    let status = is_equiv(&gold_text, &pred_text, opts);
+    let (status, ext, gold_span) = grade_borrowed(completion, gold, opts);
     Verdict {
         status,
-        answer: Some(ext.span.to_string()),
-        rule: Some(ext.rule),
-        gold_answer: Some(gold_span.span.to_string()),
+        answer: ext.map(|e| e.span.to_string()),
+        rule: ext.map(|e| e.rule),
+        gold_answer: gold_span.map(|e| e.span.to_string()),
     }
+}
+
+/// [`grade`] without allocating the verdict: the status, the completion's extraction and the
+/// gold's extraction, borrowing from the inputs.
+#[must_use]
+pub fn grade_borrowed<'a>(
+    completion: &'a str,
+    gold: &'a str,
+    opts: &GradeOptions,
+) -> (Status, Option<Extraction<'a>>, Option<Extraction<'a>>) {
+    let ext = extract_answer(completion, opts.mode);
+    let Some(gold_span) = extract_gold(gold) else {
+        return (Status::InvalidGold, ext, None);
+    };
+    let Some(ext) = ext else {
+        return (Status::NoAnswer, None, Some(gold_span));
+    };
+    let status = is_equiv(&answer_text(gold_span), &answer_text(ext), opts);
+    (status, Some(ext), Some(gold_span))
 }
 
 /// Grade many pairs on a thread pool; results are in input order and identical for any
@@ -265,6 +265,6 @@ pub fn grade_batch_status<S: AsRef<str> + Sync>(
     }
     let idx: Vec<usize> = (0..completions.len()).collect();
     crate::parallel::map_ordered(&idx, num_threads, |&i| {
-        grade(completions[i].as_ref(), golds[i].as_ref(), opts).status
+        grade_borrowed(completions[i].as_ref(), golds[i].as_ref(), opts).0
     })
 }
