@@ -114,6 +114,43 @@ def _options(
     rel_tol: float,
     fuel: int,
 ) -> dict[str, Any]:
+    """Validated options as keyword arguments; valid combinations are cached (grading one
+    pair takes about a microsecond, so per-call validation would dominate)."""
+    key = (
+        type(ordered_lists), ordered_lists, type(percent), percent,
+        type(interval_inequality), interval_inequality, type(strict_vars), strict_vars,
+        type(rel_tol), rel_tol, type(fuel), fuel,
+    )  # fmt: skip
+    try:
+        cached = _OPTIONS_CACHE.get(key)
+    except TypeError:  # an unhashable value: let the full check report it
+        cached = None
+    if cached is None:
+        cached = _validate_options(
+            ordered_lists=ordered_lists,
+            percent=percent,
+            interval_inequality=interval_inequality,
+            strict_vars=strict_vars,
+            rel_tol=rel_tol,
+            fuel=fuel,
+        )
+        if len(_OPTIONS_CACHE) < 256:
+            _OPTIONS_CACHE[key] = cached
+    return cached
+
+
+_OPTIONS_CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _validate_options(
+    *,
+    ordered_lists: bool,
+    percent: str,
+    interval_inequality: bool,
+    strict_vars: bool,
+    rel_tol: float,
+    fuel: int,
+) -> dict[str, Any]:
     """Validate the shared grading options and return them as keyword arguments."""
     _check_choice("percent", percent, PERCENT_POLICIES)
     if isinstance(rel_tol, bool) or not isinstance(rel_tol, (int, float, np.floating)):
