@@ -458,3 +458,17 @@ def test_cli_conformance_default_corpus() -> None:
     # The exit status reports the pass rate; here we only need the embedded corpus to run.
     assert res.returncode in (0, 1), res.stderr
     assert res.stdout.strip()
+
+
+def test_min_decimals_option() -> None:
+    assert rlv.is_equiv("1/3", "0.333")
+    assert not rlv.is_equiv("1/3", "0.333", min_decimals=4)
+    assert rlv.is_equiv("1/3", "0.3333", min_decimals=4)
+    assert rlv.grade(r"\boxed{0.333}", "1/3", min_decimals=4).status == "not_equal"
+    with pytest.raises(ValueError, match="min_decimals"):
+        rlv.is_equiv("1", "1", min_decimals=65)
+
+
+def test_core_rejects_unknown_options() -> None:
+    with pytest.raises(TypeError, match="unexpected option"):
+        rlv._core.is_equiv("1", "1", bogus=True)

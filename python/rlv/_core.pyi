@@ -6,10 +6,11 @@ Hand-written; checked against the built module with ``python -m mypy.stubtest rl
 """
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, TypedDict
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import Unpack
 
 __all__ = [
     "CHUNK_SIZE",
@@ -59,16 +60,23 @@ def extract_answer(text: str, *, mode: str = "lenient") -> tuple[str | None, str
     replaced by U+FFFD.
     """
 
+class _GradeOptions(TypedDict, total=False):
+    """Grading options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`
+    (defaults: the Rust ``GradeOptions::default()``); see ``rlv.grading`` for their meaning.
+    An unknown name raises ``TypeError``; an invalid value ``ValueError``."""
+
+    ordered_lists: bool
+    percent: str
+    interval_inequality: bool
+    strict_vars: bool
+    min_decimals: int | None
+    rel_tol: float
+    fuel: int
+
 def is_equiv(
     a: str,
     b: str,
-    *,
-    ordered_lists: bool = False,
-    percent: str = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    rel_tol: float = 1e-9,
-    fuel: int = ...,
+    **options: Unpack[_GradeOptions],
 ) -> str:
     """Compare two already-extracted answers (``a`` is treated as the gold).
 
@@ -81,12 +89,7 @@ def grade(
     gold: str,
     *,
     mode: str = "lenient",
-    ordered_lists: bool = False,
-    percent: str = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    rel_tol: float = 1e-9,
-    fuel: int = ...,
+    **options: Unpack[_GradeOptions],
 ) -> tuple[str, str | None, str | None, str | None]:
     """Grade one completion against one gold.
 
@@ -99,12 +102,7 @@ def grade_batch(
     *,
     mode: str = "lenient",
     num_threads: int | None = None,
-    ordered_lists: bool = False,
-    percent: str = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    rel_tol: float = 1e-9,
-    fuel: int = ...,
+    **options: Unpack[_GradeOptions],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:
     """Grade many pairs on rlv's thread pool with the GIL released.
 

@@ -67,6 +67,13 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
         help="rename the answer's variables to the gold's (f(y) equals f(x))",
     )
     p.add_argument(
+        "--min-decimals",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a decimal must show at least N places to equal an exact value (0.333 != 1/3 at 4)",
+    )
+    p.add_argument(
         "--rel-tol", type=float, default=1e-9, help="relative tolerance (default: %(default)s)"
     )
     p.add_argument("--fuel", type=int, default=None, help="work budget per comparison")
@@ -83,6 +90,7 @@ def _run_grade(args: argparse.Namespace) -> int:
         "percent": args.percent,
         "interval_inequality": args.interval_inequality,
         "strict_vars": args.strict_vars,
+        "min_decimals": args.min_decimals,
         "rel_tol": args.rel_tol,
     }
     if args.fuel is not None:

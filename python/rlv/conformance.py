@@ -35,10 +35,9 @@ Mapping of math-verify settings to rlv options
   (``False``: an inequality gold may match an interval prediction, but an interval gold never
   matches an inequality prediction) is emulated: ``interval_inequality`` is off only when
   the flag is ``False`` and the gold contains no inequality sign.
-* ``float_rounding`` has no rlv equivalent (rlv ties the tolerance of a decimal to the digits
-  it was written with). A non-default ``float_rounding`` larger than the number of decimals
-  written in the case asks for more precision than was written, which rlv cannot express:
-  such cases are not applicable. Otherwise the option is ignored.
+* ``float_rounding`` other than math-verify's default 6 -> ``min_decimals`` (a decimal must
+  show that many places to equal an exact value). The default is not mapped: rlv ties a
+  decimal's tolerance to the digits it was written with.
 * ``strict=False`` (math-verify renames the prediction's variables to the gold's):
   ``strict_vars=False``.
 * ``boxed_match_priority`` other than 0/50 and ``NormalizationConfig`` flags switched off
@@ -213,7 +212,6 @@ class Report:
 # ---------------------------------------------------------------------------------------------
 # Option mapping helpers
 
-_DECIMAL_RE = re.compile(r"\d*[.,](\d+)")
 _INEQUALITY_RE = re.compile(r"<|>|≤|≥|\\(?:leq?|geq?|lt|gt|leqslant|geqslant)(?![A-Za-z])")
 _DEFAULT_LETTERS = ("A", "B", "C", "D")
 _MV_DEFAULT_FLOAT_ROUNDING = 6
@@ -233,10 +231,6 @@ def _config_entry(config: object, type_name: str) -> dict[str, Any]:
     return {}
 
 
-def _max_decimals(*texts: str) -> int:
-    return max((len(m.group(1)) for t in texts for m in _DECIMAL_RE.finditer(t)), default=0)
-
-
 def _is_hendrycks(case: dict[str, Any]) -> bool:
     return case.get("upstream") == "hendrycks/math" or str(case.get("category", "")).startswith(
         "hendrycks/"
@@ -252,6 +246,9 @@ def _base_options(case: dict[str, Any]) -> dict[str, Any]:
     if vk.get("strict") is False:
         # math-verify renames the prediction's variables to the gold's.
         opts["strict_vars"] = False
+    fr = vk.get("float_rounding")
+    if isinstance(fr, int) and not isinstance(fr, bool) and fr != _MV_DEFAULT_FLOAT_ROUNDING:
+        opts["min_decimals"] = fr
     if "allow_set_relation_comp" in vk:
         if vk["allow_set_relation_comp"]:
             opts["interval_inequality"] = True
@@ -262,19 +259,6 @@ def _base_options(case: dict[str, Any]) -> dict[str, Any]:
     if isinstance(own, dict):
         opts.update(own)
     return opts
-
-
-def _unsupported_verify_kwargs(case: dict[str, Any], *texts: str) -> str | None:
-    vk = case.get("verify_kwargs") or {}
-    fr = vk.get("float_rounding")
-    if isinstance(fr, int) and fr != _MV_DEFAULT_FLOAT_ROUNDING:
-        written = _max_decimals(*texts)
-        if written and fr > written:
-            return (
-                f"float_rounding={fr} demands more decimals than written ({written}); rlv ties "
-                "a decimal's tolerance to its written digits and has no rounding option"
-            )
-    return None
 
 
 def _unsupported_latex_config(config: object) -> str | None:
@@ -359,9 +343,6 @@ def _equiv(gold: str, pred: str, opts: dict[str, Any]) -> tuple[bool, str]:
 
 def _verify_case(case: dict[str, Any]) -> CaseResult | NotApplicable:
     gold, pred = str(case.get("gold", "")), str(case.get("pred", ""))
-    reason = _unsupported_verify_kwargs(case, gold, pred)
-    if reason:
-        return NotApplicable(str(case.get("id")), str(case.get("category")), reason)
     types = _config_types(case.get("pred_config"))
     opts = _base_options(case)
     opts.setdefault("mode", "lenient")
@@ -428,9 +409,6 @@ def _sympy_case(case: dict[str, Any]) -> CaseResult | NotApplicable:
     pred = sympy_to_math(str(case.get("pred", "")))
     if gold is None or pred is None:
         return NotApplicable(cid, cat, "SymPy source too complex to translate")
-    reason = _unsupported_verify_kwargs(case, gold, pred)
-    if reason:
-        return NotApplicable(cid, cat, reason)
     eq, status = _equiv(gold, pred, _base_options(case))
     return CaseResult(eq, status, f"compared {gold!r} with {pred!r}")
 

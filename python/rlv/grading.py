@@ -22,6 +22,9 @@ Options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`:
 ``strict_vars`` (default ``True``)
     Variables are compared by name; ``False`` renames the prediction's variables to the
     gold's (sorted by name, same count), like math-verify's ``strict=False``.
+``min_decimals`` (default ``None``)
+    A decimal compared with an exact value must show at least this many decimal places
+    (``4``: ``0.333`` is not ``1/3``, ``0.3333`` is), like math-verify's ``float_rounding``.
 ``rel_tol`` (default ``1e-9``)
     Relative tolerance for comparing exactly written irrational values (radicals, pi).
 ``fuel`` (default :data:`DEFAULT_FUEL`)
@@ -105,35 +108,17 @@ def _check_bool(option: str, value: object) -> bool:
     return bool(value)
 
 
-def _options(
-    *,
-    ordered_lists: bool,
-    percent: str,
-    interval_inequality: bool,
-    strict_vars: bool,
-    rel_tol: float,
-    fuel: int,
-) -> dict[str, Any]:
+def _options(**options: Any) -> dict[str, Any]:
     """Validated options as keyword arguments; valid combinations are cached (grading one
     pair takes about a microsecond, so per-call validation would dominate)."""
-    key = (
-        type(ordered_lists), ordered_lists, type(percent), percent,
-        type(interval_inequality), interval_inequality, type(strict_vars), strict_vars,
-        type(rel_tol), rel_tol, type(fuel), fuel,
-    )  # fmt: skip
+    # The type is part of the key: `True == 1` must not reuse the entry of the other.
+    key = tuple((name, type(value), value) for name, value in sorted(options.items()))
     try:
         cached = _OPTIONS_CACHE.get(key)
     except TypeError:  # an unhashable value: let the full check report it
         cached = None
     if cached is None:
-        cached = _validate_options(
-            ordered_lists=ordered_lists,
-            percent=percent,
-            interval_inequality=interval_inequality,
-            strict_vars=strict_vars,
-            rel_tol=rel_tol,
-            fuel=fuel,
-        )
+        cached = _validate_options(**options)
         if len(_OPTIONS_CACHE) < 256:
             _OPTIONS_CACHE[key] = cached
     return cached
@@ -148,6 +133,7 @@ def _validate_options(
     percent: str,
     interval_inequality: bool,
     strict_vars: bool,
+    min_decimals: int | None,
     rel_tol: float,
     fuel: int,
 ) -> dict[str, Any]:
@@ -170,9 +156,20 @@ def _validate_options(
         "percent": percent,
         "interval_inequality": _check_bool("interval_inequality", interval_inequality),
         "strict_vars": _check_bool("strict_vars", strict_vars),
+        "min_decimals": _check_min_decimals(min_decimals),
         "rel_tol": float(rel_tol),
         "fuel": int(fuel),
     }
+
+
+def _check_min_decimals(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"option min_decimals must be an int or None, not {type(value).__name__}")
+    if not 0 <= value <= 64:
+        raise ValueError(f"invalid value {value!r} for option min_decimals; allowed: None or 0..64")
+    return int(value)
 
 
 def _check_str(name: str, value: object) -> str:
@@ -279,6 +276,7 @@ def is_equiv(
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
     strict_vars: bool = True,
+    min_decimals: int | None = None,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> bool:
@@ -298,6 +296,7 @@ def is_equiv(
             percent=percent,
             interval_inequality=interval_inequality,
             strict_vars=strict_vars,
+            min_decimals=min_decimals,
             rel_tol=rel_tol,
             fuel=fuel,
         )
@@ -313,6 +312,7 @@ def is_equiv_status(
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
     strict_vars: bool = True,
+    min_decimals: int | None = None,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> str:
@@ -323,6 +323,7 @@ def is_equiv_status(
         percent=percent,
         interval_inequality=interval_inequality,
         strict_vars=strict_vars,
+        min_decimals=min_decimals,
         rel_tol=rel_tol,
         fuel=fuel,
     )
@@ -338,6 +339,7 @@ def grade(
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
     strict_vars: bool = True,
+    min_decimals: int | None = None,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> Verdict:
@@ -348,8 +350,8 @@ def grade(
         gold: a bare answer (``"\\\\frac{1}{2}"``) or a reference solution containing
             ``\\boxed{...}`` or ``#### N``.
         mode: extraction mode for the completion (``"lenient"`` or ``"strict"``).
-        ordered_lists, percent, interval_inequality, strict_vars, rel_tol, fuel: see the
-            module docs.
+        ordered_lists, percent, interval_inequality, strict_vars, min_decimals, rel_tol,
+            fuel: see the module docs.
 
     Returns:
         A :class:`Verdict`; never raises on odd model output.
@@ -363,6 +365,7 @@ def grade(
         percent=percent,
         interval_inequality=interval_inequality,
         strict_vars=strict_vars,
+        min_decimals=min_decimals,
         rel_tol=rel_tol,
         fuel=fuel,
     )
@@ -385,6 +388,7 @@ def grade_batch(
     percent: PercentPolicy = "strip",
     interval_inequality: bool = True,
     strict_vars: bool = True,
+    min_decimals: int | None = None,
     rel_tol: float = 1e-9,
     fuel: int = DEFAULT_FUEL,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
@@ -401,8 +405,8 @@ def grade_batch(
         num_threads: threads to use; ``None`` = ``RLV_NUM_THREADS`` or all cores
             (``RLV_PARALLELISM=0`` forces 1).
         return_status_names: return status names (numpy ``str`` array) instead of codes.
-        ordered_lists, percent, interval_inequality, strict_vars, rel_tol, fuel: see the
-            module docs.
+        ordered_lists, percent, interval_inequality, strict_vars, min_decimals, rel_tol,
+            fuel: see the module docs.
 
     Returns:
         ``(rewards, statuses)``: ``rewards`` is float32, 1.0 for ``equal``, NaN for
@@ -427,6 +431,7 @@ def grade_batch(
         percent=percent,
         interval_inequality=interval_inequality,
         strict_vars=strict_vars,
+        min_decimals=min_decimals,
         rel_tol=rel_tol,
         fuel=fuel,
     )

@@ -351,6 +351,23 @@ fn sums_products_and_sequences() {
 }
 
 #[test]
+fn min_decimals_option() {
+    let o = GradeOptions {
+        min_decimals: Some(4),
+        ..GradeOptions::default()
+    };
+    assert_eq!(is_equiv("1/3", "0.333", &o), Status::NotEqual);
+    assert_eq!(is_equiv("1/3", "0.3333", &o), Status::Equal);
+    assert_eq!(is_equiv("1/2", "0.5", &o), Status::Equal);
+    assert_eq!(is_equiv("\\sqrt{2}", "1.41", &o), Status::NotEqual);
+    assert_eq!(is_equiv("\\sqrt{2}", "1.4142", &o), Status::Equal);
+    assert_eq!(
+        is_equiv("1/3", "0.333", &GradeOptions::default()),
+        Status::Equal
+    );
+}
+
+#[test]
 fn mangled_gold_and_glued_separators() {
     use rlv_core::grading::grade;
     let o = GradeOptions::default();

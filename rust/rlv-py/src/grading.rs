@@ -2,8 +2,7 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
-use rlv_core::grading::budget::DEFAULT_FUEL;
+use pyo3::types::{PyDict, PyString};
 use rlv_core::grading::{self as core, Status};
 
 use crate::convert::{grade_options, lossy, parse_mode, string_vec};
@@ -63,31 +62,14 @@ pub fn extract_choice(
 
 /// Compare two already-extracted answers; returns the status name.
 #[pyfunction]
-#[pyo3(signature = (
-    a, b, *, ordered_lists = false, percent = "strip", interval_inequality = true, strict_vars = true,
-    rel_tol = 1e-9, fuel = DEFAULT_FUEL
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (a, b, **options))]
 pub fn is_equiv(
     py: Python<'_>,
     a: &Bound<'_, PyString>,
     b: &Bound<'_, PyString>,
-    ordered_lists: bool,
-    percent: &str,
-    interval_inequality: bool,
-    strict_vars: bool,
-    rel_tol: f64,
-    fuel: u64,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<&'static str> {
-    let opts = grade_options(
-        "lenient",
-        ordered_lists,
-        percent,
-        interval_inequality,
-        strict_vars,
-        rel_tol,
-        fuel,
-    )?;
+    let opts = grade_options("lenient", options)?;
     let (a, b) = (lossy(a), lossy(b));
     let context = "comparing two answers";
     let status = if a.len() + b.len() > DETACH_BYTES {
@@ -109,32 +91,15 @@ type VerdictTuple = (
 
 /// Grade one completion: `(status, answer, rule, gold_answer)`.
 #[pyfunction]
-#[pyo3(signature = (
-    completion, gold, *, mode = "lenient", ordered_lists = false, percent = "strip",
-    interval_inequality = true, strict_vars = true, rel_tol = 1e-9, fuel = DEFAULT_FUEL
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (completion, gold, *, mode = "lenient", **options))]
 pub fn grade(
     py: Python<'_>,
     completion: &Bound<'_, PyString>,
     gold: &Bound<'_, PyString>,
     mode: &str,
-    ordered_lists: bool,
-    percent: &str,
-    interval_inequality: bool,
-    strict_vars: bool,
-    rel_tol: f64,
-    fuel: u64,
+    options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<VerdictTuple> {
-    let opts = grade_options(
-        mode,
-        ordered_lists,
-        percent,
-        interval_inequality,
-        strict_vars,
-        rel_tol,
-        fuel,
-    )?;
+    let opts = grade_options(mode, options)?;
     let (c, g) = (lossy(completion), lossy(gold));
     let context = "grading a completion";
     let v = if c.len() + g.len() > DETACH_BYTES {
@@ -153,11 +118,7 @@ pub fn grade(
 
 /// Grade many pairs with the GIL released: `(rewards float32, status codes int8)`.
 #[pyfunction]
-#[pyo3(signature = (
-    completions, golds, *, mode = "lenient", num_threads = None, ordered_lists = false,
-    percent = "strip", interval_inequality = true, strict_vars = true, rel_tol = 1e-9, fuel = DEFAULT_FUEL
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (completions, golds, *, mode = "lenient", num_threads = None, **options))]
 #[allow(clippy::type_complexity)]
 pub fn grade_batch<'py>(
     py: Python<'py>,
@@ -165,22 +126,9 @@ pub fn grade_batch<'py>(
     golds: &Bound<'py, PyAny>,
     mode: &str,
     num_threads: Option<usize>,
-    ordered_lists: bool,
-    percent: &str,
-    interval_inequality: bool,
-    strict_vars: bool,
-    rel_tol: f64,
-    fuel: u64,
+    options: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<i8>>)> {
-    let opts = grade_options(
-        mode,
-        ordered_lists,
-        percent,
-        interval_inequality,
-        strict_vars,
-        rel_tol,
-        fuel,
-    )?;
+    let opts = grade_options(mode, options)?;
     let threads = crate::convert::num_threads(num_threads)?;
     // 1. Copy to owned strings while holding the GIL (validates lengths early).
     let completions = string_vec(completions, "completions")?;

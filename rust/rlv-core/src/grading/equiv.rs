@@ -963,6 +963,18 @@ impl Ctx<'_, '_> {
             (None, Some(d)) => Some((d, true)),
             _ => None,
         };
+        // `min_decimals = n`: a decimal that shows fewer than n places is not precise enough
+        // to stand for an exact value (it can still equal it exactly, checked above/below).
+        if let (Some(((_, half, _), _)), Some(n)) = (&dec_vs_exact, self.opts.min_decimals) {
+            let n = n.min(64);
+            let needed = BigRational::new(
+                5.into(),
+                num_traits::pow(num_bigint::BigInt::from(10), n as usize + 1),
+            );
+            if *half > needed {
+                return Ok(ea.is_some() && ea == eb);
+            }
+        }
         if let (Some(x), Some(y)) = (&ea, &eb) {
             if x == y {
                 return Ok(true);

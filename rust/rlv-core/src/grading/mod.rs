@@ -124,6 +124,11 @@ pub struct GradeOptions {
     /// variables are renamed to the gold's (both sorted by name) when both have the same
     /// number of them, as math-verify's `strict=False` does.
     pub strict_vars: bool,
+    /// A decimal compared with an exact value must show at least this many decimal places
+    /// (`Some(4)`: `0.333` is not `1/3`, `0.3333` is). `None` (default): any decimal with at
+    /// least two significant digits that rounds correctly. Like math-verify's
+    /// `float_rounding`.
+    pub min_decimals: Option<u32>,
     /// Relative tolerance for numeric comparison of two exactly written values that are not
     /// rational (radicals, pi, trig values). Decimals use a tolerance tied to their digits.
     pub rel_tol: f64,
@@ -139,6 +144,7 @@ impl Default for GradeOptions {
             percent: PercentPolicy::Strip,
             interval_inequality: true,
             strict_vars: true,
+            min_decimals: None,
             rel_tol: 1e-9,
             fuel: budget::DEFAULT_FUEL,
         }
