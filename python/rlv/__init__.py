@@ -8,9 +8,15 @@ at the top level::
     rlv.grade("... so the answer is $\\boxed{\\frac12}$", "0.5").correct      # True
     rewards, status = rlv.grade_batch(completions, golds, mode="strict")
 
+Advantage estimators (GRPO / Dr. GRPO, RLOO, REINFORCE++-baseline; numpy or torch in, the
+same kind out) are in :mod:`rlv.advantages`::
+
+    adv = rlv.advantages.grpo(rewards, group_ids)          # (B,) -> (B,)
+
 Importing rlv never imports torch, vLLM or transformers.
 """
 
+from rlv import advantages
 from rlv._core import __version__
 from rlv.exceptions import InternalError, RlvError
 from rlv.grading import (
@@ -39,6 +45,7 @@ __all__ = [
     "RlvError",
     "Verdict",
     "__version__",
+    "advantages",
     "extract_answer",
     "extract_answer_rule",
     "extract_choice",

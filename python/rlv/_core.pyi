@@ -6,7 +6,7 @@ Hand-written; checked against the built module with ``python -m mypy.stubtest rl
 """
 
 from collections.abc import Sequence
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,10 @@ __all__ = [
     "extract_choice",
     "grade",
     "grade_batch",
+    "grpo_advantages",
     "is_equiv",
+    "reinforce_pp_baseline_advantages",
+    "rloo_advantages",
     "status_names",
 ]
 
@@ -111,3 +114,45 @@ def grade_batch(
     copied to Rust strings first; the work runs in chunks of :data:`CHUNK_SIZE` with a signal
     check (Ctrl-C) between chunks. Raises ValueError if the lengths differ.
     """
+
+# Advantages (wrapped by rlv.advantages, which also accepts torch tensors and lists).
+# ``rewards`` is a 1-D float32 or float64 array; the advantages have the same dtype. Groups:
+# exactly one of ``groups`` (int64 ids, any order), ``sizes`` (int64 sizes of consecutive
+# groups) or ``group_size``. The second element of the result is ``(n_groups, n_unscorable,
+# n_singleton_groups, n_zero_variance_groups, n_empty_groups)``. Batches over 50,000 rewards
+# run with the GIL released. Invalid groups, eps or infinite rewards raise ValueError.
+
+_Stats = tuple[int, int, int, int, int]
+
+def grpo_advantages(
+    rewards: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    *,
+    groups: npt.NDArray[np.int64] | None = None,
+    sizes: npt.NDArray[np.int64] | None = None,
+    group_size: int | None = None,
+    scale: str = "group",
+    eps: float = 1e-6,
+) -> tuple[npt.NDArray[np.floating[Any]], _Stats]:
+    """GRPO advantages ``(r - mean_g) / (std_g + eps)``; ``scale`` is ``"group"``,
+    ``"batch"`` or ``"none"`` (Dr. GRPO)."""
+
+def rloo_advantages(
+    rewards: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    *,
+    groups: npt.NDArray[np.int64] | None = None,
+    sizes: npt.NDArray[np.int64] | None = None,
+    group_size: int | None = None,
+) -> tuple[npt.NDArray[np.floating[Any]], _Stats]:
+    """RLOO advantages ``r_i - (sum_g - r_i) / (n_g - 1)``."""
+
+def reinforce_pp_baseline_advantages(
+    rewards: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    *,
+    groups: npt.NDArray[np.int64] | None = None,
+    sizes: npt.NDArray[np.int64] | None = None,
+    group_size: int | None = None,
+    weights: npt.NDArray[np.float64] | None = None,
+    eps: float = 1e-8,
+) -> tuple[npt.NDArray[np.floating[Any]], _Stats]:
+    """REINFORCE++-baseline advantages: ``r - mean_g``, whitened over the batch (weighted by
+    ``weights``)."""

@@ -19,6 +19,18 @@ pub enum Error {
         value: String,
         allowed: &'static str,
     },
+    /// Group ids or sizes that cannot describe the samples (negative sizes, sizes that do not
+    /// add up to the number of samples, a group size that does not divide it).
+    #[error("invalid groups: {0}")]
+    InvalidGroups(String),
+    /// An input value outside its allowed range (e.g. an infinite reward).
+    #[error("{name}[{index}] is {value}; expected {expected}")]
+    InvalidValue {
+        name: &'static str,
+        index: usize,
+        value: String,
+        expected: &'static str,
+    },
     /// The thread pool could not be built.
     #[error("could not build the thread pool: {0}")]
     ThreadPool(String),

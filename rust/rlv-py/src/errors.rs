@@ -36,9 +36,10 @@ impl From<CoreError> for PyErr {
         let msg = e.to_string();
         // Exhaustive on purpose: a new core variant must get its Python type here.
         match e {
-            rlv_core::Error::LengthMismatch { .. } | rlv_core::Error::InvalidOption { .. } => {
-                PyValueError::new_err(msg)
-            }
+            rlv_core::Error::LengthMismatch { .. }
+            | rlv_core::Error::InvalidOption { .. }
+            | rlv_core::Error::InvalidGroups(_)
+            | rlv_core::Error::InvalidValue { .. } => PyValueError::new_err(msg),
             rlv_core::Error::ThreadPool(_) => RlvError::new_err(msg),
         }
     }

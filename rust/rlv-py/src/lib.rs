@@ -4,6 +4,7 @@
 //! mapping of core errors to Python exceptions (see [`errors`]). Users import the public API
 //! from the `rlv` Python package, never from `rlv._core` directly.
 
+mod advantages;
 mod convert;
 mod errors;
 mod grading;
@@ -13,6 +14,8 @@ use pyo3::prelude::*;
 
 #[pymodule(gil_used = false)]
 mod _core {
+    #[pymodule_export]
+    use crate::advantages::{grpo_advantages, reinforce_pp_baseline_advantages, rloo_advantages};
     #[pymodule_export]
     use crate::errors::{InternalError, RlvError};
     #[pymodule_export]
