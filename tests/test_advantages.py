@@ -533,3 +533,32 @@ def test_large_batch_matches_reference_and_sparse_ids() -> None:
 def test_import_does_not_import_torch() -> None:
     code = "import sys, rlv, rlv.advantages\nassert 'torch' not in sys.modules\n"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_large_batches_are_bit_identical_for_any_thread_count() -> None:
+    """Above 100k rewards the element-wise passes run on several threads; the result must
+    not change by a single bit (RLV_NUM_THREADS is read once per process, hence subprocesses)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, numpy as np, rlv\n"
+        "rng = np.random.default_rng(0)\n"
+        "n = 150_000\n"
+        "r = rng.random(n).astype(np.float32); r[rng.random(n) < 0.02] = np.nan\n"
+        "g = rng.permutation(np.repeat(np.arange(n // 6), 6))\n"
+        "h = hashlib.sha256()\n"
+        "for f in (rlv.advantages.grpo, rlv.advantages.rloo, rlv.advantages.reinforce_pp_baseline):\n"
+        "    h.update(f(r, g).tobytes())\n"
+        "h.update(rlv.advantages.grpo(r, g, scale='batch').tobytes())\n"
+        "print(h.hexdigest())\n"
+    )
+    digests = set()
+    for threads in ("1", "2"):
+        env = {**os.environ, "RLV_NUM_THREADS": threads}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1, digests

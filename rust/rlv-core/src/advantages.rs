@@ -19,13 +19,16 @@
 //!   no comparison: its samples get advantage **exactly 0** (never a division by zero);
 //! * groups are given as ids in any order (ragged sizes allowed) or as sizes of consecutive
 //!   groups; ids are numbered by first occurrence, so the work is O(n) and deterministic;
-//! * arithmetic is in `f64` whatever the input type; the work is serial (1M rewards in 125k
-//!   shuffled groups take about 10 ms on a small VM, most of it cache misses), so results
+//! * arithmetic is in `f64` whatever the input type; the per-group sums are serial (1M rewards
+//!   in 125k shuffled groups take about 10 ms on a small VM, most of it cache misses) and only
+//!   element-wise passes run on several threads (batches of 100k rewards or more), so results
 //!   never depend on the thread count. Permuting the input permutes the output, up to
 //!   floating-point rounding (sums are taken in input order).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -245,7 +248,8 @@ fn index_from_ids(
         // Branch-free (a new group is an unpredictable event): select, then count.
         // `firsts[next] = i` is written for every sample; it is final once `next` moves on,
         // i.e. exactly when sample `i` opened group `next`.
-        firsts.clear();
+        // Entries below the final `next` are all written; the rest are cut off.
+        firsts.truncate(n + 1);
         firsts.resize(n + 1, 0);
         index.extend(ids.iter().enumerate().map(|(i, &id)| {
             // lo <= id <= hi, so the wrapping difference is the exact offset (<= span).
@@ -286,7 +290,7 @@ fn build_index(
     table: &mut Vec<u32>,
 ) -> Result<usize> {
     index.clear();
-    firsts.clear();
+    // `firsts` is cleared (or overwritten) by each branch.
     if u32::try_from(n).is_err() {
         return Err(groups_error(format!(
             "at most {} samples are supported, got {n}",
@@ -320,6 +324,7 @@ fn build_index(
                     "sizes sum to {total}, but rewards has length {n}"
                 )));
             }
+            firsts.clear();
             for (g, &s) in sizes.iter().enumerate() {
                 // 0 <= s <= n, checked above.
                 let s = usize::try_from(s).unwrap_or(0);
@@ -335,6 +340,7 @@ fn build_index(
                 )));
             }
             index.extend((0..n).map(|i| to_u32(i / size)));
+            firsts.clear();
             firsts.extend((0..n).step_by(size).map(to_u32));
             Ok(n / size)
         }
@@ -412,12 +418,32 @@ fn check_len<T>(rewards: &[T], out_len: usize) -> Result<()> {
     }
 }
 
+/// Batches with fewer rewards than this are processed on the calling thread.
+const PAR_MIN_LEN: usize = 100_000;
+
+/// The pool for a batch of `n` rewards, or `None` to run on the calling thread (small
+/// batches, one thread, or a pool the system refuses to start).
+fn pool_for(n: usize) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+    if n < PAR_MIN_LEN {
+        return None;
+    }
+    let t = crate::parallel::default_num_threads();
+    if t < 2 {
+        return None;
+    }
+    crate::parallel::pool(t).ok()
+}
+
 /// Group index plus one pass over the rewards: per-group accumulators in `ws.acc` and the
 /// number of NaN rewards.
 ///
 /// The accesses to `acc` are random (cache misses), so the loop has no unpredictable branch:
 /// each group's shift `k` starts as its first reward (known from the index), and only groups
 /// whose first reward is NaN (rare) take the branch that sets it later.
+///
+/// This pass stays serial: splitting the groups between threads (each scanning all samples
+/// for its own groups, which keeps results independent of the thread count) measured no
+/// faster on 2 cores, the random accesses being bound by the memory system, not the core.
 fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) -> Result<usize> {
     let n_groups = build_index(
         groups,
@@ -519,6 +545,80 @@ fn apply<T: Real, U: Real>(rewards: &[T], index: &[u32], acc: &[Acc], out: &mut 
     }
 }
 
+/// [`finalize`] on `pool` (chunks of groups are independent).
+fn finalize_par(
+    pool: Option<&rayon::ThreadPool>,
+    acc: &mut [Acc],
+    mul: impl Fn(&Acc, f64) -> f64 + Sync,
+) -> usize {
+    match pool {
+        Some(p) if acc.len() >= 2 => {
+            let chunk = acc.len().div_ceil(p.current_num_threads());
+            p.install(|| acc.par_chunks_mut(chunk).map(|a| finalize(a, &mul)).sum())
+        }
+        _ => finalize(acc, mul),
+    }
+}
+
+/// [`apply`] on `pool` (chunks of samples are independent).
+fn apply_par<T: Real, U: Real>(
+    pool: Option<&rayon::ThreadPool>,
+    rewards: &[T],
+    index: &[u32],
+    acc: &[Acc],
+    out: &mut [U],
+) {
+    match pool {
+        Some(p) if out.len() >= 2 => {
+            let chunk = out.len().div_ceil(p.current_num_threads());
+            p.install(|| {
+                out.par_chunks_mut(chunk)
+                    .zip(rewards.par_chunks(chunk))
+                    .zip(index.par_chunks(chunk))
+                    .for_each(|((o, r), g)| apply(r, g, acc, o));
+            });
+        }
+        _ => apply(rewards, index, acc, out),
+    }
+}
+
+/// Bit pattern of `-0.0`, the marker of a scorable sample of an uninformative group.
+const NEG_ZERO_BITS: u64 = 0x8000_0000_0000_0000;
+
+/// [`apply`] into `f64` for REINFORCE++, with the sample's kind encoded in the value, so that
+/// the later passes need neither the rewards nor a second lookup in `acc`: NaN for a NaN
+/// reward, `-0.0` for a sample of an uninformative group (`apply` never gives `-0.0`: it adds
+/// `+0.0`), the group-centred reward otherwise. In sums, `-0.0` acts exactly as `0.0`.
+fn centred_par<T: Real>(
+    pool: Option<&rayon::ThreadPool>,
+    rewards: &[T],
+    index: &[u32],
+    acc: &[Acc],
+    out: &mut [f64],
+) {
+    let run = |rewards: &[T], index: &[u32], out: &mut [f64]| {
+        for ((o, &r), &g) in out.iter_mut().zip(rewards).zip(index) {
+            let x = r.to_f64();
+            let f = &acc[g as usize];
+            let v = ((x - f.k) - f.s1) * f.s2 + 0.0;
+            let v = if f.s2 == 0.0 { -0.0 } else { v };
+            *o = if x.is_nan() { f64::NAN } else { v };
+        }
+    };
+    match pool {
+        Some(p) if out.len() >= 2 => {
+            let chunk = out.len().div_ceil(p.current_num_threads());
+            p.install(|| {
+                out.par_chunks_mut(chunk)
+                    .zip(rewards.par_chunks(chunk))
+                    .zip(index.par_chunks(chunk))
+                    .for_each(|((o, r), g)| run(r, g, o));
+            });
+        }
+        _ => run(rewards, index, out),
+    }
+}
+
 /// Unbiased std of all scorable rewards, combined from the group accumulators
 /// (within-group plus between-group sums of squares); 0 with fewer than two.
 fn batch_std(acc: &[Acc]) -> f64 {
@@ -580,6 +680,8 @@ pub fn grpo_into<T: Real>(
 ) -> Result<Stats> {
     check_eps(eps)?;
     check_len(rewards, out.len())?;
+    let pool = pool_for(rewards.len());
+    let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
     let mut stats = stats_of(&ws.acc, unscorable);
     let batch_denom = match scale {
@@ -588,12 +690,12 @@ pub fn grpo_into<T: Real>(
     };
     // Distinct rewards whose squared deviations underflow, with eps = 0, give a zero
     // denominator: `finalize` demotes such groups to zero-variance.
-    stats.n_zero_variance_groups += finalize(&mut ws.acc, |a, ss| match scale {
+    stats.n_zero_variance_groups += finalize_par(pool, &mut ws.acc, |a, ss| match scale {
         Scale::Group => 1.0 / ((ss / f64::from(a.n - 1)).sqrt() + eps),
         Scale::Batch => 1.0 / batch_denom,
         Scale::None => 1.0,
     });
-    apply(rewards, &ws.index, &ws.acc, out);
+    apply_par(pool, rewards, &ws.index, &ws.acc, out);
     Ok(stats)
 }
 
@@ -620,13 +722,15 @@ pub fn rloo_into<T: Real>(
     out: &mut [T],
 ) -> Result<Stats> {
     check_len(rewards, out.len())?;
+    let pool = pool_for(rewards.len());
+    let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
     let stats = stats_of(&ws.acc, unscorable);
-    finalize(&mut ws.acc, |a, _| {
+    finalize_par(pool, &mut ws.acc, |a, _| {
         let n = f64::from(a.n);
         n / (n - 1.0)
     });
-    apply(rewards, &ws.index, &ws.acc, out);
+    apply_par(pool, rewards, &ws.index, &ws.acc, out);
     Ok(stats)
 }
 
@@ -691,27 +795,29 @@ pub fn reinforce_pp_baseline_into<T: Real>(
             });
         }
     }
+    let pool = pool_for(rewards.len());
+    let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
     let stats = stats_of(&ws.acc, unscorable);
-    finalize(&mut ws.acc, |_, _| 1.0);
-    // Group-centred values in f64 (0 for NaN rewards and uninformative groups), then
-    // whitening over the scorable samples.
+    finalize_par(pool, &mut ws.acc, |_, _| 1.0);
+    // Group-centred values in f64 (NaN for NaN rewards, -0.0 for uninformative groups), then
+    // whitening over the scorable samples. Every entry is overwritten by `centred_par`.
     let mut centred = std::mem::take(&mut ws.centred);
-    centred.clear();
+    centred.truncate(n);
     centred.resize(n, 0.0);
-    apply(rewards, &ws.index, &ws.acc, &mut centred);
+    centred_par(pool, rewards, &ws.index, &ws.acc, &mut centred);
     let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
     let (mut sw, mut swa) = (0.0f64, 0.0f64);
-    for (i, (&a, r)) in centred.iter().zip(rewards).enumerate() {
-        if !r.to_f64().is_nan() {
+    for (i, &a) in centred.iter().enumerate() {
+        if !a.is_nan() {
             sw += weight(i);
             swa += weight(i) * a;
         }
     }
     let mu = swa / sw;
     let mut ss = 0.0f64;
-    for (i, (&a, r)) in centred.iter().zip(rewards).enumerate() {
-        if !r.to_f64().is_nan() {
+    for (i, &a) in centred.iter().enumerate() {
+        if !a.is_nan() {
             ss += weight(i) * (a - mu) * (a - mu);
         }
     }
@@ -722,14 +828,28 @@ pub fn reinforce_pp_baseline_into<T: Real>(
     } else {
         0.0
     };
-    for (((o, &a), r), &g) in out.iter_mut().zip(&centred).zip(rewards).zip(&ws.index) {
-        let informative = ws.acc[g as usize].s2 != 0.0;
-        let v = if !r.to_f64().is_nan() && informative && inv != 0.0 {
-            (a - mu) * inv
-        } else {
-            0.0
-        };
-        *o = T::from_f64(v);
+    let whiten = |out: &mut [T], centred: &[f64]| {
+        for (o, &a) in out.iter_mut().zip(centred) {
+            // NaN: unscorable; -0.0: uninformative group (see `centred_par`).
+            let informative = !a.is_nan() && a.to_bits() != NEG_ZERO_BITS;
+            let v = if informative && inv != 0.0 {
+                (a - mu) * inv
+            } else {
+                0.0
+            };
+            *o = T::from_f64(v);
+        }
+    };
+    match pool {
+        Some(p) if n >= 2 => {
+            let chunk = n.div_ceil(p.current_num_threads());
+            p.install(|| {
+                out.par_chunks_mut(chunk)
+                    .zip(centred.par_chunks(chunk))
+                    .for_each(|(o, c)| whiten(o, c));
+            });
+        }
+        _ => whiten(out, &centred),
     }
     ws.centred = centred;
     Ok(stats)
