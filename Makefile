@@ -69,9 +69,10 @@ conformance: ## Run the embedded grading conformance corpus
 	$(PYTHON) -m rlv conformance
 
 .PHONY: bench
-bench: ## Python benchmark vs math-verify (needs `make build-prod` and the bench extra), then criterion
+bench: ## Python benchmarks (grading vs math-verify, advantages vs torch; needs `make build-prod`, the bench and train extras), then criterion
 	@$(PYTHON) -c "import rlv._core as c; c.build_profile == 'release' or print('WARNING: rlv._core is a', c.build_profile, 'build; run make build-prod first')"
 	$(PYTHON) benches/bench_grade.py
+	$(PYTHON) benches/bench_advantages.py
 	cargo bench -p rlv-core
 
 .PHONY: ci
