@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -472,3 +473,35 @@ def test_min_decimals_option() -> None:
 def test_core_rejects_unknown_options() -> None:
     with pytest.raises(TypeError, match="unexpected option"):
         rlv._core.is_equiv("1", "1", bogus=True)
+
+
+def test_forked_child_can_grade_after_parent_used_the_pool() -> None:
+    """A child created by fork() after the parent used rlv's thread pool (DataLoader workers,
+    multiprocessing "fork") must build its own pool instead of waiting on threads that do not
+    exist in the child (this used to hang)."""
+    code = textwrap.dedent(
+        """
+        import multiprocessing as mp, sys, rlv
+
+        def child(q):
+            r, _ = rlv.grade_batch(["\\\\boxed{1}"] * 5000, ["1"] * 5000, num_threads=2)
+            q.put(float(r.sum()))
+
+        if __name__ == "__main__":
+            rlv.grade_batch(["\\\\boxed{1}"] * 5000, ["1"] * 5000, num_threads=2)
+            ctx = mp.get_context("fork")
+            q = ctx.Queue()
+            p = ctx.Process(target=child, args=(q,))
+            p.start()
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+                sys.exit("forked child hung")
+            print(q.get(timeout=5))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=90, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "5000.0"

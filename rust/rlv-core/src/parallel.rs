@@ -1,5 +1,8 @@
 //! Thread pools for batch work.
 //!
+//! Fork-safe: a process created by `fork()` after rlv used its pools builds new ones (the
+//! inherited pools have no threads in the child).
+//!
 //! rlv never uses rayon's global pool, so it does not compete with the pools of other
 //! libraries (torch intra-op threads, tokenizers). A pool of `n` threads is built on first use
 //! and cached. `RLV_NUM_THREADS` sets the default size; `RLV_PARALLELISM=0|false|off|no` makes
@@ -37,9 +40,20 @@ pub fn default_num_threads() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+/// The cached pools, tagged with the id of the process that built them.
+struct Pools {
+    pid: u32,
+    by_size: HashMap<usize, Arc<rayon::ThreadPool>>,
+}
+
+fn pools() -> &'static Mutex<Pools> {
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
+    POOLS.get_or_init(|| {
+        Mutex::new(Pools {
+            pid: std::process::id(),
+            by_size: HashMap::new(),
+        })
+    })
 }
 
 /// The cached pool with `n` threads (built on first use).
@@ -48,9 +62,19 @@ fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
 /// [`Error::ThreadPool`] if the operating system refuses to start the threads.
 pub fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
     let n = n.max(1);
-    let mut map = pools()
+    let mut pools = pools()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // After `fork()` (DataLoader workers, multiprocessing's "fork" start method) the child
+    // inherits the cached pools but not their threads: using them would wait forever. A
+    // child therefore builds its own pools; the inherited ones are leaked on purpose, as
+    // dropping them would try to signal threads that do not exist in this process.
+    let pid = std::process::id();
+    if pools.pid != pid {
+        std::mem::forget(std::mem::take(&mut pools.by_size));
+        pools.pid = pid;
+    }
+    let map = &mut pools.by_size;
     if let Some(p) = map.get(&n) {
         return Ok(Arc::clone(p));
     }
