@@ -394,3 +394,28 @@ fn mangled_gold_and_glued_separators() {
     );
     assert_ne!(v.rule, Some(rlv_core::grading::Rule::Boxed), "{v:?}");
 }
+
+#[test]
+fn mixed_numbers_anywhere() {
+    // Found by rlv.testing's strategies: a mixed number after `\cdot` was read as a product.
+    check(&[
+        ("\\frac{12\\pi}{7}", "\\pi \\cdot 1\\frac{5}{7}", true),
+        ("\\frac{24}{7}", "2 \\cdot 1\\frac{5}{7}", true),
+        ("\\frac{5}{2}", "2\\frac12", true),
+        ("-\\frac{5}{2}", "-2\\frac{1}{2}", true),
+        ("2\\frac{\\pi}{2}", "\\pi", true),
+        ("\\frac{5}{2}", "2\\frac{1}{3}", false),
+    ]);
+}
+
+#[test]
+fn matrix_after_an_anchor() {
+    // Found by rlv.testing: `\begin{pmatrix}` made the anchored span look like prose.
+    use rlv_core::grading::grade;
+    let v = grade(
+        "The final answer is $\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}$.",
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        &GradeOptions::default(),
+    );
+    assert_eq!(v.status, Status::Equal, "{v:?}");
+}

@@ -1234,7 +1234,8 @@ fn count_words_upto(s: &str, cap: usize) -> usize {
                 i += 2;
                 continue;
             }
-            if TEXT_CMDS.contains(&name) {
+            // `\begin{pmatrix}`: the environment name is not a word of prose.
+            if TEXT_CMDS.contains(&name) || name == "begin" || name == "end" {
                 let k = skip(b, j, |c| c == b' ');
                 if b.get(k) == Some(&b'{') {
                     j = skip_group(b, k);

@@ -397,20 +397,8 @@ impl Parser<'_> {
                 let r = self.unary()?;
                 acc = Expr::Div(Box::new(acc), Box::new(r));
             } else if self.starts_factor() {
-                let frac_next = self.at_cmd("frac") || self.at_cmd("dfrac") || self.at_cmd("tfrac");
                 let r = self.unary()?;
-                acc = match (mixed_parts(&acc), frac_next, &r) {
-                    (Some((neg, whole)), true, Expr::Div(n, d)) if matches!((&**n, &**d), (Expr::Num(a), Expr::Num(b)) if is_int_num(a) && is_int_num(b)) =>
-                    {
-                        let m = Expr::Add(vec![Expr::Num(whole), r]);
-                        if neg {
-                            Expr::Neg(Box::new(m))
-                        } else {
-                            m
-                        }
-                    }
-                    _ => mul(acc, r),
-                };
+                acc = mul(acc, r);
             } else {
                 break;
             }
@@ -771,7 +759,7 @@ impl Parser<'_> {
             return Err(ParseError::Invalid);
         };
         match t {
-            Tok::Num(n) => Ok(Expr::Num(n)),
+            Tok::Num(n) => Ok(self.mixed_number(n)),
             Tok::Letter(c) => Ok(letter_expr(c)),
             Tok::Word(w) => self.word(&w),
             Tok::Text(t) => Ok(text_expr(&t)),
@@ -798,6 +786,50 @@ impl Parser<'_> {
             Tok::Cmd(c) => self.command(&c),
             _ => Err(ParseError::Invalid),
         }
+    }
+
+    /// An integer directly followed by a numeric fraction is a mixed number:
+    /// `2\frac{1}{2}` and `2\frac12` are 5/2 (anywhere, also after `\cdot`). Anything else
+    /// juxtaposed is a product.
+    fn mixed_number(&mut self, whole: Number) -> Expr {
+        if !is_int_num(&whole) {
+            return Expr::Num(whole);
+        }
+        let t = |k: usize| self.toks.get(self.pos + k);
+        let is_frac =
+            matches!(t(0), Some(Tok::Cmd(c)) if matches!(c.as_str(), "frac" | "dfrac" | "tfrac"));
+        if !is_frac {
+            return Expr::Num(whole);
+        }
+        let int_at = |k: usize| match t(k) {
+            Some(Tok::Num(n)) if is_int_num(n) => Some(n.clone()),
+            _ => None,
+        };
+        let braced = matches!(t(1), Some(Tok::Op('{')))
+            && matches!(t(3), Some(Tok::Op('}')))
+            && matches!(t(4), Some(Tok::Op('{')))
+            && matches!(t(6), Some(Tok::Op('}')));
+        let (num, den, used) = if braced {
+            match (int_at(2), int_at(5)) {
+                (Some(a), Some(b)) => (a, b, 7),
+                _ => return Expr::Num(whole),
+            }
+        } else {
+            // TeX style `\frac12`: two single digits.
+            match int_at(1) {
+                Some(n) if n.value.to_string().len() == 2 => {
+                    let digits = n.value.to_string();
+                    let d = |k: usize| i64::from(digits.as_bytes()[k] - b'0');
+                    (Number::int(d(0)), Number::int(d(1)), 2)
+                }
+                _ => return Expr::Num(whole),
+            }
+        };
+        self.pos += used;
+        Expr::Add(vec![
+            Expr::Num(whole),
+            Expr::Div(Box::new(Expr::Num(num)), Box::new(Expr::Num(den))),
+        ])
     }
 
     fn word(&mut self, w: &str) -> PResult<Expr> {
@@ -890,17 +922,6 @@ impl Parser<'_> {
             _ if GREEK.contains(&c) => Ok(Expr::Sym(c.to_string())),
             _ => Err(ParseError::Invalid),
         }
-    }
-}
-
-fn mixed_parts(e: &Expr) -> Option<(bool, Number)> {
-    match e {
-        Expr::Num(n) if is_int_num(n) => Some((false, n.clone())),
-        Expr::Neg(inner) => match &**inner {
-            Expr::Num(n) if is_int_num(n) => Some((true, n.clone())),
-            _ => None,
-        },
-        _ => None,
     }
 }
 
