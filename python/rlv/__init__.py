@@ -13,12 +13,16 @@ same kind out) are in :mod:`rlv.advantages`::
 
     adv = rlv.advantages.grpo(rewards, group_ids)          # (B,) -> (B,)
 
+Votes over N samples (answer classes by math equivalence) and the test-time-scaling
+estimators are :func:`rlv.vote` and :mod:`rlv.scaling`; ``rlv rescore`` (:mod:`rlv.rescore`)
+turns sample dumps into scaling curves.
+
 Importing rlv never imports torch, vLLM or transformers.
 """
 
-from rlv import advantages
+from rlv import advantages, scaling
 from rlv._core import __version__
-from rlv.exceptions import InternalError, RlvError
+from rlv.exceptions import DumpError, InternalError, RlvError
 from rlv.grading import (
     DEFAULT_FUEL,
     MODES,
@@ -34,6 +38,7 @@ from rlv.grading import (
     is_equiv,
     is_equiv_status,
 )
+from rlv.votes import Vote, cluster, vote, vote_batch
 
 __all__ = [
     "DEFAULT_FUEL",
@@ -41,11 +46,14 @@ __all__ = [
     "PERCENT_POLICIES",
     "STATUSES",
     "STATUS_CODES",
+    "DumpError",
     "InternalError",
     "RlvError",
     "Verdict",
+    "Vote",
     "__version__",
     "advantages",
+    "cluster",
     "extract_answer",
     "extract_answer_rule",
     "extract_choice",
@@ -53,4 +61,7 @@ __all__ = [
     "grade_batch",
     "is_equiv",
     "is_equiv_status",
+    "scaling",
+    "vote",
+    "vote_batch",
 ]

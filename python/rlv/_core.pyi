@@ -6,7 +6,7 @@ Hand-written; checked against the built module with ``python -m mypy.stubtest rl
 """
 
 from collections.abc import Sequence
-from typing import Any, Final, TypedDict
+from typing import Any, Final, TypedDict, final
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +15,9 @@ from typing_extensions import Unpack
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_FUEL",
+    "DumpError",
     "InternalError",
+    "Rescorer",
     "RlvError",
     "__version__",
     "build_profile",
@@ -25,8 +27,12 @@ __all__ = [
     "grade_batch",
     "grpo_advantages",
     "is_equiv",
+    "estimate",
+    "process_problems",
     "reinforce_pp_baseline_advantages",
     "rloo_advantages",
+    "vote",
+    "vote_batch",
     "status_names",
 ]
 
@@ -41,6 +47,9 @@ CHUNK_SIZE: Final[int]
 class RlvError(Exception):
     """Base class of every exception raised by rlv itself (not for bad arguments, which raise
     ValueError / TypeError)."""
+
+class DumpError(RlvError):
+    """A malformed row of a sample dump (the message names file, line and field)."""
 
 class InternalError(RlvError):
     """A bug in rlv: the Rust core panicked. Please report the input that triggered it."""
@@ -156,3 +165,101 @@ def reinforce_pp_baseline_advantages(
 ) -> tuple[npt.NDArray[np.floating[Any]], _Stats]:
     """REINFORCE++-baseline advantages: ``r - mean_g``, whitened over the batch (weighted by
     ``weights``)."""
+
+# Votes, scaling estimators and rescoring (wrapped by rlv.votes, rlv.scaling, rlv.rescore).
+# A vote returns ``(class_of, (class, sample, support, tied, n_classes, truncated))``.
+
+_VoteTuple = tuple[int | None, int | None, float, int, int, bool]
+
+def vote(
+    answers: Sequence[str | None],
+    scores: npt.NDArray[np.float64] | None = None,
+    *,
+    method: str = "majority",
+    max_comparisons: int = 50000,
+    **options: Unpack[_GradeOptions],
+) -> tuple[npt.NDArray[np.int32], _VoteTuple]:
+    """Cluster one pool of answers and vote (see ``docs/votes.md``)."""
+
+def vote_batch(
+    answers: Sequence[Sequence[str | None]],
+    scores: Sequence[npt.NDArray[np.float64] | None] | None = None,
+    *,
+    method: str = "majority",
+    max_comparisons: int = 50000,
+    num_threads: int | None = None,
+    **options: Unpack[_GradeOptions],
+) -> list[tuple[npt.NDArray[np.int32], _VoteTuple]]:
+    """:func:`vote` over many pools, GIL released."""
+
+def estimate(
+    class_of: Sequence[npt.NDArray[np.int32]],
+    class_correct: Sequence[npt.NDArray[np.bool_]],
+    sample_correct: Sequence[npt.NDArray[np.bool_]],
+    scores: Sequence[npt.NDArray[np.float64]] | None,
+    *,
+    ks: Sequence[int],
+    subsets: int,
+    seed: int,
+    first_index: int = 0,
+    num_threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """Estimates of shape ``(problems, 4, len(ks))``: pass, majority, weighted, best_of."""
+
+def process_problems(
+    ids: Sequence[str],
+    golds: Sequence[str],
+    texts: Sequence[Sequence[str | None]],
+    scores: Sequence[Sequence[float] | None] | None,
+    *,
+    texts_are_answers: bool,
+    first_index: int = 0,
+    fields: dict[str, str] | None = None,
+    layout: str = "auto",
+    score_agg: str | None = None,
+    ks: Sequence[int],
+    subsets: int,
+    seed: int,
+    skip_invalid: bool = False,
+    max_comparisons: int = 50000,
+    num_threads: int | None = None,
+    chunk_bytes: int = 16777216,
+    mode: str = "lenient",
+    **options: Any,
+) -> dict[str, Any]:
+    """Rescore in-memory problems; returns a batch of columns (see :class:`Rescorer`)."""
+
+@final
+class Rescorer:
+    """Streaming reader of one dump (JSONL, gzip or zstd). :meth:`next_batch` returns a dict
+    of columns per chunk (``id``, ``gold``, ``samples``, ``answered``, ``correct``,
+    ``classes``, ``comparisons``, ``mixed_classes``, ``truncated``, ``has_scores``,
+    ``estimates`` ``(problems, 4, len(ks))``, ``votes``, ``invalid``, ``sample_count``)."""
+
+    def __new__(
+        cls,
+        path: str,
+        *,
+        name: str | None = None,
+        first_index: int = 0,
+        fields: dict[str, str] | None = None,
+        layout: str = "auto",
+        score_agg: str | None = None,
+        ks: Sequence[int],
+        subsets: int,
+        seed: int,
+        skip_invalid: bool = False,
+        max_comparisons: int = 50000,
+        num_threads: int | None = None,
+        chunk_bytes: int = 16777216,
+        mode: str = "lenient",
+        **options: Any,
+    ) -> Rescorer: ...
+    def next_batch(self) -> dict[str, Any] | None: ...
+    def progress(self) -> tuple[int, int]: ...
+    @property
+    def layout(self) -> str: ...
+    @property
+    def compression(self) -> str: ...
+    @property
+    def next_index(self) -> int: ...

@@ -6,6 +6,8 @@ Subcommands:
   print the verdict as JSON.
 * ``rlv conformance [FILE.jsonl ...]``: run grading conformance corpora (default: the corpus
   embedded in the package, ``rlv/data/grading_cases.jsonl``) and report the pass rate.
+* ``rlv rescore DUMP...``: votes and scaling curves from sample dumps (``rlv.rescore``).
+* ``rlv compare REPORT_A REPORT_B``: efficiency ratio between two rescore reports.
 
 This module imports only the standard library at start-up; rlv's compiled core (and numpy) is
 imported by the subcommand that needs it, and torch/vLLM never.
@@ -19,6 +21,7 @@ import json
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 __all__ = ["build_parser", "main"]
 
@@ -79,12 +82,8 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fuel", type=int, default=None, help="work budget per comparison")
 
 
-def _run_grade(args: argparse.Namespace) -> int:
-    import rlv
-
-    text = sys.stdin.read() if args.text == "-" else args.text
-    gold = sys.stdin.read() if args.gold == "-" and args.text != "-" else args.gold
-    options = {
+def _grading_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
         "mode": args.mode,
         "ordered_lists": args.ordered_lists,
         "percent": args.percent,
@@ -95,6 +94,15 @@ def _run_grade(args: argparse.Namespace) -> int:
     }
     if args.fuel is not None:
         options["fuel"] = args.fuel
+    return options
+
+
+def _run_grade(args: argparse.Namespace) -> int:
+    import rlv
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    gold = sys.stdin.read() if args.gold == "-" and args.text != "-" else args.gold
+    options = _grading_options(args)
     try:
         verdict = rlv.grade(text, gold, **options)
     except ValueError as e:
@@ -147,6 +155,190 @@ def _run_conformance(args: argparse.Namespace, module: ModuleType | None) -> int
 
 
 # ---------------------------------------------------------------------------------------------
+# rlv rescore / rlv compare (implemented in rlv.rescore and rlv.scaling)
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--ks wants integers like 1,2,4,8, got {text!r}"
+        ) from None
+    if not ks or any(k < 1 for k in ks):
+        raise argparse.ArgumentTypeError(f"--ks wants positive integers, got {text!r}")
+    return ks
+
+
+def _field(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(
+            f"--field wants NAME=PATH (e.g. completions=code), got {text!r}"
+        )
+    return name, path
+
+
+def _add_rescore_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dumps", nargs="+", metavar="DUMP", help="JSONL (.gz/.zst) or Parquet dumps")
+    p.add_argument("--out", metavar="REPORT.json", help="write the JSON report here")
+    p.add_argument("--plot", metavar="CURVES.png", help="plot accuracy vs N (needs matplotlib)")
+    p.add_argument(
+        "--ks", type=_ks, default=None, help="k values, e.g. 1,2,4,8 (default: powers of two)"
+    )
+    p.add_argument(
+        "--subsets", type=int, default=100, help="random subsets per k (default: %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the subsets (default: 0)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    p.add_argument(
+        "--field",
+        type=_field,
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="map a field: problem_id, gold, completions, completion, scores, score, answers, "
+        "answer (dotted paths reach into objects: scores=verifier.p_yes); repeatable",
+    )
+    p.add_argument(
+        "--layout",
+        choices=("auto", "per-problem", "per-sample"),
+        default="auto",
+        help="one row per problem or per sample (default: decided by the first row)",
+    )
+    p.add_argument(
+        "--score-agg",
+        choices=("last", "min", "prod", "mean"),
+        default=None,
+        help="combine a list of step scores (search-and-learn PRM scores) into one",
+    )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="count and report invalid rows instead of stopping at the first one",
+    )
+    p.add_argument(
+        "--ci",
+        choices=("normal", "bootstrap"),
+        default="normal",
+        help="confidence intervals across problems (default: %(default)s)",
+    )
+    p.add_argument(
+        "--decisions", metavar="OUT.jsonl", help="write each problem's full-pool votes here"
+    )
+    p.add_argument(
+        "--max-comparisons",
+        type=int,
+        default=50_000,
+        help="cap on full equivalence checks per problem (default: %(default)s)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_grading_options(p)
+
+
+def _run_rescore(args: argparse.Namespace) -> int:
+    from rlv.exceptions import DumpError
+    from rlv.rescore import format_table, plot_report, rescore
+
+    try:
+        report = rescore(
+            args.dumps,
+            ks=args.ks,
+            subsets=args.subsets,
+            seed=args.seed,
+            num_threads=args.threads,
+            fields=dict(args.field),
+            layout=args.layout,
+            score_agg=args.score_agg,
+            skip_invalid=args.skip_invalid,
+            ci=args.ci,
+            decisions=args.decisions,
+            max_comparisons=args.max_comparisons,
+            progress=not args.quiet,
+            **_grading_options(args),
+        )
+    except KeyboardInterrupt:
+        print("rlv rescore: interrupted; no report written", file=sys.stderr)
+        return 130
+    except (DumpError, OSError, ValueError, ImportError) as e:
+        print(f"rlv rescore: error: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"{report['problems']:,} problems, {report['samples']:,} samples, "
+        f"{report['invalid']:,} invalid rows, {report['elapsed_s']:.2f} s "
+        f"({report['samples_per_s']:,.0f} samples/s)"
+    )
+    print(format_table(report))
+    fp = ", ".join(f"{m} {100 * v:.1f}%" for m, v in report["full_pool"].items())
+    print(f"full pool: {fp}")
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
+        print(f"report: {args.out}")
+    if args.plot:
+        try:
+            plot_report(report, args.plot, title=", ".join(args.dumps))
+        except ImportError as e:
+            print(f"rlv rescore: error: {e}", file=sys.stderr)
+            return 2
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _add_compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("baseline", metavar="REPORT_A", help="report of the baseline run")
+    p.add_argument("target", metavar="REPORT_B", help="report of the run to compare")
+    p.add_argument("--method-a", default="majority", help="baseline method (default: %(default)s)")
+    p.add_argument("--method-b", default="weighted", help="target method (default: %(default)s)")
+    p.add_argument("--plot", metavar="OUT.png", help="overlay both runs' curves")
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from rlv.scaling import efficiency_ratio
+
+    try:
+        reports = []
+        for path in (args.baseline, args.target):
+            with open(path, encoding="utf-8") as f:
+                reports.append(json.load(f))
+        a = reports[0]["curves"][args.method_a]
+        b = reports[1]["curves"][args.method_b]
+    except (OSError, ValueError) as e:
+        print(f"rlv compare: error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"rlv compare: error: no curve {e} in the report", file=sys.stderr)
+        return 2
+    eff = efficiency_ratio(a, b)
+    print(f"A = {args.baseline} [{args.method_a}]   B = {args.target} [{args.method_b}]")
+    rows = [("k", "A", "B", "B - A", "A needs (x k)")]
+    for k in sorted({int(x) for x in a} | {int(x) for x in b}):
+        va, vb = a.get(str(k)), b.get(str(k))
+        fa = f"{100 * va:.1f}" if va is not None else "-"
+        fb = f"{100 * vb:.1f}" if vb is not None else "-"
+        gap = f"{100 * (vb - va):+.1f}" if va is not None and vb is not None else "-"
+        r = eff.per_k.get(k, "n/a")
+        ratio = f"> {eff.at_least[k]:.1f}x" if r is None else ("-" if r == "n/a" else f"{r:.1f}x")
+        rows.append((str(k), fa, fb, gap, ratio))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+    if eff.headline is not None:
+        print(
+            f"efficiency: A needs {eff.headline:.1f}x more samples to match B at k = "
+            f"{eff.headline_k}"
+        )
+    else:
+        print("efficiency: A never reaches B's accuracy in its range")
+    if args.plot:
+        from rlv.rescore import plot_report
+
+        plot_report({"A": reports[0], "B": reports[1]}, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -175,6 +367,22 @@ def build_parser(*, conformance: ModuleType | None = None) -> argparse.ArgumentP
         "With no FILE, runs the corpus embedded in rlv.",
     )
     _add_conformance_arguments(c, conformance)
+
+    r = sub.add_parser(
+        "rescore",
+        help="votes and test-time-scaling curves from sample dumps",
+        description="Read sample dumps, grade and cluster the answers, vote (majority, "
+        "verifier-weighted, Best-of-N) and print pass@k / majority@k / weighted@k / "
+        "Best-of-k curves; optionally write a JSON report, a plot and per-problem decisions.",
+    )
+    _add_rescore_arguments(r)
+    cmp = sub.add_parser(
+        "compare",
+        help="efficiency ratio and accuracy gaps between two rescore reports",
+        description="How many times more samples run A needs to match run B (read on the "
+        "log2(N) axis), and the accuracy gap per k.",
+    )
+    _add_compare_arguments(cmp)
     return parser
 
 
@@ -188,6 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_grade(args)
     if args.command == "conformance":
         return _run_conformance(args, module)
+    if args.command == "rescore":
+        return _run_rescore(args)
+    if args.command == "compare":
+        return _run_compare(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
 
 

@@ -31,6 +31,18 @@ pub enum Error {
         value: String,
         expected: &'static str,
     },
+    /// A row of a sample dump is malformed (bad JSON, a missing field, a score outside
+    /// [0, 1], lists of different lengths, an unreadable gold, ...). `line` is 1-based.
+    #[error("{file}:{line}: {}{message}", field.as_ref().map(|f| format!("field {f:?}: ")).unwrap_or_default())]
+    Dump {
+        file: String,
+        line: u64,
+        field: Option<String>,
+        message: String,
+    },
+    /// A dump could not be opened or read.
+    #[error("{file}: {message}")]
+    Io { file: String, message: String },
     /// The thread pool could not be built.
     #[error("could not build the thread pool: {0}")]
     ThreadPool(String),

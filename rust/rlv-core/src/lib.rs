@@ -13,3 +13,5 @@ pub mod grading;
 pub mod parallel;
 
 pub use error::{Error, Result};
+pub mod dump;
+pub mod votes;

@@ -4,7 +4,7 @@
 //! only misuse and internal failures raise.
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::exceptions::{PyException, PyOSError, PyValueError};
 use pyo3::PyErr;
 
 create_exception!(
@@ -20,6 +20,13 @@ create_exception!(
     InternalError,
     RlvError,
     "A bug in rlv: the Rust core panicked. Please report the input that triggered it."
+);
+
+create_exception!(
+    rlv.exceptions,
+    DumpError,
+    RlvError,
+    "A row of a sample dump is malformed: the message names the file, the line and the field."
 );
 
 /// Newtype so that `?` converts core errors in binding code (orphan rule).
@@ -40,6 +47,8 @@ impl From<CoreError> for PyErr {
             | rlv_core::Error::InvalidOption { .. }
             | rlv_core::Error::InvalidGroups(_)
             | rlv_core::Error::InvalidValue { .. } => PyValueError::new_err(msg),
+            rlv_core::Error::Dump { .. } => DumpError::new_err(msg),
+            rlv_core::Error::Io { .. } => PyOSError::new_err(msg),
             rlv_core::Error::ThreadPool(_) => RlvError::new_err(msg),
         }
     }

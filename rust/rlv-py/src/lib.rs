@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod grading;
 mod run;
+mod votes;
 
 use pyo3::prelude::*;
 
@@ -17,11 +18,13 @@ mod _core {
     #[pymodule_export]
     use crate::advantages::{grpo_advantages, reinforce_pp_baseline_advantages, rloo_advantages};
     #[pymodule_export]
-    use crate::errors::{InternalError, RlvError};
+    use crate::errors::{DumpError, InternalError, RlvError};
     #[pymodule_export]
     use crate::grading::{
         extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names,
     };
+    #[pymodule_export]
+    use crate::votes::{estimate, process_problems, vote, vote_batch, Rescorer};
 
     use super::{Bound, PyModule, PyModuleMethods, PyResult};
 

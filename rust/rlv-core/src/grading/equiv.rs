@@ -85,14 +85,26 @@ pub fn compare_spans(gold: &str, pred: &str, opts: &GradeOptions, budget: &mut B
         Err(ParseError::Budget) => return Status::BudgetExceeded,
         Err(ParseError::Invalid) => return Status::Unparseable,
     };
-    let mut r = equal_exprs(&g, &p, opts, budget);
+    compare_parsed(gold, &g, pred, &p, opts, budget)
+}
+
+/// Compare two parsed spans (the raw texts are needed for the decimal-comma retry).
+fn compare_parsed(
+    gold: &str,
+    g: &Expr,
+    pred: &str,
+    p: &Expr,
+    opts: &GradeOptions,
+    budget: &mut Budget,
+) -> Status {
+    let mut r = equal_exprs(g, p, opts, budget);
     // A number written with a decimal comma (`2,74`) against a decimal (`2.74`).
     if r == Ok(false) {
-        let alt = if is_decimal_literal(&p) {
+        let alt = if is_decimal_literal(p) {
             decimal_comma(gold)
                 .and_then(|s| parse(&s, budget).ok())
                 .map(|g2| (g2, p.clone()))
-        } else if is_decimal_literal(&g) {
+        } else if is_decimal_literal(g) {
             decimal_comma(pred)
                 .and_then(|s| parse(&s, budget).ok())
                 .map(|p2| (g.clone(), p2))
@@ -108,6 +120,177 @@ pub fn compare_spans(gold: &str, pred: &str, opts: &GradeOptions, budget: &mut B
         Ok(false) => Status::NotEqual,
         Err(Fail::Budget) => Status::BudgetExceeded,
     }
+}
+
+/// How a prepared answer may be compared cheaply before the full check.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Key {
+    /// An exactly written rational value (not a decimal): two different values of this kind
+    /// are never equal.
+    Exact(BigRational),
+    /// A scalar without variables: its value, and how far an equal answer can lie from it
+    /// (half a unit in the last written place for decimals, 0 otherwise).
+    Scalar { value: C64, slack: f64 },
+    /// Anything else (structures, relations, expressions with variables, text).
+    Other,
+}
+
+/// An answer span parsed once, for many comparisons (clustering a problem's answers).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The span as written.
+    pub raw: String,
+    /// [`canonical_string`] of the span.
+    pub canon: String,
+    /// The parsed span; `Err` when it cannot be read or the budget ran out.
+    pub parsed: Result<Expr, ParseError>,
+    /// Cheap comparison key (meaningful only when `parsed` is `Ok`).
+    pub key: Key,
+}
+
+impl Prepared {
+    /// Parse `span` and compute its key under `opts`, with a fresh budget of `opts.fuel`.
+    #[must_use]
+    pub fn new(span: &str, opts: &GradeOptions) -> Self {
+        let canon = canonical_string(span);
+        let mut budget = Budget::new(opts.fuel);
+        let parsed = if canon.is_empty() {
+            Err(ParseError::Invalid)
+        } else {
+            parse(span, &mut budget)
+        };
+        let key = match &parsed {
+            Ok(e) => key_of(e, opts, &mut budget),
+            Err(_) => Key::Other,
+        };
+        Self {
+            raw: span.to_string(),
+            canon,
+            parsed,
+            key,
+        }
+    }
+
+    /// Whether the span could be read.
+    #[must_use]
+    pub fn readable(&self) -> bool {
+        self.parsed.is_ok()
+    }
+}
+
+/// The comparison key of a parsed answer (see [`Key`]).
+fn key_of(e: &Expr, opts: &GradeOptions, budget: &mut Budget) -> Key {
+    // Two percent readings (or renamed variables) make equality depend on the other side.
+    if opts.percent == PercentPolicy::Either || !opts.strict_vars {
+        return Key::Other;
+    }
+    let n = normalize(e, opts.percent == PercentPolicy::Value);
+    let mut vars = Vec::new();
+    n.free_vars(&mut vars);
+    if !vars.is_empty() || n.is_structure() || matches!(n, Expr::Rel(..) | Expr::Text(_)) {
+        return Key::Other;
+    }
+    if let Some((value, half, _)) = as_decimal(&n) {
+        if let (Some(v), Some(h)) = (value.to_f64(), half.to_f64()) {
+            return Key::Scalar {
+                value: C64::real(v),
+                slack: h,
+            };
+        }
+        return Key::Other;
+    }
+    match exact(&n, budget) {
+        Ok(Some(q)) => return Key::Exact(q),
+        Ok(None) => {}
+        Err(_) => return Key::Other,
+    }
+    match numeric(&n, &|_| 0.0, budget) {
+        Ok(v) if v.is_finite() => Key::Scalar {
+            value: v,
+            slack: 0.0,
+        },
+        _ => Key::Other,
+    }
+}
+
+impl Key {
+    /// Whether two answers with these keys can be equal (false only when they certainly
+    /// differ). `rel_tol` is the comparison's relative tolerance.
+    #[must_use]
+    pub fn may_equal(&self, other: &Key, rel_tol: f64) -> bool {
+        let (a, sa, b, sb) = match (self, other) {
+            (Key::Exact(x), Key::Exact(y)) => return x == y,
+            (Key::Other, _) | (_, Key::Other) => return true,
+            (Key::Exact(x), Key::Scalar { value, slack }) => (q_c64(x), 0.0, *value, *slack),
+            (Key::Scalar { value, slack }, Key::Exact(y)) => (*value, *slack, q_c64(y), 0.0),
+            (
+                Key::Scalar { value, slack },
+                Key::Scalar {
+                    value: v2,
+                    slack: s2,
+                },
+            ) => (*value, *slack, *v2, *s2),
+        };
+        let scale = a.abs().max(b.abs()).max(1.0);
+        // A generous margin: this only skips pairs that the full check would reject.
+        a.minus(b).abs() <= sa + sb + (rel_tol.max(1e-9) * 1e3 + 1e-12) * scale
+    }
+
+    /// The real part used to sort scalar keys (None for [`Key::Other`]).
+    #[must_use]
+    pub fn sort_value(&self) -> Option<f64> {
+        match self {
+            Key::Exact(q) => Some(q_c64(q).re),
+            Key::Scalar { value, .. } => Some(value.re),
+            Key::Other => None,
+        }
+    }
+
+    /// The largest distance (in value) from which [`Key::may_equal`] can still hold.
+    #[must_use]
+    pub fn reach(&self, rel_tol: f64) -> f64 {
+        match self {
+            Key::Exact(q) => (rel_tol.max(1e-9) * 1e3 + 1e-12) * q_c64(q).abs().max(1.0),
+            Key::Scalar { value, slack } => {
+                slack + (rel_tol.max(1e-9) * 1e3 + 1e-12) * value.abs().max(1.0)
+            }
+            Key::Other => f64::INFINITY,
+        }
+    }
+}
+
+fn q_c64(q: &BigRational) -> C64 {
+    C64::real(q.to_f64().unwrap_or(f64::NAN))
+}
+
+/// Compare two prepared answers; `gold` plays the gold's role (an unreadable gold gives
+/// [`Status::InvalidGold`]).
+#[must_use]
+pub fn compare_prepared(gold: &Prepared, pred: &Prepared, opts: &GradeOptions) -> Status {
+    if gold.canon.is_empty() {
+        return Status::InvalidGold;
+    }
+    if pred.canon.is_empty() {
+        return Status::Unparseable;
+    }
+    if gold.canon == pred.canon {
+        return Status::Equal;
+    }
+    let g = match &gold.parsed {
+        Ok(g) => g,
+        Err(ParseError::Budget) => return Status::BudgetExceeded,
+        Err(ParseError::Invalid) => return Status::InvalidGold,
+    };
+    let p = match &pred.parsed {
+        Ok(p) => p,
+        Err(ParseError::Budget) => return Status::BudgetExceeded,
+        Err(ParseError::Invalid) => return Status::Unparseable,
+    };
+    if !gold.key.may_equal(&pred.key, opts.rel_tol) {
+        return Status::NotEqual;
+    }
+    let mut budget = Budget::new(opts.fuel);
+    compare_parsed(&gold.raw, g, &pred.raw, p, opts, &mut budget)
 }
 
 fn is_decimal_literal(e: &Expr) -> bool {

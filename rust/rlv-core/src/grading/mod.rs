@@ -183,7 +183,7 @@ pub fn is_equiv(a: &str, b: &str, opts: &GradeOptions) -> Status {
 
 /// The text compared for an extracted span: a list of boxes (`\boxed{1} and \boxed{2}`) is
 /// read as the list of their contents (`1, 2`).
-fn answer_text(e: Extraction<'_>) -> std::borrow::Cow<'_, str> {
+pub fn answer_text(e: Extraction<'_>) -> std::borrow::Cow<'_, str> {
     if e.rule == Rule::BoxedList {
         let parts = extract::box_contents(e.span);
         if parts.len() >= 2 {

@@ -1,0 +1,409 @@
+"""Offline rescoring of sample dumps: answers, grades, classes, votes and scaling curves.
+
+:func:`rescore` streams one or more dumps through rlv's Rust core (JSON parsing, answer
+extraction, grading, clustering and every estimator run there, on a thread pool with the GIL
+released) and returns the report, a JSON-serialisable dict whose shape is a contract::
+
+    {"problems": int, "samples": int, "invalid": int,
+     "curves": {"pass": {"1": acc, ...}, "majority": {...}, "weighted": {...},
+                "best_of_n": {...}},
+     "ci": {...same keys, [lo, hi]...}, "counts": {...}, "ci_method": "normal",
+     "ci_level": 0.95, "full_pool": {"majority": acc, ...}, "settings": {...}, ...}
+
+Accuracies are in [0, 1], keyed by k as a string; methods that need verifier scores are
+omitted when the dump has none. Input formats (JSONL, ``.gz``, ``.zst``, Parquet; one row per
+problem or per sample; field mapping) are described in ``docs/votes.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rlv import _core
+from rlv.scaling import ESTIMATORS, CiMethod, summarize
+
+__all__ = ["DEFAULT_KS", "REPORT_VERSION", "rescore", "format_table", "plot_report"]
+
+#: Default k values: powers of two up to 2^16 (points with no problem that large are dropped).
+DEFAULT_KS: tuple[int, ...] = tuple(1 << i for i in range(17))
+#: Version of the report's shape.
+REPORT_VERSION = 1
+#: Invalid rows listed in the report (all are counted).
+MAX_LISTED_INVALID = 100
+
+_VOTES = ("majority", "weighted", "best_of_n")
+
+
+class _Totals:
+    """Running sums over problems: counts, full-pool votes, and (for normal intervals) the
+    first two moments of each estimate, so memory does not grow with the dump."""
+
+    def __init__(self, k: int, keep: bool) -> None:
+        self.problems = 0
+        self.samples = 0
+        self.answered = 0
+        self.correct = 0
+        self.classes = 0
+        self.comparisons = 0
+        self.truncated = 0
+        self.mixed = 0
+        self.with_scores = 0
+        self.votes = dict.fromkeys(_VOTES, 0.0)
+        self.n = np.zeros((len(ESTIMATORS), k), dtype=np.int64)
+        self.s1 = np.zeros((len(ESTIMATORS), k))
+        self.s2 = np.zeros((len(ESTIMATORS), k))
+        self.keep = keep
+        self.kept: list[npt.NDArray[np.float64]] = []
+        self.invalid: list[dict[str, Any]] = []
+        self.invalid_count = 0
+
+    def add(self, b: Mapping[str, Any]) -> None:
+        est = b["estimates"]
+        self.problems += len(b["id"])
+        self.samples += int(b["sample_count"])
+        self.answered += int(b["answered"].sum())
+        self.correct += int(b["correct"].sum())
+        self.classes += int(b["classes"].sum())
+        self.comparisons += int(b["comparisons"].sum())
+        self.truncated += int(b["truncated"].sum())
+        self.mixed += int(b["mixed_classes"].sum())
+        has = b["has_scores"]
+        self.with_scores += int(has.sum())
+        for m in _VOTES:
+            c = b["votes"][m]["correct"]
+            self.votes[m] += float(c.sum() if m == "majority" else c[has].sum())
+        ok = ~np.isnan(est)
+        self.n += ok.sum(axis=0)
+        v = np.where(ok, est, 0.0)
+        self.s1 += v.sum(axis=0)
+        self.s2 += (v * v).sum(axis=0)
+        if self.keep:
+            self.kept.append(est)
+        for file, line, field, message in b["invalid"]:
+            self.invalid_count += 1
+            if len(self.invalid) < MAX_LISTED_INVALID:
+                self.invalid.append(
+                    {"file": file, "line": line, "field": field, "message": message}
+                )
+
+
+def _normal_summary(t: _Totals, ks: Sequence[int], level: float) -> dict[str, Any]:
+    from rlv.scaling import _z
+
+    z = _z(level)
+    curves: dict[str, dict[str, float]] = {}
+    cis: dict[str, dict[str, list[float]]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for m, name in enumerate(ESTIMATORS):
+        for j, k in enumerate(ks):
+            n = int(t.n[m, j])
+            if n == 0:
+                continue
+            mean = t.s1[m, j] / n
+            var = max(0.0, (t.s2[m, j] - n * mean * mean) / (n - 1)) if n > 1 else 0.0
+            half = z * (var / n) ** 0.5
+            curves.setdefault(name, {})[str(k)] = float(mean)
+            cis.setdefault(name, {})[str(k)] = [
+                float(max(0.0, mean - half)),
+                float(min(1.0, mean + half)),
+            ]
+            counts.setdefault(name, {})[str(k)] = n
+    return {"curves": curves, "ci": cis, "counts": counts, "ci_method": "normal", "ci_level": level}
+
+
+def _parquet_to_jsonl(path: Path, out: IO[str]) -> None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"reading {path} needs pyarrow: pip install 'rlv[parquet]' (or pyarrow)"
+        ) from e
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=4096):
+        for row in batch.to_pylist():
+            out.write(json.dumps(row, ensure_ascii=False))
+            out.write("\n")
+
+
+def _decision_rows(b: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    for i, pid in enumerate(b["id"]):
+        row: dict[str, Any] = {
+            "problem_id": pid,
+            "gold": b["gold"][i],
+            "samples": int(b["samples"][i]),
+            "answered": int(b["answered"][i]),
+            "correct_samples": int(b["correct"][i]),
+            "classes": int(b["classes"][i]),
+        }
+        for m in _VOTES:
+            if m != "majority" and not b["has_scores"][i]:
+                continue
+            d = b["votes"][m]
+            row[m] = {
+                "answer": d["answer"][i],
+                "sample": int(d["sample"][i]) if d["sample"][i] >= 0 else None,
+                "correct": bool(d["correct"][i]),
+                "support": float(d["support"][i]),
+                "tied": int(d["tied"][i]),
+            }
+        yield row
+
+
+def rescore(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    ks: Sequence[int] | None = None,
+    subsets: int = 100,
+    seed: int = 0,
+    num_threads: int | None = None,
+    fields: Mapping[str, str] | None = None,
+    layout: str = "auto",
+    score_agg: str | None = None,
+    skip_invalid: bool = False,
+    mode: str = "lenient",
+    max_comparisons: int = 50_000,
+    ci: CiMethod = "normal",
+    ci_level: float = 0.95,
+    decisions: str | os.PathLike[str] | None = None,
+    progress: bool | Callable[[int, int, int], None] = False,
+    chunk_bytes: int = 16 << 20,
+    **options: Any,
+) -> dict[str, Any]:
+    """Rescore sample dumps and return the report (see the module docs for its shape).
+
+    Args:
+        paths: dump files: JSONL (plain, gzip or zstd, detected from the bytes) or
+            ``.parquet``. Problems are numbered across files in order (the number seeds each
+            problem's random subsets).
+        ks: k values of the curves (default: powers of two; points larger than every
+            problem's sample count are dropped).
+        subsets: R, random subsets per k for majority@k / weighted@k.
+        seed: seed of the subsets (results do not depend on ``num_threads``).
+        fields: field mapping, e.g. ``{"completions": "code", "gold": "gt"}``; dotted paths
+            reach into objects (``{"scores": "verifier.p_yes"}``).
+        layout: ``"auto"`` (from the first row), ``"per-problem"`` or ``"per-sample"``.
+        score_agg: how a list of step scores becomes one score (``"last"``, ``"min"``,
+            ``"prod"``, ``"mean"``); without it a list score is an error.
+        skip_invalid: count and list invalid rows instead of raising on the first one.
+        mode: answer extraction mode (``"lenient"`` or ``"strict"``).
+        max_comparisons: cap on full equivalence checks per problem when clustering.
+        ci: ``"normal"`` (running moments; memory independent of the dump) or
+            ``"bootstrap"`` (percentile bootstrap; keeps 4 x len(ks) floats per problem).
+        decisions: write one JSON line per problem (the full-pool votes) to this path.
+        progress: ``True`` for a progress bar on stderr (tqdm), or a callback
+            ``(bytes_done, bytes_total, samples_done)``.
+        **options: grading options of :func:`rlv.is_equiv`.
+
+    Raises:
+        rlv.exceptions.DumpError: a malformed row (file, line and field in the message),
+            unless ``skip_invalid``.
+        OSError: a file that cannot be read.
+    """
+    t0 = time.perf_counter()
+    files = [Path(p) for p in paths]
+    if not files:
+        raise ValueError("no dump given")
+    kk = [int(k) for k in (ks if ks is not None else DEFAULT_KS)]
+    if not kk or any(k < 1 for k in kk):
+        raise ValueError(f"ks must be positive integers, got {kk}")
+    totals = _Totals(len(kk), keep=ci == "bootstrap")
+    total_bytes = sum(f.stat().st_size for f in files)
+    cfg: dict[str, Any] = {
+        "fields": dict(fields or {}),
+        "layout": layout,
+        "score_agg": score_agg,
+        "ks": kk,
+        "subsets": subsets,
+        "seed": seed,
+        "skip_invalid": skip_invalid,
+        "max_comparisons": max_comparisons,
+        "num_threads": num_threads,
+        "chunk_bytes": chunk_bytes,
+        "mode": mode,
+        **options,
+    }
+    bar: Any = None
+    report_progress: Callable[[int, int, int], None] | None = None
+    if progress is True:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc="rescore", file=sys.stderr)
+
+        def report_progress(done: int, total: int, samples: int) -> None:
+            bar.update(done - bar.n)
+            el = max(time.perf_counter() - t0, 1e-9)
+            bar.set_postfix(samples=samples, per_s=f"{samples / el:,.0f}", refresh=False)
+
+    elif callable(progress):
+        report_progress = progress
+    out = open(decisions, "w", encoding="utf-8") if decisions is not None else None  # noqa: SIM115
+    layouts: list[str] = []
+    compressions: list[str] = []
+    first_index = 0
+    done_before = 0
+    try:
+        for f in files:
+            tmp: str | None = None
+            try:
+                src = str(f)
+                if f.suffix == ".parquet":
+                    fd, tmp = tempfile.mkstemp(suffix=".jsonl", prefix="rlv-parquet-")
+                    with os.fdopen(fd, "w", encoding="utf-8") as w:
+                        _parquet_to_jsonl(f, w)
+                    src = tmp
+                r = _core.Rescorer(src, name=str(f), first_index=first_index, **cfg)
+                while (b := r.next_batch()) is not None:
+                    totals.add(b)
+                    if out is not None:
+                        for row in _decision_rows(b):
+                            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    if report_progress is not None:
+                        done, size = r.progress()
+                        if tmp is not None:  # progress of the converted file
+                            done = f.stat().st_size * done // max(size, 1)
+                        report_progress(done_before + done, total_bytes, totals.samples)
+                first_index = r.next_index
+                layouts.append(r.layout)
+                compressions.append("parquet" if tmp is not None else r.compression)
+            finally:
+                if tmp is not None:
+                    os.unlink(tmp)
+            done_before += f.stat().st_size
+    finally:
+        if out is not None:
+            out.close()
+        if bar is not None:
+            bar.close()
+    if ci == "bootstrap":
+        est = np.concatenate(totals.kept) if totals.kept else np.zeros((0, 4, len(kk)))
+        summary = summarize(est, kk, ci="bootstrap", level=ci_level, seed=seed)
+    else:
+        summary = _normal_summary(totals, kk, ci_level)
+    elapsed = time.perf_counter() - t0
+    p = max(totals.problems, 1)
+    full_pool = {"majority": totals.votes["majority"] / p}
+    if totals.with_scores:
+        for m in ("weighted", "best_of_n"):
+            full_pool[m] = totals.votes[m] / totals.with_scores
+    return {
+        "report_version": REPORT_VERSION,
+        "rlv_version": _core.__version__,
+        "problems": totals.problems,
+        "samples": totals.samples,
+        "invalid": totals.invalid_count,
+        "invalid_rows": totals.invalid,
+        **summary,
+        "full_pool": full_pool,
+        "answered": totals.answered,
+        "correct_samples": totals.correct,
+        "problems_with_scores": totals.with_scores,
+        "clustering": {
+            "mean_classes": totals.classes / p,
+            "comparisons": totals.comparisons,
+            "truncated_problems": totals.truncated,
+            "mixed_classes": totals.mixed,
+        },
+        "settings": {
+            "files": [str(f) for f in files],
+            "layouts": layouts,
+            "compressions": compressions,
+            "ks": kk,
+            "subsets": subsets,
+            "seed": seed,
+            "mode": mode,
+            "fields": dict(fields or {}),
+            "score_agg": score_agg,
+            "skip_invalid": skip_invalid,
+            "max_comparisons": max_comparisons,
+            "grade_options": dict(options),
+        },
+        "elapsed_s": elapsed,
+        "samples_per_s": totals.samples / elapsed if elapsed > 0 else 0.0,
+    }
+
+
+_LABELS = {
+    "pass": "pass@k",
+    "majority": "majority",
+    "weighted": "weighted",
+    "best_of_n": "best-of-k",
+}
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """A plain-text table of the curves (accuracy in %, +- half the confidence interval)."""
+    curves: Mapping[str, Mapping[str, float]] = report["curves"]
+    methods = [m for m in ESTIMATORS if m in curves]
+    ks = sorted({int(k) for m in methods for k in curves[m]})
+    head = ["k"] + [_LABELS[m] for m in methods]
+    rows = [head]
+    for k in ks:
+        row = [str(k)]
+        for m in methods:
+            v = curves[m].get(str(k))
+            if v is None:
+                row.append("-")
+                continue
+            lo, hi = report["ci"][m][str(k)]
+            row.append(f"{100 * v:.1f} +- {100 * (hi - lo) / 2:.1f}")
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def plot_report(
+    reports: Mapping[str, Mapping[str, Any]] | Mapping[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> None:
+    """Accuracy vs N on a log2 axis, one line per method, with confidence bands.
+
+    ``reports`` is one report, or ``{label: report}`` to overlay several runs.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("plots need matplotlib: pip install 'rlv[plot]'") from e
+    many = "curves" not in reports
+    runs: Mapping[str, Mapping[str, Any]] = reports if many else {"": reports}
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    styles = ["-", "--", ":", "-."]
+    for r_i, (label, rep) in enumerate(runs.items()):
+        for m_i, m in enumerate(ESTIMATORS):
+            if m not in rep["curves"]:
+                continue
+            ks = sorted(int(k) for k in rep["curves"][m])
+            ys = [100 * rep["curves"][m][str(k)] for k in ks]
+            lo = [100 * rep["ci"][m][str(k)][0] for k in ks]
+            hi = [100 * rep["ci"][m][str(k)][1] for k in ks]
+            name = _LABELS[m] if not label else f"{label}: {_LABELS[m]}"
+            (line,) = ax.plot(
+                ks, ys, styles[r_i % len(styles)], marker="o", ms=3, label=name, color=f"C{m_i}"
+            )
+            ax.fill_between(ks, lo, hi, alpha=0.15, color=line.get_color())
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("samples per problem N (log2)")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
