@@ -28,7 +28,6 @@ __all__ = [
     "grpo_advantages",
     "is_equiv",
     "estimate",
-    "process_problems",
     "reinforce_pp_baseline_advantages",
     "rloo_advantages",
     "vote",
@@ -205,29 +204,6 @@ def estimate(
     num_threads: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """Estimates of shape ``(problems, 4, len(ks))``: pass, majority, weighted, best_of."""
-
-def process_problems(
-    ids: Sequence[str],
-    golds: Sequence[str],
-    texts: Sequence[Sequence[str | None]],
-    scores: Sequence[Sequence[float] | None] | None,
-    *,
-    texts_are_answers: bool,
-    first_index: int = 0,
-    fields: dict[str, str] | None = None,
-    layout: str = "auto",
-    score_agg: str | None = None,
-    ks: Sequence[int],
-    subsets: int,
-    seed: int,
-    skip_invalid: bool = False,
-    max_comparisons: int = 50000,
-    num_threads: int | None = None,
-    chunk_bytes: int = 16777216,
-    mode: str = "lenient",
-    **options: Any,
-) -> dict[str, Any]:
-    """Rescore in-memory problems; returns a batch of columns (see :class:`Rescorer`)."""
 
 @final
 class Rescorer:

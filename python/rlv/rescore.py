@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rlv import _core
-from rlv.scaling import ESTIMATORS, CiMethod, summarize
+from rlv.scaling import ESTIMATORS, CiMethod, summarize, summarize_moments
 
 __all__ = ["DEFAULT_KS", "REPORT_VERSION", "rescore", "format_table", "plot_report"]
 
@@ -95,30 +95,6 @@ class _Totals:
                 self.invalid.append(
                     {"file": file, "line": line, "field": field, "message": message}
                 )
-
-
-def _normal_summary(t: _Totals, ks: Sequence[int], level: float) -> dict[str, Any]:
-    from rlv.scaling import _z
-
-    z = _z(level)
-    curves: dict[str, dict[str, float]] = {}
-    cis: dict[str, dict[str, list[float]]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    for m, name in enumerate(ESTIMATORS):
-        for j, k in enumerate(ks):
-            n = int(t.n[m, j])
-            if n == 0:
-                continue
-            mean = t.s1[m, j] / n
-            var = max(0.0, (t.s2[m, j] - n * mean * mean) / (n - 1)) if n > 1 else 0.0
-            half = z * (var / n) ** 0.5
-            curves.setdefault(name, {})[str(k)] = float(mean)
-            cis.setdefault(name, {})[str(k)] = [
-                float(max(0.0, mean - half)),
-                float(min(1.0, mean + half)),
-            ]
-            counts.setdefault(name, {})[str(k)] = n
-    return {"curves": curves, "ci": cis, "counts": counts, "ci_method": "normal", "ci_level": level}
 
 
 def _parquet_to_jsonl(path: Path, out: IO[str]) -> None:
@@ -253,6 +229,7 @@ def rescore(
     done_before = 0
     try:
         for f in files:
+            size_f = f.stat().st_size
             tmp: str | None = None
             try:
                 src = str(f)
@@ -270,7 +247,7 @@ def rescore(
                     if report_progress is not None:
                         done, size = r.progress()
                         if tmp is not None:  # progress of the converted file
-                            done = f.stat().st_size * done // max(size, 1)
+                            done = size_f * done // max(size, 1)
                         report_progress(done_before + done, total_bytes, totals.samples)
                 first_index = r.next_index
                 layouts.append(r.layout)
@@ -278,7 +255,7 @@ def rescore(
             finally:
                 if tmp is not None:
                     os.unlink(tmp)
-            done_before += f.stat().st_size
+            done_before += size_f
     finally:
         if out is not None:
             out.close()
@@ -288,7 +265,7 @@ def rescore(
         est = np.concatenate(totals.kept) if totals.kept else np.zeros((0, 4, len(kk)))
         summary = summarize(est, kk, ci="bootstrap", level=ci_level, seed=seed)
     else:
-        summary = _normal_summary(totals, kk, ci_level)
+        summary = summarize_moments(totals.n, totals.s1, totals.s2, kk, level=ci_level)
     elapsed = time.perf_counter() - t0
     p = max(totals.problems, 1)
     full_pool = {"majority": totals.votes["majority"] / p}

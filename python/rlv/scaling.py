@@ -33,6 +33,7 @@ __all__ = [
     "estimate",
     "pass_at_k",
     "summarize",
+    "summarize_moments",
 ]
 
 #: Order of the estimator axis of :func:`estimate`'s result.
@@ -118,6 +119,43 @@ def _z(level: float) -> float:
     return (lo + hi) / 2
 
 
+def _point(
+    out: dict[str, Any], name: str, k: int, mean: float, lo: float, hi: float, n: int
+) -> None:
+    out["curves"].setdefault(name, {})[str(k)] = float(mean)
+    out["ci"].setdefault(name, {})[str(k)] = [float(lo), float(hi)]
+    out["counts"].setdefault(name, {})[str(k)] = int(n)
+
+
+def summarize_moments(
+    n: npt.ArrayLike,
+    s1: npt.ArrayLike,
+    s2: npt.ArrayLike,
+    ks: Sequence[int],
+    *,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Normal-approximation summary from running moments over problems: ``n`` (count), ``s1``
+    (sum) and ``s2`` (sum of squares) of the defined estimates, each of shape
+    ``(4, len(ks))``. Streaming callers (``rlv rescore``) keep only these. Same result shape
+    as :func:`summarize`."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    nn, m1, m2 = (np.asarray(x, dtype=np.float64) for x in (n, s1, s2))
+    z = _z(level)
+    out: dict[str, Any] = {"curves": {}, "ci": {}, "counts": {}}
+    for m, name in enumerate(ESTIMATORS):
+        for j, k in enumerate(ks):
+            cnt = int(nn[m, j])
+            if cnt == 0:
+                continue
+            mean = m1[m, j] / cnt
+            var = max(0.0, (m2[m, j] - cnt * mean * mean) / (cnt - 1)) if cnt > 1 else 0.0
+            half = z * math.sqrt(var / cnt)
+            _point(out, name, k, mean, max(0.0, mean - half), min(1.0, mean + half), cnt)
+    return {**out, "ci_method": "normal", "ci_level": level}
+
+
 def summarize(
     estimates: npt.ArrayLike,
     ks: Sequence[int],
@@ -142,31 +180,25 @@ def summarize(
         raise ValueError(f"estimates must have shape (problems, 4, {len(ks)}), got {est.shape}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    curves: dict[str, dict[str, float]] = {}
-    cis: dict[str, dict[str, list[float]]] = {}
-    counts: dict[str, dict[str, int]] = {}
+    ok = ~np.isnan(est)
+    v = np.where(ok, est, 0.0)
+    if ci == "normal":
+        return summarize_moments(
+            ok.sum(axis=0), v.sum(axis=0), (v * v).sum(axis=0), ks, level=level
+        )
+    if ci != "bootstrap":
+        raise ValueError(f"ci must be 'normal' or 'bootstrap', got {ci!r}")
     rng = np.random.default_rng(seed)
-    z = _z(level)
+    out: dict[str, Any] = {"curves": {}, "ci": {}, "counts": {}}
     for m, name in enumerate(ESTIMATORS):
         for j, k in enumerate(ks):
-            col = est[:, m, j]
-            col = col[~np.isnan(col)]
+            col = est[:, m, j][ok[:, m, j]]
             if col.size == 0:
                 continue
-            mean = float(col.mean())
-            if ci == "normal":
-                half = z * float(col.std(ddof=1)) / math.sqrt(col.size) if col.size > 1 else 0.0
-                lo, hi = max(0.0, mean - half), min(1.0, mean + half)
-            elif ci == "bootstrap":
-                idx = rng.integers(0, col.size, size=(bootstrap, col.size))
-                means = col[idx].mean(axis=1)
-                lo, hi = (float(x) for x in np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
-            else:
-                raise ValueError(f"ci must be 'normal' or 'bootstrap', got {ci!r}")
-            curves.setdefault(name, {})[str(k)] = mean
-            cis.setdefault(name, {})[str(k)] = [lo, hi]
-            counts.setdefault(name, {})[str(k)] = int(col.size)
-    return {"curves": curves, "ci": cis, "counts": counts, "ci_method": ci, "ci_level": level}
+            idx = rng.integers(0, col.size, size=(bootstrap, col.size))
+            lo, hi = np.quantile(col[idx].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
+            _point(out, name, k, col.mean(), lo, hi, col.size)
+    return {**out, "ci_method": "bootstrap", "ci_level": level}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ mod _core {
         extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names,
     };
     #[pymodule_export]
-    use crate::votes::{estimate, process_problems, vote, vote_batch, Rescorer};
+    use crate::votes::{estimate, vote, vote_batch, Rescorer};
 
     use super::{Bound, PyModule, PyModuleMethods, PyResult};
 

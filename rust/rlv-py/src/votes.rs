@@ -6,7 +6,7 @@ use numpy::{PyArray1, PyArray3, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use rlv_core::dump::{self, Batch, Config, Decision, Layout, Problem, ScoreAgg};
+use rlv_core::dump::{self, Batch, Config, Decision, Layout, ScoreAgg};
 use rlv_core::votes::{self, Estimates, ProblemSamples, VoteMethod};
 
 use crate::convert::{grade_options, lossy, num_threads};
@@ -411,82 +411,6 @@ fn batch_dict<'py>(py: Python<'py>, b: &Batch, k: usize) -> PyResult<Bound<'py, 
     d.set_item("invalid", invalid)?;
     d.set_item("sample_count", b.samples)?;
     Ok(d)
-}
-
-/// Process in-memory problems (the Parquet and Python-list path of `rlv rescore`).
-#[pyfunction]
-#[pyo3(signature = (ids, golds, texts, scores, *, texts_are_answers, first_index = 0, fields = None, layout = "auto", score_agg = None, ks, subsets, seed, skip_invalid = false, max_comparisons = 50000, num_threads = None, chunk_bytes = 16777216, mode = "lenient", **options))]
-#[allow(clippy::too_many_arguments)]
-pub fn process_problems<'py>(
-    py: Python<'py>,
-    ids: Vec<String>,
-    golds: Vec<String>,
-    texts: &Bound<'py, PyAny>,
-    scores: Option<Vec<Option<Vec<f64>>>>,
-    texts_are_answers: bool,
-    first_index: u64,
-    fields: Option<&Bound<'py, PyDict>>,
-    layout: &str,
-    score_agg: Option<&str>,
-    ks: Vec<usize>,
-    subsets: usize,
-    seed: u64,
-    skip_invalid: bool,
-    max_comparisons: u64,
-    num_threads: Option<usize>,
-    chunk_bytes: usize,
-    mode: &str,
-    options: Option<&Bound<'py, PyDict>>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let cfg = config(
-        fields,
-        layout,
-        score_agg,
-        ks,
-        subsets,
-        seed,
-        skip_invalid,
-        max_comparisons,
-        num_threads,
-        chunk_bytes,
-        mode,
-        options,
-    )?;
-    let mut all_texts = Vec::with_capacity(ids.len());
-    for (i, t) in texts.try_iter()?.enumerate() {
-        all_texts.push(opt_strings(&t?, &format!("texts[{i}]"))?);
-    }
-    if golds.len() != ids.len()
-        || all_texts.len() != ids.len()
-        || scores.as_ref().is_some_and(|s| s.len() != ids.len())
-    {
-        return Err(PyValueError::new_err(
-            "ids, golds, texts (and scores) must have one entry per problem",
-        ));
-    }
-    let file: std::sync::Arc<str> = std::sync::Arc::from("<memory>");
-    let mut scores_it = scores.map(Vec::into_iter);
-    let problems: Vec<Problem> = ids
-        .into_iter()
-        .zip(golds)
-        .zip(all_texts)
-        .enumerate()
-        .map(|(i, ((id, gold), texts))| Problem {
-            id,
-            gold,
-            texts,
-            texts_are_answers,
-            scores: scores_it.as_mut().and_then(Iterator::next).flatten(),
-            file: std::sync::Arc::clone(&file),
-            line: i as u64 + 1,
-        })
-        .collect();
-    let k = cfg.ks.len();
-    let batch = detached(py, "rescoring problems", || {
-        dump::process_problems(&problems, &cfg, first_index)
-    })?
-    .map_err(to_py)?;
-    batch_dict(py, &batch, k)
 }
 
 /// Streaming reader of one dump file (JSONL, optionally gzip / zstd compressed).

@@ -3,8 +3,7 @@
 //! estimator per problem, streaming in bounded chunks.
 //!
 //! [`Rescorer`] is the streaming reader (memory bounded by the chunk size and the largest
-//! problem); [`process_problem`] is the per-problem work, also used for in-memory input
-//! (Parquet, Python lists).
+//! problem); [`process_problem`] is the per-problem work.
 
 mod read;
 
@@ -285,25 +284,6 @@ pub struct ProblemResult {
     pub mixed_classes: usize,
 }
 
-/// Look up a dotted path (an exact key containing dots wins).
-fn get<'v>(row: &'v Value, path: &str) -> Option<&'v Value> {
-    if let Some(v) = row.get(path) {
-        return Some(v);
-    }
-    if !path.contains('.') {
-        return None;
-    }
-    let mut cur = row;
-    for part in path.split('.') {
-        cur = match cur {
-            Value::Object(m) => m.get(part)?,
-            Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
 /// Take the value at a dotted path out of the row (leaving `null`), without copying it.
 fn take(row: &mut Value, path: &str) -> Option<Value> {
     if row.get(path).is_some() {
@@ -443,7 +423,8 @@ fn parse_json(cx: &RowCtx<'_>, line: &[u8]) -> std::result::Result<Value, Invali
 
 /// The layout a row implies (for [`Layout::Auto`]).
 fn detect_layout(row: &Value, f: &Fields) -> Layout {
-    let list_at = |p: &str| matches!(get(row, p), Some(Value::Array(_)));
+    // Once per file: a copy to look into with the one path walker ([`take`]).
+    let list_at = |p: &str| matches!(take(&mut row.clone(), p), Some(Value::Array(_)));
     if list_at(&f.completions) || list_at(&f.answers) {
         Layout::PerProblem
     } else {
@@ -487,8 +468,8 @@ fn parse_row(
                 ),
             ));
         };
-        let score = match get(v, &f.score) {
-            Some(s) => Some(score_of(cx, s, &f.score, cfg.score_agg)?),
+        let score = match take(v, &f.score) {
+            Some(s) => Some(score_of(cx, &s, &f.score, cfg.score_agg)?),
             None => None,
         };
         return Ok(Row::Sample {
@@ -520,7 +501,7 @@ fn parse_row(
         .into_iter()
         .map(|x| opt_text(cx, x, field))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let scores = match get(v, &f.scores) {
+    let scores = match take(v, &f.scores) {
         None | Some(Value::Null) => None,
         Some(Value::Array(s)) => {
             if s.len() != texts.len() {
@@ -542,7 +523,7 @@ fn parse_row(
         Some(other) => {
             return Err(cx.bad(
                 Some(&f.scores),
-                format!("expected a list, got {}", kind(other)),
+                format!("expected a list, got {}", kind(&other)),
             ))
         }
     };
@@ -699,20 +680,6 @@ pub struct Batch {
     pub invalid: Vec<InvalidRow>,
     /// Samples in `problems`.
     pub samples: u64,
-}
-
-/// Process in-memory problems (in order; problem `i` gets index `first_index + i`).
-///
-/// # Errors
-/// The first invalid problem as [`Error::Dump`] unless `cfg.skip_invalid`;
-/// [`Error::ThreadPool`].
-pub fn process_problems(problems: &[Problem], cfg: &Config, first_index: u64) -> Result<Batch> {
-    crate::votes::check_ks(&cfg.ks)?;
-    let idx: Vec<usize> = (0..problems.len()).collect();
-    let results = crate::parallel::map_ordered(&idx, cfg.num_threads, |&i| {
-        process_problem(&problems[i], cfg, first_index + i as u64)
-    })?;
-    collect(results, cfg.skip_invalid, Vec::new())
 }
 
 fn collect(

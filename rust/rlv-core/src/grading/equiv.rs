@@ -152,7 +152,12 @@ impl Prepared {
     /// Parse `span` and compute its key under `opts`, with a fresh budget of `opts.fuel`.
     #[must_use]
     pub fn new(span: &str, opts: &GradeOptions) -> Self {
-        let canon = canonical_string(span);
+        Self::with_canon(span, canonical_string(span), opts)
+    }
+
+    /// As [`Prepared::new`] when the caller already has `canon == canonical_string(span)`.
+    #[must_use]
+    pub fn with_canon(span: &str, canon: String, opts: &GradeOptions) -> Self {
         let mut budget = Budget::new(opts.fuel);
         let parsed = if canon.is_empty() {
             Err(ParseError::Invalid)
@@ -232,8 +237,7 @@ impl Key {
             ) => (*value, *slack, *v2, *s2),
         };
         let scale = a.abs().max(b.abs()).max(1.0);
-        // A generous margin: this only skips pairs that the full check would reject.
-        a.minus(b).abs() <= sa + sb + (rel_tol.max(1e-9) * 1e3 + 1e-12) * scale
+        a.minus(b).abs() <= sa + sb + margin(rel_tol) * scale
     }
 
     /// The real part used to sort scalar keys (None for [`Key::Other`]).
@@ -250,13 +254,17 @@ impl Key {
     #[must_use]
     pub fn reach(&self, rel_tol: f64) -> f64 {
         match self {
-            Key::Exact(q) => (rel_tol.max(1e-9) * 1e3 + 1e-12) * q_c64(q).abs().max(1.0),
-            Key::Scalar { value, slack } => {
-                slack + (rel_tol.max(1e-9) * 1e3 + 1e-12) * value.abs().max(1.0)
-            }
+            Key::Exact(q) => margin(rel_tol) * q_c64(q).abs().max(1.0),
+            Key::Scalar { value, slack } => slack + margin(rel_tol) * value.abs().max(1.0),
             Key::Other => f64::INFINITY,
         }
     }
+}
+
+/// Relative distance beyond which two key values certainly differ: a generous multiple of the
+/// comparison's tolerance, so that keys only skip pairs the full check would reject.
+fn margin(rel_tol: f64) -> f64 {
+    rel_tol.max(1e-9) * 1e3 + 1e-12
 }
 
 fn q_c64(q: &BigRational) -> C64 {

@@ -105,8 +105,8 @@ pub fn cluster_prepared<S: AsRef<str>>(
         } else {
             #[allow(clippy::cast_possible_truncation)]
             let d = distinct.len() as u32;
-            by_canon.insert(canon, d);
-            distinct.push(Prepared::new(a, opts));
+            by_canon.insert(canon.clone(), d);
+            distinct.push(Prepared::with_canon(a, canon, opts));
             Some(d)
         };
         seen_raw.insert(a, d);
@@ -172,13 +172,12 @@ pub fn cluster_prepared<S: AsRef<str>>(
             candidates.push((a.min(b), a.max(b)));
         }
     }
-    for (oi, &o) in others.iter().enumerate() {
-        for &r in reps.iter() {
-            // Pairs of two "others" once; every scalar once.
-            if r == o || (others[..oi].contains(&r)) {
-                continue;
+    for &o in &others {
+        for &r in &reps {
+            // A pair of two "others" is pushed twice; the dedup below keeps one.
+            if r != o {
+                candidates.push((o.min(r), o.max(r)));
             }
-            candidates.push((o.min(r), o.max(r)));
         }
     }
     // Earlier answers first: the merge order (and so the classes) does not depend on how the
