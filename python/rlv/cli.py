@@ -8,9 +8,11 @@ Subcommands:
   embedded in the package, ``rlv/data/grading_cases.jsonl``) and report the pass rate.
 * ``rlv rescore DUMP...``: votes and scaling curves from sample dumps (``rlv.rescore``).
 * ``rlv compare REPORT_A REPORT_B``: efficiency ratio between two rescore reports.
+* ``rlv sft`` / ``rlv train`` / ``rlv sample`` / ``rlv demo``: RL^V training and evaluation
+  (``rlv.training``; need ``rlv[train]``).
 
-This module imports only the standard library at start-up; rlv's compiled core (and numpy) is
-imported by the subcommand that needs it, and torch/vLLM never.
+This module imports only the standard library at start-up; rlv's compiled core, numpy and
+torch are imported by the subcommand that needs them.
 """
 
 from __future__ import annotations
@@ -339,6 +341,235 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# rlv sft / train / sample / demo (torch + transformers, imported when run)
+
+
+def _add_config_arguments(p: argparse.ArgumentParser, *, config_required: bool) -> None:
+    p.add_argument(
+        "config",
+        metavar="CONFIG.yaml",
+        nargs=None if config_required else "?",
+        default=None,
+        help="YAML configuration (sections: model, data, sft, rl, verify, generation, optim, "
+        "train; see docs/training.md)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set rl.algo=rloo --set verify.lambda=0.5 "
+        "(repeatable; VALUE is read as YAML)",
+    )
+
+
+def _load_cfg(args: argparse.Namespace, command: str) -> Any:
+    from rlv.config import ConfigError, load_config
+
+    try:
+        return load_config(args.config, args.overrides)
+    except (ConfigError, FileNotFoundError) as e:
+        print(f"rlv {command}: config error: {e}", file=sys.stderr)
+        return None
+
+
+def _fail(command: str, e: BaseException) -> int:
+    print(f"rlv {command}: error: {e}", file=sys.stderr)
+    return 2
+
+
+def _run_sft(args: argparse.Namespace) -> int:
+    cfg = _load_cfg(args, "sft")
+    if cfg is None:
+        return 2
+    from rlv.config import ConfigError
+    from rlv.tasks import DataError
+
+    try:
+        from rlv.training import sft
+
+        _, _, out, hist = sft(cfg)
+    except (ConfigError, DataError, FileNotFoundError, ValueError) as e:
+        return _fail("sft", e)
+    except KeyboardInterrupt:
+        print("rlv sft: interrupted", file=sys.stderr)
+        return 130
+    print(
+        f"SFT: {len(hist)} steps, final loss {hist[-1]['loss/sft']:.4f}" if hist else "SFT: 0 steps"
+    )
+    print(f"model: {out}")
+    return 0
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    cfg = _load_cfg(args, "train")
+    if cfg is None:
+        return 2
+    from rlv.config import ConfigError
+    from rlv.tasks import DataError
+
+    try:
+        from rlv.training import train
+
+        res = train(cfg, resume=args.resume)
+    except (ConfigError, DataError, FileNotFoundError, ValueError) as e:
+        return _fail("train", e)
+    except KeyboardInterrupt:
+        print("rlv train: interrupted (the last complete checkpoint is kept)", file=sys.stderr)
+        return 130
+    if res.history:
+        last = res.history[-1]
+        print(
+            f"step {cfg.train.steps}: reward {last['reward/mean']:.3f}, verifier AUC "
+            f"{last['verifier/auc']:.3f}"
+        )
+    print(f"run: {res.run_dir}  checkpoint: {res.checkpoint}")
+    return 0
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    cfg = _load_cfg(args, "sample")
+    if cfg is None:
+        return 2
+    from rlv.config import ConfigError
+    from rlv.tasks import DataError
+
+    try:
+        from rlv import models
+        from rlv.generation import make_backend
+        from rlv.sampling import sample_dump
+        from rlv.tasks import load_jsonl
+        from rlv.training import load_problems, resolve_device, sampling_params, seed_everything
+        from rlv.verifier import Template, Verifier
+
+        if args.n < 1:
+            raise ValueError(f"--n must be >= 1, got {args.n}")
+        device = resolve_device(cfg.train.device)
+        seed_everything(args.seed)
+        if args.data is not None:
+            problems = load_jsonl(
+                args.data,
+                prompt_field=cfg.data.prompt_field,
+                gold_field=cfg.data.gold_field,
+                id_field=cfg.data.id_field,
+                prompt_template=cfg.data.prompt_template,
+            )
+        else:
+            problems = load_problems(cfg, "eval")
+        if args.limit is not None:
+            problems = problems[: args.limit]
+        model, tok = models.load(args.model, device=device)
+        verifier = Verifier(
+            tok, Template.from_name(cfg.verify.template, yes=cfg.verify.yes, no=cfg.verify.no)
+        )
+        backend = make_backend(
+            args.backend or cfg.generation.backend, model, tok, batch_size=cfg.generation.batch_size
+        )
+        stats = sample_dump(
+            backend,
+            model,
+            verifier,
+            problems,
+            args.out,
+            params=sampling_params(cfg, verifier, n=args.n),
+            score=cfg.verify.score,
+            progress=cfg.train.progress,
+        )
+    except (ConfigError, DataError, FileNotFoundError, ValueError, NotImplementedError) as e:
+        return _fail("sample", e)
+    except KeyboardInterrupt:
+        print("rlv sample: interrupted (no partial dump written)", file=sys.stderr)
+        return 130
+    print(
+        f"{stats.samples} samples for {stats.problems} problems -> {args.out} "
+        f"({stats.samples_per_s:.1f} samples/s; verifier scoring = "
+        f"{100 * stats.score_overhead:.1f}% of generation time)"
+    )
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from rlv.config import ConfigError
+
+    try:
+        from rlv.demo import format_summary, run_demo
+
+        rep = run_demo(args.out, seed=args.seed, baseline=args.baseline, overrides=args.overrides)
+    except (ConfigError, ValueError) as e:
+        return _fail("demo", e)
+    except KeyboardInterrupt:
+        print("rlv demo: interrupted", file=sys.stderr)
+        return 130
+    print(format_summary(rep))
+    print(f"report: {args.out}/report.json  plot: {args.out}/curves.png")
+    return 0
+
+
+def _add_training_commands(sub: Any) -> None:
+    s = sub.add_parser(
+        "sft",
+        help="supervised warm start on the task's demonstration solutions",
+        description="Fine-tune the model on the problems' demonstration solutions (optionally "
+        "with a verifier warm start, sft.verify_lambda). Writes RUN_DIR/model.",
+    )
+    _add_config_arguments(s, config_required=False)
+    t = sub.add_parser(
+        "train",
+        help="RL^V training (GRPO / Dr. GRPO / RLOO + generative verifier)",
+        description="Train one model as reasoner and verifier: value-free RL plus lambda x the "
+        "Yes/No verification loss on the same rollouts. Metrics go to RUN_DIR/metrics.jsonl, "
+        "checkpoints to RUN_DIR/checkpoints.",
+    )
+    _add_config_arguments(t, config_required=False)
+    t.add_argument(
+        "--resume", action="store_true", help="continue from the newest checkpoint of the run"
+    )
+    sm = sub.add_parser(
+        "sample",
+        help="sample N completions per problem with verifier scores (a rescore dump)",
+        description="Sample N completions per problem from a model directory, score each with "
+        "the model's own P(Yes), and write an `rlv rescore` dump (one row per problem).",
+    )
+    sm.add_argument("--model", required=True, help="a local Hugging Face model directory")
+    sm.add_argument(
+        "--data",
+        default=None,
+        help="problems (JSONL, MATH/GSM8K style); default: the config's held-out problems",
+    )
+    sm.add_argument("--n", type=int, default=64, help="samples per problem (default: %(default)s)")
+    sm.add_argument("--out", required=True, help="output dump (.jsonl)")
+    sm.add_argument("--limit", type=int, default=None, help="only the first N problems")
+    sm.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    sm.add_argument(
+        "--backend",
+        choices=("transformers", "vllm"),
+        default=None,
+        help="generation backend (default: the config's generation.backend)",
+    )
+    _add_config_arguments(sm, config_required=False)
+    sm.set_defaults(config=None)
+    d = sub.add_parser(
+        "demo",
+        help="the whole RL^V pipeline on CPU on a built-in task (no downloads)",
+        description="Build a tiny model, SFT warm start, GRPO^V training, then sample 32 per "
+        "held-out problem, score with the model's own verifier and print the scaling table "
+        "and plot. --baseline also trains lambda = 0 on the same budget.",
+    )
+    d.add_argument("--out", default="rlv-demo", help="output directory (default: %(default)s)")
+    d.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
+    d.add_argument("--baseline", action="store_true", help="also train the lambda = 0 baseline")
+    d.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a demo setting (see rlv.demo.DEMO_PRESET)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -383,6 +614,7 @@ def build_parser(*, conformance: ModuleType | None = None) -> argparse.ArgumentP
         "log2(N) axis), and the accuracy gap per k.",
     )
     _add_compare_arguments(cmp)
+    _add_training_commands(sub)
     return parser
 
 
@@ -400,6 +632,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_rescore(args)
     if args.command == "compare":
         return _run_compare(args)
+    runners = {"sft": _run_sft, "train": _run_train, "sample": _run_sample, "demo": _run_demo}
+    if args.command in runners:
+        return runners[args.command](args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
 
 

@@ -34,8 +34,10 @@ Importing this module imports torch; ``import rlv`` does not import it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Final, Literal
+
+from rlv._names import AGG_ALIASES, AGG_MODES, KL_KINDS, VERIFIER_MODES
 
 try:
     import torch
@@ -72,32 +74,6 @@ AggMode = Literal[
 KLKind = Literal["k1", "kl", "abs", "k2", "mse", "k3", "low_var_kl"]
 VerifierMode = Literal["full", "yes_no"]
 Number = int | float
-
-AGG_MODES: Final[tuple[str, ...]] = (
-    "token-mean",
-    "token-sum",
-    "seq-mean-token-sum",
-    "seq-mean-token-mean",
-    "seq-mean-token-sum-norm",
-)
-"""Aggregation modes, with verl's names (``actor.loss_agg_mode``)."""
-
-AGG_ALIASES: Final[Mapping[str, str]] = {
-    "grpo": "seq-mean-token-mean",
-    "bnpo": "token-mean",
-    "dr_grpo": "seq-mean-token-sum-norm",
-    "dapo": "token-mean",
-}
-"""TRL ``GRPOConfig.loss_type`` names -> the verl mode they compute. ``bnpo`` always
-normalises by the *local* active-token count (it ignores ``num_tokens``); ``dapo`` uses
-``num_tokens`` (the global count) when given."""
-
-KL_KINDS: Final[tuple[str, ...]] = ("k1", "kl", "abs", "k2", "mse", "k3", "low_var_kl")
-"""Per-token KL estimators of :func:`kl_penalty` (``kl`` = ``k1``, ``mse`` = ``k2``,
-``low_var_kl`` = ``k3``, as in verl)."""
-
-VERIFIER_MODES: Final[tuple[str, ...]] = ("full", "yes_no")
-"""Softmax of :func:`verification_loss`: the full vocabulary, or the two label tokens."""
 
 LOG_RATIO_CLAMP: Final[float] = 20.0
 """Log-ratios (``logp - old_logp`` in :func:`policy_loss`, ``ref - logp`` in the ``k3`` KL)

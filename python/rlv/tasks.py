@@ -1,0 +1,539 @@
+"""Problems and data sets: JSONL loading (MATH-500, GSM8K, custom fields) and a synthetic
+arithmetic task for character-level tiny models.
+
+* :class:`Problem`: one prompt with its gold answer and, optionally, a demonstration
+  solution (and whether that solution's final answer is right).
+* :func:`load_jsonl`: a JSONL file of problems; MATH-500 and GSM8K are recognised by their
+  fields. Malformed files raise :class:`DataError` naming the file, line and field.
+* :class:`ArithmeticTask`: multi-step addition/subtraction chains (``"37+48-12=?\\n"``) with
+  exact golds and step-by-step solutions, a controlled fraction of which contain one typical
+  human slip (a forgotten carry or borrow)::
+
+      from rlv.tasks import ArithmeticTask
+
+      task = ArithmeticTask(min_steps=2, max_steps=3, error_rate=0.3)
+      train = task.sample(1000, seed=0)                 # split="train"
+      test = task.sample(100, seed=0, split="test")     # disjoint prompts
+      train[0].prompt, train[0].solution, train[0].gold
+
+This module needs only the standard library (it never imports torch or transformers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import random
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+from rlv.exceptions import RlvError
+
+__all__ = [
+    "SPLITS",
+    "ArithmeticTask",
+    "DataError",
+    "Problem",
+    "load_jsonl",
+    "split_of",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One problem: a prompt, its gold answer and an optional demonstration solution."""
+
+    id: str
+    """Unique within a data set."""
+    prompt: str
+    """The text given to the model."""
+    gold: str
+    """The reference final answer (what the grader compares against)."""
+    solution: str | None = None
+    """A worked solution ending in the final answer, if the data set has one."""
+    solution_correct: bool | None = None
+    """Whether ``solution``'s final answer equals ``gold`` (``None`` without a solution)."""
+
+
+class DataError(RlvError, ValueError):
+    """A malformed data file: the message starts with ``file:line:`` and names the field.
+
+    The location is also available as the attributes ``path``, ``line`` and ``field``
+    (each ``None`` when not applicable).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path: str | None = None if path is None else str(path)
+        self.line: int | None = line
+        self.field: str | None = field
+        location = ""
+        if self.path is not None:
+            location = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
+        super().__init__(location + message)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSONL data sets
+
+
+class _Format(NamedTuple):
+    name: str
+    prompt_field: str
+    gold_field: str
+    gsm8k_gold: bool  # the gold is the text after the last "####" of the gold field
+    solution_field: str | None
+
+
+def _detect_format(
+    record: dict[str, Any],
+    prompt_field: str | None,
+    gold_field: str | None,
+    path: Path,
+    line: int,
+) -> _Format:
+    """The format of a file, from its first record and the explicit fields."""
+    if prompt_field is not None and gold_field is not None:
+        return _Format("custom", prompt_field, gold_field, False, None)
+    if "problem" in record and "answer" in record:
+        detected = _Format("math", "problem", "answer", False, "solution")
+    elif "question" in record and "answer" in record:
+        detected = _Format("gsm8k", "question", "answer", True, "answer")
+    else:
+        missing = "prompt_field and gold_field" if prompt_field is None else "gold_field"
+        raise DataError(
+            "cannot detect the data set format from the fields "
+            f"{sorted(record)!r} (MATH-500: 'problem' and 'answer'; GSM8K: 'question' and "
+            f"'answer'); pass {missing}",
+            path=path,
+            line=line,
+        )
+    return _Format(
+        detected.name,
+        prompt_field if prompt_field is not None else detected.prompt_field,
+        gold_field if gold_field is not None else detected.gold_field,
+        detected.gsm8k_gold and gold_field is None,
+        detected.solution_field,
+    )
+
+
+def _gsm8k_gold(text: str, path: Path, line: int, field: str) -> str:
+    if "####" not in text:
+        raise DataError(
+            f"gold field {field!r} has no '####' line", path=path, line=line, field=field
+        )
+    gold = text.rsplit("####", 1)[1].strip().replace(",", "")
+    if not gold:
+        raise DataError(
+            f"gold field {field!r} has nothing after its last '####'",
+            path=path,
+            line=line,
+            field=field,
+        )
+    return gold
+
+
+def _record_id(
+    record: dict[str, Any], id_field: str | None, stem: str, path: Path, line: int
+) -> tuple[str, str | None]:
+    """``(id, field it came from)``."""
+    field = id_field if id_field is not None else ("unique_id" if "unique_id" in record else None)
+    if field is None:
+        return f"{stem}-{line}", None
+    if field not in record:
+        raise DataError(f"missing id field {field!r}", path=path, line=line, field=field)
+    value = record[field]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise DataError(
+            f"id field {field!r} must be a string or an integer, not {type(value).__name__}",
+            path=path,
+            line=line,
+            field=field,
+        )
+    text = str(value)
+    if not text.strip():
+        raise DataError(f"empty id field {field!r}", path=path, line=line, field=field)
+    return text, field
+
+
+def _parse_record(
+    record: dict[str, Any], fmt: _Format, template: str, path: Path, line: int
+) -> tuple[str, str, str | None]:
+    """``(prompt, gold, solution)`` of one record."""
+    pf, gf = fmt.prompt_field, fmt.gold_field
+    if pf not in record:
+        raise DataError(f"missing prompt field {pf!r}", path=path, line=line, field=pf)
+    prompt = record[pf]
+    if not isinstance(prompt, str):
+        raise DataError(
+            f"prompt field {pf!r} must be a string, not {type(prompt).__name__}",
+            path=path,
+            line=line,
+            field=pf,
+        )
+    if not prompt.strip():
+        raise DataError(f"empty prompt field {pf!r}", path=path, line=line, field=pf)
+
+    if gf not in record:
+        raise DataError(f"missing gold field {gf!r}", path=path, line=line, field=gf)
+    raw_gold = record[gf]
+    if isinstance(raw_gold, bool) or not isinstance(raw_gold, (str, int)):
+        raise DataError(
+            f"gold field {gf!r} must be a string or an integer, not {type(raw_gold).__name__}",
+            path=path,
+            line=line,
+            field=gf,
+        )
+    gold_text = str(raw_gold)
+    gold = _gsm8k_gold(gold_text, path, line, gf) if fmt.gsm8k_gold else gold_text.strip()
+    if not gold:
+        raise DataError(f"empty gold field {gf!r}", path=path, line=line, field=gf)
+
+    solution: str | None = None
+    if fmt.solution_field is not None:
+        value = record.get(fmt.solution_field)
+        if isinstance(value, str) and value.strip():
+            solution = value
+    return template.replace("{prompt}", prompt), gold, solution
+
+
+def load_jsonl(
+    path: str | os.PathLike[str],
+    *,
+    prompt_field: str | None = None,
+    gold_field: str | None = None,
+    id_field: str | None = None,
+    prompt_template: str = "{prompt}",
+) -> list[Problem]:
+    """Read a JSONL file of problems (one JSON object per line; blank lines are skipped).
+
+    Without explicit fields the format is recognised from the first record:
+
+    * **MATH-500** (``problem``, ``answer``): the gold is ``answer``; ``solution`` (if
+      present) is kept as the solution, with ``solution_correct=True``.
+    * **GSM8K** (``question``, ``answer``): the gold is the text after the last ``####``
+      of ``answer``, stripped, with thousands separators (commas) removed; the whole
+      ``answer`` is the solution (``solution_correct=True``).
+
+    ``prompt_field`` / ``gold_field`` override the detected fields (an explicit
+    ``gold_field`` is taken verbatim, without ``####`` parsing); with both given, any file
+    works and problems have no solution. Golds are stripped of surrounding whitespace; an
+    integer gold is converted to a string.
+
+    Ids: the value of ``id_field`` if given, else ``unique_id`` if the record has one, else
+    ``"{file stem}-{line number}"`` (1-based).
+
+    Args:
+        path: the JSONL file (UTF-8).
+        prompt_field, gold_field, id_field: explicit field names.
+        prompt_template: the prompt is this template with ``{prompt}`` replaced by the
+            record's prompt. Only ``{prompt}`` is substituted; other braces are kept (so
+            ``"{prompt} Put the answer in \\\\boxed{}."`` needs no escaping).
+
+    Returns:
+        The problems, in file order (an empty file gives an empty list).
+
+    Raises:
+        DataError: invalid UTF-8 or JSON, a line that is not an object, a missing, empty or
+            non-string prompt, a missing or empty gold (for GSM8K: no ``####``), a bad or
+            duplicate id, or an unrecognised format; the message names the file and line.
+        ValueError: a ``prompt_template`` without ``{prompt}``.
+        FileNotFoundError: no such file.
+    """
+    if not isinstance(prompt_template, str) or "{prompt}" not in prompt_template:
+        raise ValueError(f"prompt_template must contain '{{prompt}}', got {prompt_template!r}")
+    file = Path(path)
+    problems: list[Problem] = []
+    first_line_of: dict[str, int] = {}
+    fmt: _Format | None = None
+    with file.open("rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"invalid UTF-8: {exc.reason}", path=file, line=line_no) from exc
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise DataError(
+                    f"invalid JSON: {exc.msg} (column {exc.colno})", path=file, line=line_no
+                ) from exc
+            if not isinstance(record, dict):
+                raise DataError(
+                    f"expected a JSON object, got {type(record).__name__}",
+                    path=file,
+                    line=line_no,
+                )
+            if fmt is None:
+                fmt = _detect_format(record, prompt_field, gold_field, file, line_no)
+            prompt, gold, solution = _parse_record(record, fmt, prompt_template, file, line_no)
+            pid, id_from = _record_id(record, id_field, file.stem, file, line_no)
+            if pid in first_line_of:
+                raise DataError(
+                    f"duplicate id {pid!r} (first on line {first_line_of[pid]})",
+                    path=file,
+                    line=line_no,
+                    field=id_from,
+                )
+            first_line_of[pid] = line_no
+            problems.append(
+                Problem(
+                    id=pid,
+                    prompt=prompt,
+                    gold=gold,
+                    solution=solution,
+                    solution_correct=None if solution is None else True,
+                )
+            )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic arithmetic chains
+
+SPLITS: Final[tuple[str, ...]] = ("train", "validation", "test")
+"""Split names of :meth:`ArithmeticTask.sample`."""
+
+_SPLIT_BUCKETS: Final[dict[str, range]] = {
+    "train": range(6),
+    "validation": range(6, 7),
+    "test": range(7, 8),
+}
+_NUM_BUCKETS: Final[int] = 8
+_MAX_REJECTIONS: Final[int] = 100_000
+
+
+def split_of(prompt: str) -> str:
+    """The split a prompt belongs to: bucket ``sha256(prompt) mod 8`` (first 8 bytes, big
+    endian): 0-5 ``"train"``, 6 ``"validation"``, 7 ``"test"``."""
+    digest = hashlib.sha256(prompt.encode("utf-8")).digest()
+    bucket = int.from_bytes(digest[:8], "big") % _NUM_BUCKETS
+    for name, buckets in _SPLIT_BUCKETS.items():
+        if bucket in buckets:
+            return name
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _slip_columns(left: int, op: str, operand: int) -> list[int]:
+    """Columns ``k`` (0 = units) whose carry (``+``) / borrow (``-``) goes into column
+    ``k+1`` in the pencil-and-paper algorithm. Only for non-negative operands with a
+    non-negative result; otherwise no column (the step is not eligible for a slip)."""
+    if left < 0 or operand < 0 or (op == "-" and left < operand):
+        return []
+    columns: list[int] = []
+    carry = 0
+    a, b, k = left, operand, 0
+    while a > 0 or b > 0:
+        da, db = a % 10, b % 10
+        if op == "+":
+            carry = 1 if da + db + carry >= 10 else 0
+        else:
+            carry = 1 if da - db - carry < 0 else 0
+        if carry:
+            columns.append(k)
+        a, b, k = a // 10, b // 10, k + 1
+    return columns
+
+
+def _apply(left: int, op: str, operand: int) -> int:
+    return left + operand if op == "+" else left - operand
+
+
+def _chain(first: int, ops: list[str], operands: list[int]) -> list[int]:
+    """Running results ``[first, after step 1, ..., after step s]``."""
+    values = [first]
+    for op, x in zip(ops, operands, strict=True):
+        values.append(_apply(values[-1], op, x))
+    return values
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ArithmeticTask:
+    """Multi-step addition/subtraction chains with step-by-step demonstration solutions.
+
+    A problem with ``s`` steps has ``s + 1`` operands in ``[1, max_operand]``; the prompt is
+    the expression, ``=?`` and a newline. The solution has one line per step (running result
+    on the left) and a final ``#### answer`` line without trailing newline::
+
+        prompt   "37+48-12=?\\n"
+        solution "37+48=85\\n85-12=73\\n#### 73"
+        gold     "73"
+
+    With ``allow_negative=False`` a subtraction whose operand exceeds the running result is
+    turned into an addition, so no intermediate result is negative.
+
+    **Slips.** With probability ``error_rate`` per problem the demonstration solution
+    contains exactly one typical human slip: a forgotten carry in an addition (``37+48=75``:
+    the result is ``10**(k+1)`` too small, ``k`` the column of the carry) or a forgotten
+    borrow in a subtraction (``85-19=76``: ``10**(k+1)`` too large). A step is eligible only
+    if it really carries/borrows (its left side and result non-negative, column arithmetic);
+    with ``allow_negative=False`` also only if the wrong running results stay non-negative.
+    The step is chosen uniformly among eligible steps, then the column among its
+    carries/borrows. Later steps are computed exactly from the wrong value, so the error
+    propagates to the ``####`` line. Without an eligible step the solution stays correct, so
+    the expected fraction of wrong solutions is ``error_rate`` times the fraction of problems
+    with an eligible step. The gold is always exact; ``Problem.solution_correct`` says
+    whether the solution's final answer equals it.
+
+    **Splits.** A prompt belongs to exactly one split by :func:`split_of` (a stable hash of
+    its text: 6/8 ``"train"``, 1/8 ``"validation"``, 1/8 ``"test"``), and ``sample`` only
+    keeps problems of the requested split, so the splits never share a prompt (for any
+    seeds). Problems within one sample may repeat when the configuration has few distinct
+    prompts.
+    """
+
+    min_steps: int = 3
+    """Fewest steps (operations) per problem, >= 1."""
+    max_steps: int = 4
+    """Most steps per problem, >= ``min_steps``."""
+    max_operand: int = 99
+    """Operands are drawn uniformly from ``[1, max_operand]``."""
+    error_rate: float = 0.4
+    """Probability that a problem's demonstration solution gets one slip (if eligible)."""
+    allow_negative: bool = False
+    """Allow negative intermediate and final results."""
+
+    def __post_init__(self) -> None:
+        for name in ("min_steps", "max_steps", "max_operand"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if self.min_steps < 1:
+            raise ValueError(f"min_steps must be >= 1, got {self.min_steps}")
+        if self.max_steps < self.min_steps:
+            raise ValueError(
+                f"max_steps ({self.max_steps}) must be >= min_steps ({self.min_steps})"
+            )
+        if self.max_operand < 1:
+            raise ValueError(f"max_operand must be >= 1, got {self.max_operand}")
+        rate = self.error_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+            raise TypeError(f"error_rate must be a float, not {type(rate).__name__}")
+        if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
+            raise ValueError(f"error_rate must be in [0, 1], got {rate!r}")
+        if not isinstance(self.allow_negative, bool):
+            raise TypeError(
+                f"allow_negative must be a bool, not {type(self.allow_negative).__name__}"
+            )
+
+    # -- sizes ----------------------------------------------------------------------------
+
+    def _value_width(self) -> int:
+        """Most characters of any running result, right or wrong (sign included)."""
+        bound = (self.max_steps + 1) * self.max_operand  # |true running result|
+        # A slip moves a result by 10**(k+1) <= 10**len(str(left)) <= 10**len(str(bound)).
+        bound += 10 ** len(str(bound))
+        return len(str(bound)) + (1 if self.allow_negative else 0)
+
+    def max_prompt_chars(self) -> int:
+        """An upper bound on the prompt length in characters (trailing newline included)."""
+        operands = (self.max_steps + 1) * len(str(self.max_operand))
+        return operands + self.max_steps + len("=?\n")
+
+    def max_solution_chars(self) -> int:
+        """An upper bound on the solution length in characters, slips included (for
+        generation limits; one character is one token with :mod:`rlv.models`' tokenizer)."""
+        width = self._value_width()
+        line = width + 1 + len(str(self.max_operand)) + 1 + width + 1
+        return self.max_steps * line + len("#### ") + width
+
+    # -- sampling -------------------------------------------------------------------------
+
+    def _draw_expression(self, rng: random.Random) -> tuple[int, list[str], list[int]]:
+        steps = rng.randint(self.min_steps, self.max_steps)
+        first = rng.randint(1, self.max_operand)
+        value = first
+        ops: list[str] = []
+        operands: list[int] = []
+        for _ in range(steps):
+            x = rng.randint(1, self.max_operand)
+            op = rng.choice("+-")
+            if op == "-" and not self.allow_negative and x > value:
+                op = "+"
+            ops.append(op)
+            operands.append(x)
+            value = _apply(value, op, x)
+        return first, ops, operands
+
+    def _slip(
+        self, rng: random.Random, values: list[int], ops: list[str], operands: list[int]
+    ) -> list[int]:
+        """The running results of the demonstration solution (with at most one slip)."""
+        if not rng.random() < self.error_rate:
+            return values
+        candidates: dict[int, list[list[int]]] = {}
+        for step, (op, x) in enumerate(zip(ops, operands, strict=True)):
+            for k in _slip_columns(values[step], op, x):
+                wrong = values[step + 1] + (-(10 ** (k + 1)) if op == "+" else 10 ** (k + 1))
+                chain = values[: step + 1] + _chain(wrong, ops[step + 1 :], operands[step + 1 :])
+                if self.allow_negative or min(chain) >= 0:
+                    candidates.setdefault(step, []).append(chain)
+        if not candidates:
+            return values
+        step = rng.choice(sorted(candidates))
+        return rng.choice(candidates[step])
+
+    def sample(self, n: int, *, seed: int, split: str = "train") -> list[Problem]:
+        """``n`` problems of ``split`` (one of :data:`SPLITS`), deterministic in
+        ``(seed, split)``: ``sample(n)`` is a prefix of ``sample(n + m)``.
+
+        Ids are ``"arith-{split}-{seed}-{i}"``. See the class docstring for slips and splits.
+
+        Raises:
+            ValueError: a negative ``n``, an unknown split, or a configuration with no prompt
+                in the split (only for tiny ``max_operand`` / ``max_steps``).
+        """
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"n must be an int, not {type(n).__name__}")
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; allowed: {', '.join(map(repr, SPLITS))}")
+        rng = random.Random(f"rlv.tasks.ArithmeticTask:{seed}:{split}")
+        problems: list[Problem] = []
+        rejected = 0
+        while len(problems) < n:
+            first, ops, operands = self._draw_expression(rng)
+            expression = str(first) + "".join(
+                f"{op}{x}" for op, x in zip(ops, operands, strict=True)
+            )
+            prompt = f"{expression}=?\n"
+            if split_of(prompt) != split:
+                rejected += 1
+                if rejected > _MAX_REJECTIONS:
+                    raise ValueError(
+                        f"no problem of split {split!r} found in {_MAX_REJECTIONS} draws: "
+                        "the configuration has too few distinct problems"
+                    )
+                continue
+            rejected = 0
+            values = _chain(first, ops, operands)
+            shown = self._slip(rng, values, ops, operands)
+            lines = [
+                f"{shown[j]}{op}{x}={shown[j + 1]}\n"
+                for j, (op, x) in enumerate(zip(ops, operands, strict=True))
+            ]
+            solution = "".join(lines) + f"#### {shown[-1]}"
+            problems.append(
+                Problem(
+                    id=f"arith-{split}-{seed}-{len(problems)}",
+                    prompt=prompt,
+                    gold=str(values[-1]),
+                    solution=solution,
+                    solution_correct=shown[-1] == values[-1],
+                )
+            )
+        return problems

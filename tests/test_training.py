@@ -1,0 +1,539 @@
+"""RL^V trainer: verification batches, scores, losses, generation, the loop, resume, configs.
+
+Everything runs on CPU with a very small Qwen2 (``rlv.models.tiny`` with hidden size 32).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rlv import checkpoint as ckpt  # noqa: E402
+from rlv import models  # noqa: E402
+from rlv.config import Config, ConfigError, load_config  # noqa: E402
+from rlv.generation import SamplingParams, TransformersBackend  # noqa: E402
+from rlv.losses import policy_loss  # noqa: E402
+from rlv.tasks import ArithmeticTask, Problem  # noqa: E402
+from rlv.training import (  # noqa: E402
+    LossNorms,
+    PromptSampler,
+    lr_schedule,
+    micro_batches,
+    rlv_loss,
+    sft,
+    token_logprobs,
+    train,
+    verify_norms,
+)
+from rlv.verifier import (  # noqa: E402
+    Verifier,
+    auc,
+    build_verification_batch,
+    forward_window,
+    pack,
+    score,
+)
+
+SMALL = [
+    "model.hidden_size=32",
+    "model.num_layers=1",
+    "model.num_heads=2",
+    "model.head_dim=16",
+    "model.intermediate_size=64",
+    "model.max_position_embeddings=256",
+]
+
+
+def tiny_model(seed: int = 0) -> tuple[Any, Any]:
+    return models.tiny(
+        hidden_size=32,
+        num_layers=1,
+        num_heads=2,
+        head_dim=16,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        seed=seed,
+    )
+
+
+def small_config(tmp: Path, *extra: str) -> Config:
+    return load_config(
+        None,
+        [
+            *SMALL,
+            "data.train_size=64",
+            "data.eval_size=8",
+            "data.min_steps=1",
+            "data.max_steps=2",
+            "rl.group_size=4",
+            "rl.prompts_per_step=4",
+            "generation.max_new_tokens=24",
+            "generation.suppress_label_tokens=true",
+            "train.steps=2",
+            "train.progress=false",
+            "train.threads=1",
+            f"train.run_dir={tmp / 'run'}",
+            "optim.lr=1e-3",
+            "optim.warmup_steps=0",
+            "sft.steps=2",
+            "sft.batch_size=8",
+            *extra,
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple[Any, Any]:
+    return tiny_model()
+
+
+# ---------------------------------------------------------------------------------------------
+# verification batches and scores
+
+
+def test_verification_batch_layout(tiny: tuple[Any, Any]) -> None:
+    _, tok = tiny
+    v = Verifier(tok)
+    prompts = ["1+2=?\n", "10+20-5=?\n", "7=?\n"]
+    comps = ["1+2=3\n#### 3", "#### 25", ""]
+    rewards = [1.0, 0.0, float("nan")]
+    b = build_verification_batch(tok, prompts, comps, rewards)
+    assert b.yes_id == v.yes_id and b.no_id == v.no_id
+    assert b.labels.tolist() == [True, False, False]
+    assert b.valid.tolist() == [True, True, False]
+    eos = tok.eos_token_id
+    t = b.input_ids.shape[1]
+    for i, (p, c) in enumerate(zip(prompts, comps, strict=True)):
+        row = [*tok.encode(p), *tok.encode(c), eos, *v.suffix_ids]
+        got = b.input_ids[i].tolist()
+        assert got[t - len(row) :] == row  # left padding, then the example
+        assert b.attention_mask[i].tolist() == [0] * (t - len(row)) + [1] * len(row)
+        assert set(got[: t - len(row)]) <= {v.pad_id}
+        # positions count from 0 at the first real token
+        assert b.packed.position_ids[i, t - len(row) :].tolist() == list(range(len(row)))
+        # completion window: right-aligned, masked on the left
+        c_ids = [*tok.encode(c), eos]
+        cw = b.packed.completion_ids.shape[1]
+        assert b.packed.completion_ids[i, cw - len(c_ids) :].tolist() == c_ids
+        assert b.packed.completion_mask[i].tolist() == [False] * (cw - len(c_ids)) + [True] * len(
+            c_ids
+        )
+    # the label token is never an input: the last column predicts it
+    assert b.label_positions.tolist() == [t - 1] * 3
+    assert (b.input_ids[:, -1] == v.suffix_ids[-1]).all()
+    assert v.suffix_ids[-1] not in (v.yes_id, v.no_id)
+
+
+def test_completion_window_matches_unpadded_forward(tiny: tuple[Any, Any]) -> None:
+    model, tok = tiny
+    v = Verifier(tok)
+    prompts = [v.prompt_ids("12+7=?\n"), v.prompt_ids("3+4-1+9=?\n")]
+    comps = [v.completion_ids("12+7=19\n#### 19"), v.completion_ids("#### 1")]
+    b = v.pack(prompts, comps)
+    with torch.no_grad():
+        lp = token_logprobs(b.completion_logits(forward_window(model, b)), b.completion_ids)
+        for i in range(2):
+            ids = torch.tensor([prompts[i] + comps[i]])
+            full = torch.log_softmax(model(ids).logits[0].float(), -1)
+            ref = full[len(prompts[i]) - 1 : -1].gather(-1, torch.tensor(comps[i])[:, None])[:, 0]
+            got = lp[i, lp.shape[1] - len(comps[i]) :]
+            torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+
+
+def test_p_yes_equals_manual_softmax(tiny: tuple[Any, Any]) -> None:
+    model, tok = tiny
+    v = Verifier(tok)
+    prompts = ["1+1=?\n", "25+17-3=?\n", "9-4=?\n", "50+50=?\n"]
+    comps = ["1+1=2\n#### 2", "25+17=42\n42-3=39\n#### 39", "#### 5", "#### 90"]
+    s = score(model, tok, prompts, comps, batch_size=3)
+    for i, (p, c) in enumerate(zip(prompts, comps, strict=True)):
+        ids = tok.encode(p) + tok.encode(c) + [tok.eos_token_id] + v.suffix_ids
+        with torch.no_grad():
+            z = model(torch.tensor([ids])).logits[0, -1].double()
+        probs = torch.softmax(z, -1)
+        assert s.raw[i] == pytest.approx(float(probs[v.yes_id]), abs=1e-6)
+        norm = probs[v.yes_id] / (probs[v.yes_id] + probs[v.no_id])
+        assert s.normalized[i] == pytest.approx(float(norm), abs=1e-6)
+
+
+def test_verifier_rejects_multi_token_labels(tiny: tuple[Any, Any]) -> None:
+    from rlv.verifier import Template
+
+    _, tok = tiny
+    with pytest.raises(ValueError, match="must be exactly one"):
+        Verifier(tok, Template(yes="Yes!"))
+    with pytest.raises(ValueError, match="no chat template"):
+        Verifier(tok, "chat")
+
+
+def test_auc_matches_pairwise_definition() -> None:
+    rng = np.random.default_rng(0)
+    s = rng.integers(0, 5, 60).astype(float)  # many ties
+    y = rng.random(60) < 0.4
+    pos, neg = s[y], s[~y]
+    ref = np.mean([(a > b) + 0.5 * (a == b) for a in pos for b in neg])
+    assert auc(s, y) == pytest.approx(ref, abs=1e-12)
+    assert math.isnan(auc(s, np.ones(60, bool)))
+
+
+# ---------------------------------------------------------------------------------------------
+# losses
+
+
+def _rollout_batch(tok: Any) -> tuple[Verifier, Any, torch.Tensor, torch.Tensor, torch.Tensor]:
+    v = Verifier(tok)
+    prompts = [v.prompt_ids(p) for p in ["1+2=?\n", "1+2=?\n", "30-4=?\n", "30-4=?\n"]]
+    comps = [v.completion_ids(c) for c in ["1+2=3\n#### 3", "#### 4", "30-4=26\n#### 26", "#### 4"]]
+    b = v.pack(prompts, comps)
+    adv = torch.tensor([1.0, -1.0, 0.5, -0.5])
+    labels = torch.tensor([True, False, True, False])
+    valid = torch.tensor([True, True, True, True])
+    return v, b, adv, labels, valid
+
+
+def _norms(b: Any, labels: torch.Tensor, valid: torch.Tensor, cfg: Config) -> LossNorms:
+    total, pw = verify_norms(labels.numpy(), valid.numpy(), cfg.verify.balance)
+    return LossNorms(
+        num_tokens=float(b.completion_mask.sum()),
+        num_seqs=float(b.completion_mask.shape[0]),
+        norm_len=float(cfg.generation.max_new_tokens),
+        verify_weight_total=total,
+        pos_weight=pw,
+    )
+
+
+def test_lambda_zero_is_exactly_the_rl_loss(tiny: tuple[Any, Any]) -> None:
+    model, tok = tiny
+    cfg = load_config(None, ["verify.lambda=0"])
+    v, b, adv, labels, valid = _rollout_batch(tok)
+    old = torch.zeros_like(b.completion_mask, dtype=torch.float32) - 2.0
+    logits = forward_window(model, b)
+    loss, m, _ = rlv_loss(
+        logits, b, advantages=adv, labels=labels, valid=valid, cfg=cfg, verifier=v,
+        norms=_norms(b, labels, valid, cfg), old_logprobs=old,
+    )  # fmt: skip
+    assert torch.equal(loss.detach(), m["loss/policy"])
+    assert float(m["loss/verify"]) > 0  # measured, not added
+    # the same policy loss from a forward pass without the verification suffix
+    prompts = [v.prompt_ids(p) for p in ["1+2=?\n", "1+2=?\n", "30-4=?\n", "30-4=?\n"]]
+    comps = [v.completion_ids(c) for c in ["1+2=3\n#### 3", "#### 4", "30-4=26\n#### 26", "#### 4"]]
+    plain = pack(prompts, comps, [], pad_id=v.pad_id)
+    lp = token_logprobs(plain.completion_logits(forward_window(model, plain)), plain.completion_ids)
+    ref, _ = policy_loss(lp, old, adv, plain.completion_mask, agg=cfg.rl.resolved_agg)
+    torch.testing.assert_close(loss, ref, atol=1e-6, rtol=1e-6)
+    # and lambda > 0 adds exactly lambda x the verification term
+    cfg1 = load_config(None, ["verify.lambda=0.5"])
+    loss1, m1, _ = rlv_loss(
+        logits, b, advantages=adv, labels=labels, valid=valid, cfg=cfg1, verifier=v,
+        norms=_norms(b, labels, valid, cfg1), old_logprobs=old,
+    )  # fmt: skip
+    torch.testing.assert_close(loss1, m1["loss/policy"] + 0.5 * m1["loss/verify"])
+
+
+def test_single_batch_can_be_overfit() -> None:
+    torch.manual_seed(0)
+    model, tok = tiny_model(seed=1)
+    cfg = load_config(None, ["verify.lambda=1.0", "verify.mode=yes_no", "rl.clip_high=100"])
+    v, b, adv, labels, valid = _rollout_batch(tok)
+    norms = _norms(b, labels, valid, cfg)
+    with torch.no_grad():
+        logits = forward_window(model, b)
+        old = token_logprobs(b.completion_logits(logits), b.completion_ids)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = last = None
+    for _ in range(40):
+        opt.zero_grad()
+        loss, m, _ = rlv_loss(
+            forward_window(model, b), b, advantages=adv, labels=labels, valid=valid, cfg=cfg,
+            verifier=v, norms=norms, old_logprobs=old,
+        )  # fmt: skip
+        loss.backward()
+        opt.step()
+        cur = (float(m["loss/policy"]), float(m["loss/verify"]))
+        first = first or cur
+        last = cur
+    assert first is not None and last is not None
+    assert last[1] < 0.1 * first[1]  # the verifier fits its four labels
+    assert last[0] < first[0] - 0.5  # the surrogate improves (ratios move with the advantages)
+
+
+def test_micro_batching_does_not_change_the_gradient(tiny: tuple[Any, Any]) -> None:
+    model, tok = tiny
+    cfg = load_config(None, ["verify.lambda=0.7", "verify.balance=true"])
+    v, b_all, adv, labels, valid = _rollout_batch(tok)
+    labels = torch.tensor([True, False, False, False])  # unbalanced, to exercise weights
+    norms = _norms(b_all, labels, valid, cfg)
+    prompts = [v.prompt_ids(p) for p in ["1+2=?\n", "1+2=?\n", "30-4=?\n", "30-4=?\n"]]
+    comps = [v.completion_ids(c) for c in ["1+2=3\n#### 3", "#### 4", "30-4=26\n#### 26", "#### 4"]]
+
+    def grads(groups: list[list[int]]) -> list[torch.Tensor]:
+        model.zero_grad()
+        for idx in groups:
+            b = v.pack([prompts[i] for i in idx], [comps[i] for i in idx])
+            loss, _, _ = rlv_loss(
+                forward_window(model, b), b, advantages=adv[idx], labels=labels[idx],
+                valid=valid[idx], cfg=cfg, verifier=v, norms=norms,
+            )  # fmt: skip
+            loss.backward()
+        return [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    whole = grads([[0, 1, 2, 3]])
+    split = grads([[2], [0, 3], [1]])
+    for a, c in zip(whole, split, strict=True):
+        torch.testing.assert_close(a, c, atol=1e-6, rtol=1e-5)
+
+
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=40), st.integers(1, 200))
+def test_micro_batches_partition_within_budget(lengths: list[int], budget: int) -> None:
+    mbs = micro_batches(lengths, budget)
+    assert sorted(i for mb in mbs for i in mb) == list(range(len(lengths)))
+    for mb in mbs:
+        assert len(mb) == 1 or max(lengths[i] for i in mb) * len(mb) <= budget
+
+
+def test_prompt_sampler_and_schedule() -> None:
+    s = PromptSampler(10, seed=3)
+    first = s.next(7) + s.next(7)
+    assert sorted(first[:10]) == list(range(10))  # one full pass before repeating
+    state = s.state_dict()
+    a = s.next(5)
+    s2 = PromptSampler(10, seed=0)
+    s2.load_state_dict(state)
+    assert s2.next(5) == a
+    f = lr_schedule(4, 20, "cosine")
+    assert [f(i) for i in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert f(20) == pytest.approx(0.0, abs=1e-12)
+    assert lr_schedule(0, 10, "linear")(5) == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# generation
+
+
+def test_transformers_backend_logprobs_and_stopping(tiny: tuple[Any, Any]) -> None:
+    model, tok = tiny
+    v = Verifier(tok)
+    be = TransformersBackend(model, tok, batch_size=5)
+    prompts = [v.prompt_ids("12+7=?\n"), v.prompt_ids("3=?\n")]
+    torch.manual_seed(0)
+    params = SamplingParams(n=3, max_new_tokens=12, suppress_token_ids=(v.yes_id, v.no_id))
+    groups = be.generate(prompts, params)
+    assert [len(g) for g in groups] == [3, 3]
+    for p, g in zip(prompts, groups, strict=True):
+        for c in g:
+            assert len(c.token_ids) == len(c.logprobs) <= 12
+            assert c.finished == (c.token_ids[-1] == tok.eos_token_id)
+            assert tok.eos_token_id not in c.token_ids[:-1]
+            assert v.yes_id not in c.token_ids and v.no_id not in c.token_ids
+            assert c.text == tok.decode(c.token_ids, skip_special_tokens=True)
+            # sampled log-probs equal the trainer's recomputation (no suppression in the
+            # recomputation: compare only when the suppressed mass is renormalised away)
+            b = v.pack([p], [c.token_ids])
+            with torch.no_grad():
+                z = b.completion_logits(forward_window(model, b)).float()
+                z[..., [v.yes_id, v.no_id]] = -math.inf
+                lp = torch.log_softmax(z, -1).gather(-1, b.completion_ids[..., None])[0, :, 0]
+            torch.testing.assert_close(lp, torch.tensor(c.logprobs), atol=1e-4, rtol=1e-4)
+    torch.manual_seed(1)
+    g1 = be.generate(prompts, SamplingParams(n=2, temperature=0, max_new_tokens=8))
+    g2 = be.generate(prompts, SamplingParams(n=2, temperature=0, max_new_tokens=8))
+    assert [c.token_ids for g in g1 for c in g] == [c.token_ids for g in g2 for c in g]
+    assert model.training is False or model.training is True  # restored, whatever it was
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+
+
+def test_two_step_training_smoke(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "verify.lambda=1.0", "train.save_every=1")
+    res = train(cfg)
+    assert len(res.history) == 2
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [1, 2]
+    for key in (
+        "reward/mean", "verifier/auc", "verifier/brier", "loss/policy", "loss/verify",
+        "policy/clip_frac", "policy/entropy", "length/mean", "perf/samples_per_s",
+        "perf/tokens_per_s", "optim/grad_norm",
+    ):  # fmt: skip
+        assert key in lines[-1], key
+    assert 0 <= lines[-1]["reward/mean"] <= 1
+    assert lines[-1]["policy/entropy"] > 0
+    cks = ckpt.list_checkpoints(tmp_path / "run" / "checkpoints")
+    assert [p.name for p in cks] == ["step-000001", "step-000002"]
+    assert res.checkpoint == cks[-1]
+    # the checkpoint is a Hugging Face model directory
+    from transformers import AutoModelForCausalLM
+
+    m2 = AutoModelForCausalLM.from_pretrained(cks[-1], local_files_only=True)
+    for (n1, p1), (n2, p2) in zip(
+        res.model.state_dict().items(), m2.state_dict().items(), strict=True
+    ):
+        assert n1 == n2 and torch.equal(p1, p2)
+
+
+def _weights(model: Any) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("algo", ["grpo", "rloo"])
+def test_resume_gives_the_same_weights(tmp_path: Path, algo: str) -> None:
+    extra = [f"rl.algo={algo}", "verify.lambda=0.5", "train.steps=4", "optim.warmup_steps=2"]
+    straight = train(small_config(tmp_path / "a", *extra, "train.save_every=0"))
+    part = small_config(tmp_path / "b", *extra, "train.steps=2", "train.save_every=2")
+    train(part)
+    resumed = train(small_config(tmp_path / "b", *extra, "train.save_every=2"), resume=True)
+    assert len(resumed.history) == 2
+    wa, wb = _weights(straight.model), _weights(resumed.model)
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], atol=1e-6, rtol=0)
+    steps = [
+        json.loads(x)["step"] for x in (tmp_path / "b/run/metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == [1, 2, 3, 4]
+
+
+def test_kl_and_ppo_epochs_path(tmp_path: Path) -> None:
+    cfg = small_config(
+        tmp_path, "rl.kl_coef=0.1", "rl.ppo_epochs=2", "rl.minibatches=2", "train.steps=1"
+    )
+    res = train(cfg)
+    m = res.history[0]
+    assert "loss/kl" in m and m["loss/kl"] >= 0
+    assert math.isfinite(m["verifier/auc"]) or math.isnan(m["verifier/auc"])
+
+
+def test_sft_learns_and_writes_a_model(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "sft.steps=30", "sft.lr=3e-3", "sft.verify_lambda=0.5")
+    model, tok, out, hist = sft(cfg)
+    assert hist[-1]["loss/sft"] < 0.8 * hist[0]["loss/sft"]
+    assert hist[-1]["loss/verify"] > 0
+    m2, _ = models.load(out)
+    torch.testing.assert_close(_weights(m2)["lm_head.weight"], _weights(model)["lm_head.weight"])
+
+
+def test_checkpoint_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model, tok = tiny_model()
+    root = tmp_path / "ck"
+    ckpt.save(root, 1, model=model, tokenizer=tok, trainer_state={}, state={})
+
+    def boom(*a: Any, **k: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tok, "save_pretrained", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save(root, 2, model=model, tokenizer=tok, trainer_state={}, state={})
+    assert [p.name for p in ckpt.list_checkpoints(root)] == ["step-000001"]
+    assert (root / "latest").read_text().strip() == "step-000001"
+    assert not list(root.glob(".tmp-step-*"))
+
+
+# ---------------------------------------------------------------------------------------------
+# bad configs and data fail early
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("rl.algo=ppo", "rl.algo"),
+        ("verify.lambda=-0.1", "verify.lambda"),
+        ("rl.group_size=1", "group_size"),
+        ("rl.nope=1", "unknown config key rl.nope"),
+        ("optim.lr=fast", "optim.lr"),
+        ("data.task=jsonl", "data.path"),
+    ],
+)
+def test_bad_config_fails_before_any_work(tmp_path: Path, override: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        small_config(tmp_path, override)
+    from rlv.cli import main
+
+    assert main(["train", "--set", override, "--set", f"train.run_dir={tmp_path / 'r'}"]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_data_fails_before_any_work(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path)
+    for bad, match in (
+        (Problem(id="x", prompt="1+1=?\n", gold=""), "missing gold"),
+        (Problem(id="y", prompt="", gold="2"), "empty prompt"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            train(cfg, problems=[Problem(id="ok", prompt="1=?\n", gold="1"), bad])
+        assert not (tmp_path / "run").exists()
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"problem": "2+2?", "answer": "4"}\n{"problem": "3+3?"}\n')
+    from rlv.cli import main
+
+    rc = main(["train", "--set", "data.task=jsonl", "--set", f"data.path={data}",
+               "--set", f"train.run_dir={tmp_path / 'r2'}"])  # fmt: skip
+    assert rc == 2
+    assert not (tmp_path / "r2").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# sampling for evaluation
+
+
+def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path) -> None:
+    model, tok = tiny_model()
+    mdir = tmp_path / "m"
+    models.save(model, tok, mdir)
+    data = tmp_path / "p.jsonl"
+    probs = ArithmeticTask(min_steps=1, max_steps=1).sample(3, seed=0, split="test")
+    data.write_text(
+        "".join(json.dumps({"problem": p.prompt, "answer": p.gold}) + "\n" for p in probs)
+    )
+    out = tmp_path / "dump.jsonl"
+    from rlv.cli import main
+
+    rc = main(["sample", "--model", str(mdir), "--data", str(data), "--n", "4", "--out", str(out),
+               "--set", "generation.max_new_tokens=8", "--set", "train.progress=false"])  # fmt: skip
+    assert rc == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 3 and all(len(r["completions"]) == 4 == len(r["scores"]) for r in rows)
+    assert all(0 <= s <= 1 for r in rows for s in r["scores"])
+    # scores are the model's own raw P(Yes)
+    s = score(model, tok, [rows[0]["prompt"]], [rows[0]["completions"][0]])
+    assert (
+        rows[0]["scores"][0] == pytest.approx(float(s.raw[0]), abs=1e-5)
+        or not rows[0]["finished"][0]
+    )
+    from rlv.rescore import rescore
+
+    rep = rescore([out])
+    assert rep["problems"] == 3 and rep["samples"] == 12
+    assert set(rep["curves"]) >= {"pass", "majority", "weighted", "best_of_n"}
+
+
+def test_demo_end_to_end_small(tmp_path: Path) -> None:
+    from rlv.demo import format_summary, run_demo
+
+    rep = run_demo(
+        tmp_path / "demo",
+        baseline=True,
+        overrides=[
+            *SMALL, "sft.steps=3", "sft.batch_size=8", "train.steps=1", "data.eval_size=2",
+            "data.train_size=32", "rl.prompts_per_step=2", "rl.group_size=2",
+            "generation.max_new_tokens=16", "train.progress=false", "train.threads=1",
+        ],
+        plot=False,
+    )  # fmt: skip
+    saved = json.loads((tmp_path / "demo" / "report.json").read_text())
+    for r in (saved, saved["baseline"]):
+        assert r["problems"] == 2 and r["samples"] == 64
+        assert set(r["curves"]) >= {"pass", "majority", "weighted", "best_of_n"}
+        assert "verifier_auc" in r and "reward_before_rl" in r and "reward_after_rl" in r
+    assert saved["baseline"]["lambda"] == 0.0
+    assert "RL^V weighted@32" in format_summary(rep)
