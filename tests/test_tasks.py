@@ -502,3 +502,25 @@ def test_import_does_not_pull_torch() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_rewrite_style() -> None:
+    task = ArithmeticTask(max_operand=9, min_steps=2, max_steps=3, style="rewrite")
+    problems = task.sample(300, seed=2)
+    bound = task.max_solution_chars()
+    for p in problems:
+        assert p.solution is not None and len(p.solution) <= bound
+        ops, operands = parse_prompt(p.prompt)
+        terms = [f"{op}{x}" for op, x in zip(ops[1:], operands[1:], strict=True)]
+        *lines, last = p.solution.split("\n")
+        assert len(lines) == len(terms)
+        shown = int(re.fullmatch(r"#### (-?\d+)", last)[1])  # type: ignore[index]
+        for j, line in enumerate(lines):
+            m = re.fullmatch(r"=(-?\d+)(.*)", line)
+            assert m is not None and m[2] == "".join(terms[j + 1 :])
+        assert int(re.fullmatch(r"=(-?\d+)", lines[-1])[1]) == shown  # type: ignore[index]
+        assert (shown == evaluate(p.prompt)) == p.solution_correct
+        assert rlv.grade(p.solution, p.gold, mode="strict").correct == p.solution_correct
+    assert any(not p.solution_correct for p in problems)
+    with pytest.raises(ValueError, match="style"):
+        ArithmeticTask(style="prose")

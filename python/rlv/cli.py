@@ -461,7 +461,10 @@ def _run_sample(args: argparse.Namespace) -> int:
             problems = problems[: args.limit]
         model, tok = models.load(args.model, device=device)
         verifier = Verifier(
-            tok, Template.from_name(cfg.verify.template, yes=cfg.verify.yes, no=cfg.verify.no)
+            tok,
+            Template.from_name(
+                cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label
+            ),
         )
         backend = make_backend(
             args.backend or cfg.generation.backend, model, tok, batch_size=cfg.generation.batch_size

@@ -96,6 +96,8 @@ class DataConfig:
     min_steps: int = 3
     max_steps: int = 4
     max_operand: int = 99
+    style: Literal["chain", "rewrite"] = "chain"
+    """Solution lines of the synthetic task (``rlv.tasks.ArithmeticTask.style``)."""
     error_rate: float = 0.4
     """Probability of a systematic slip in the SFT demonstrations (the gold stays exact)."""
     train_size: int = 20000
@@ -231,8 +233,9 @@ class VerifyConfig:
     template: str = "plain"
     """``plain`` (the paper's instruction after the solution), ``chat`` (a new user turn through
     the tokenizer's chat template) or any other string: a custom instruction text."""
-    yes: str = "Yes"
-    no: str = "No"
+    yes_label: str = "Yes"
+    """The label text of a correct solution (must be one token)."""
+    no_label: str = "No"
     mode: Literal["full", "yes_no"] = "full"
     """Softmax of the loss: full vocabulary (the paper) or the two label tokens."""
     balance: bool = False
@@ -244,10 +247,10 @@ class VerifyConfig:
         _nonneg("verify.lambda", self.lam)
         if not self.template:
             raise ConfigError("verify.template must not be empty")
-        if not self.yes or not self.no or self.yes == self.no:
+        if not self.yes_label or not self.no_label or self.yes_label == self.no_label:
             raise ConfigError(
-                f"verify.yes and verify.no must be two different non-empty strings, got "
-                f"{self.yes!r}/{self.no!r}"
+                f"verify.yes_label and verify.no_label must be two different non-empty "
+                f"strings, got {self.yes_label!r}/{self.no_label!r}"
             )
 
 
@@ -428,6 +431,11 @@ def _convert(key: str, tp: Any, value: Any) -> Any:
     elif tp is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, bool):
+            raise ConfigError(
+                f"{key}: expected a string, got the boolean {value!r} (YAML 1.1 reads "
+                f'yes/no/on/off as booleans: quote the value, e.g. "No")'
+            )
     else:  # pragma: no cover - a field type this loader does not know
         raise TypeError(f"{key}: unsupported config field type {tp!r}")
     raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
@@ -466,8 +474,15 @@ def to_dict(obj: Any) -> dict[str, Any]:
     return out
 
 
+_YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+
+
 def _parse_value(text: str) -> Any:
+    """A --set value as YAML, except that yes/no/on/off stay strings (``verify.no_label=No``)."""
     import yaml
+
+    if text.strip().lower() in _YAML11_BOOL_WORDS:
+        return text.strip()
 
     try:
         return yaml.safe_load(text)

@@ -37,21 +37,27 @@ DEMO_PRESET: dict[str, Any] = {
     "model": {"hidden_size": 128, "num_layers": 4, "num_heads": 2, "head_dim": 64},
     "data": {
         "task": "arithmetic",
-        "min_steps": 3,
-        "max_steps": 4,
-        "max_operand": 99,
+        "min_steps": 2,
+        "max_steps": 3,
+        "max_operand": 9,
         "error_rate": 0.4,
         "train_size": 20000,
         "eval_size": 200,
     },
-    "sft": {"steps": 400, "batch_size": 64, "lr": 1e-3, "warmup_steps": 20, "verify_lambda": 1.0},
+    "sft": {"steps": 600, "batch_size": 64, "lr": 3e-3, "warmup_steps": 20, "verify_lambda": 1.0},
     "rl": {"algo": "grpo", "group_size": 8, "prompts_per_step": 32},
     # A character-level tokenizer spells the paper's 43-character instruction as 43 tokens
     # (about 10 with a BPE tokenizer); the demo uses a short instruction instead.
-    "verify": {"lambda": 1.0, "mode": "yes_no", "template": "\nCorrect?\n"},
+    "verify": {
+        "lambda": 0.3,
+        "balance": True,
+        "mode": "yes_no",
+        "template": "\nCorrect?\n",
+        "score": "normalized",
+    },
     "generation": {"temperature": 1.0, "suppress_label_tokens": True},
     "optim": {"lr": 1e-4, "warmup_steps": 10},
-    "train": {"steps": 120, "save_every": 0, "keep_checkpoints": 1, "threads": 2},
+    "train": {"steps": 100, "save_every": 0, "keep_checkpoints": 1, "threads": 2},
 }
 """The demo's defaults (all overridable with ``--set``)."""
 
@@ -76,6 +82,7 @@ def demo_config(overrides: Sequence[str] = (), *, seed: int = 0) -> Config:
             max_steps=cfg.data.max_steps,
             max_operand=cfg.data.max_operand,
             error_rate=cfg.data.error_rate,
+            style=cfg.data.style,
         )
         cfg.generation.max_new_tokens = task.max_solution_chars() + 1  # + EOS
     return cfg.validate()
@@ -104,7 +111,8 @@ def evaluate(
 
     torch.manual_seed(seed)
     verifier = Verifier(
-        tokenizer, Template.from_name(cfg.verify.template, yes=cfg.verify.yes, no=cfg.verify.no)
+        tokenizer,
+        Template.from_name(cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label),
     )
     backend = make_backend(
         cfg.generation.backend, model, tokenizer, batch_size=cfg.generation.batch_size

@@ -403,6 +403,12 @@ class ArithmeticTask:
     """Probability that a problem's demonstration solution gets one slip (if eligible)."""
     allow_negative: bool = False
     """Allow negative intermediate and final results."""
+    style: str = "chain"
+    """Solution lines: ``"chain"`` (``37+48=85``, then ``85-12=73``: the running result and
+    the next operand) or ``"rewrite"`` (``=85-12``, then ``=73``: the expression rewritten
+    with its first two terms replaced by their result). ``rewrite`` is easier for a tiny
+    model: it copies the rest of the previous line instead of finding the next operand in
+    the prompt."""
 
     def __post_init__(self) -> None:
         for name in ("min_steps", "max_steps", "max_operand"):
@@ -422,6 +428,8 @@ class ArithmeticTask:
             raise TypeError(f"error_rate must be a float, not {type(rate).__name__}")
         if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
             raise ValueError(f"error_rate must be in [0, 1], got {rate!r}")
+        if self.style not in ("chain", "rewrite"):
+            raise ValueError(f"style must be 'chain' or 'rewrite', got {self.style!r}")
         if not isinstance(self.allow_negative, bool):
             raise TypeError(
                 f"allow_negative must be a bool, not {type(self.allow_negative).__name__}"
@@ -445,6 +453,13 @@ class ArithmeticTask:
         """An upper bound on the solution length in characters, slips included (for
         generation limits; one character is one token with :mod:`rlv.models`' tokenizer)."""
         width = self._value_width()
+        if self.style == "rewrite":
+            # "=" + result + the remaining terms, one line per step
+            term = 1 + len(str(self.max_operand))
+            lines = sum(
+                1 + width + (self.max_steps - j) * term + 1 for j in range(1, self.max_steps + 1)
+            )
+            return lines + len("#### ") + width
         line = width + 1 + len(str(self.max_operand)) + 1 + width + 1
         return self.max_steps * line + len("#### ") + width
 
@@ -522,10 +537,14 @@ class ArithmeticTask:
             rejected = 0
             values = _chain(first, ops, operands)
             shown = self._slip(rng, values, ops, operands)
-            lines = [
-                f"{shown[j]}{op}{x}={shown[j + 1]}\n"
-                for j, (op, x) in enumerate(zip(ops, operands, strict=True))
-            ]
+            if self.style == "rewrite":
+                terms = [f"{op}{x}" for op, x in zip(ops, operands, strict=True)]
+                lines = [f"={shown[j + 1]}{''.join(terms[j + 1 :])}\n" for j in range(len(ops))]
+            else:
+                lines = [
+                    f"{shown[j]}{op}{x}={shown[j + 1]}\n"
+                    for j, (op, x) in enumerate(zip(ops, operands, strict=True))
+                ]
             solution = "".join(lines) + f"#### {shown[-1]}"
             problems.append(
                 Problem(

@@ -126,6 +126,7 @@ def load_problems(cfg: Config, split: str) -> list[Problem]:
             max_steps=d.max_steps,
             max_operand=d.max_operand,
             error_rate=d.error_rate,
+            style=d.style,
         )
         n = d.train_size if split == "train" else d.eval_size
         probs = task.sample(n, seed=d.seed, split="train" if split == "train" else "test")
@@ -546,7 +547,7 @@ def train(
         model.to(device)
     verifier = Verifier(
         tokenizer,
-        Template.from_name(cfg.verify.template, yes=cfg.verify.yes, no=cfg.verify.no),
+        Template.from_name(cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label),
     )
     run_dir = Path(tc.run_dir)
     ckpt_dir = run_dir / "checkpoints"
@@ -860,7 +861,8 @@ def sft(
     else:
         model.to(device)
     verifier = Verifier(
-        tokenizer, Template.from_name(cfg.verify.template, yes=cfg.verify.yes, no=cfg.verify.no)
+        tokenizer,
+        Template.from_name(cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label),
     )
     out = Path(out_dir) if out_dir is not None else Path(tc.run_dir) / "model"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,106 @@
+"""rlv.config: YAML + --set overrides, with every key checked before any work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlv.config import Config, ConfigError, apply_overrides, from_dict, load_config, to_dict
+
+
+def test_defaults_and_overrides() -> None:
+    cfg = load_config(None, ["rl.algo=rloo", "verify.lambda=0.5", "optim.lr=1e-3"])
+    assert cfg.rl.algo == "rloo" and cfg.verify.lam == 0.5 and cfg.optim.lr == 1e-3
+    assert load_config().rl.resolved_scale == "group"
+    dr = load_config(None, ["rl.algo=dr_grpo"]).rl
+    assert dr.resolved_scale == "none" and dr.resolved_agg == "seq-mean-token-sum-norm"
+
+
+def test_yaml_file_then_overrides(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text(
+        "rl:\n  algo: dr_grpo\n  group_size: 4\nverify:\n  lambda: 0.2\noptim:\n  lr: 3e-4\n"
+    )
+    cfg = load_config(p, ["rl.group_size=16"])
+    assert (cfg.rl.algo, cfg.rl.group_size, cfg.verify.lam, cfg.optim.lr) == (
+        "dr_grpo",
+        16,
+        0.2,
+        3e-4,
+    )
+
+
+def test_round_trip_through_dict() -> None:
+    cfg = load_config(None, ["verify.lambda=0.3", "rl.clip_ratio_c=3.0", "train.bf16=false"])
+    d = to_dict(cfg)
+    assert d["verify"]["lambda"] == 0.3 and "lam" not in d["verify"]
+    assert from_dict(Config, d) == cfg
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        (["rl.algoo=grpo"], r"unknown config key rl.algoo \(did you mean rl.algo\?\)"),
+        (["nope.x=1"], "unknown config key nope"),
+        (["rl.group_size=1"], "group_size must be >= 2"),
+        (["rl.group_size=2.5"], "rl.group_size: expected int"),
+        (["rl.group_size=true"], "rl.group_size: expected int"),
+        (["verify.lambda=-1"], "verify.lambda must be >= 0"),
+        (["rl.algo=ppo"], "rl.algo: invalid value 'ppo'"),
+        (["rl.clip_low=1.0"], "clip_low"),
+        (["rl.loss_agg=mean"], "unknown aggregation"),
+        (["rl.kl_kind=k9"], "unknown KL estimator"),
+        (["generation.top_p=0"], "top_p"),
+        (["train.device=tpu"], "train.device"),
+        (["data.task=jsonl"], "data.path is required"),
+        (["rl.minibatches=64"], "cannot exceed"),
+        (["verify.yes_label=No"], "two different"),
+        (["train.progress=maybe"], "train.progress: expected bool"),
+        (["rl"], "KEY=VALUE"),
+    ],
+)
+def test_invalid_values_name_the_key(overrides: list[str], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config(None, overrides)
+
+
+def test_yes_no_words_stay_strings(tmp_path: Path) -> None:
+    cfg = load_config(None, ["verify.yes_label=Yes", "verify.no_label=No"])
+    assert (cfg.verify.yes_label, cfg.verify.no_label) == ("Yes", "No")
+    p = tmp_path / "c.yaml"
+    p.write_text("verify:\n  no_label: No\n")
+    with pytest.raises(ConfigError, match="quote the value"):
+        load_config(p)
+
+
+def test_bad_yaml(tmp_path: Path) -> None:
+    p = tmp_path / "c.yaml"
+    p.write_text("rl: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(p)
+    p.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(p)
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_overrides_do_not_mutate_their_input() -> None:
+    base = {"rl": {"algo": "grpo"}}
+    out = apply_overrides(base, ["rl.algo=rloo"])
+    assert base == {"rl": {"algo": "grpo"}} and out["rl"]["algo"] == "rloo"
+
+
+def test_config_error_is_a_value_error_and_an_rlv_error() -> None:
+    import rlv
+
+    err = ConfigError("x")
+    assert isinstance(err, ValueError) and isinstance(err, rlv.RlvError)
+
+
+def test_config_module_does_not_import_torch() -> None:
+    code = "import rlv.config, sys; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
