@@ -4,7 +4,8 @@ use std::io::Write;
 
 use proptest::prelude::*;
 use rlv_core::dump::{Config, Rescorer};
-use rlv_core::grading::GradeOptions;
+use rlv_core::grading::equiv::{compare_prepared, Prepared};
+use rlv_core::grading::{is_equiv, GradeOptions, PercentPolicy, Status};
 use rlv_core::votes::{
     cluster, estimate, pass_at_k, vote, ProblemSamples, VoteMethod, DEFAULT_MAX_COMPARISONS,
 };
@@ -40,6 +41,129 @@ fn clusters_by_value_and_by_full_check() {
         Some(3),
     ];
     assert_eq!(got, want);
+}
+
+/// Relations, and the numbers and structures they may equal.
+const RELATIONS: [&str; 53] = [
+    "x = 498",
+    "x=498",
+    "x = 498.0",
+    "y = 498",
+    "498 = x",
+    "2x = 996",
+    "x - 498 = 0",
+    "x = 12",
+    "x = \\frac{996}{2}",
+    "498",
+    "498.0",
+    "\\{498\\}",
+    "12",
+    "x = 1000000000",
+    "x = 2000000000",
+    "x = 10^{12}",
+    "y = 10^{12}",
+    "10^{12}",
+    "x = 1/3 \\approx 0.33",
+    "0.33",
+    "\\frac{1}{3}",
+    "x \\approx 0.333",
+    "x > 3",
+    "(3, \\infty)",
+    "x \\ge 3",
+    "1 < x < 2",
+    "(1, 2)",
+    "x^2 = 4",
+    "x = \\pm 2",
+    "2, -2",
+    "x = 2",
+    "f(x) = 2",
+    "f(y) = 2",
+    "W(n) = 1",
+    "W(x) = 1",
+    "\\gcd(54, 42) = 6",
+    "6",
+    "y = 2x + 1",
+    "y - 2x = 1",
+    "2y = 4x + 2",
+    "x + y = 3",
+    "(x, y) = (1, 2)",
+    "x = y = 3",
+    "3 = 3",
+    "34^2 = 1156",
+    "1156 = 34^2",
+    "\\binom{3}{2} = 3",
+    "\\gcd(39, 3) = 3",
+    "(x + 1)^2 = x^2 + 2x + 1",
+    "2 + 2 = 4",
+    "2 + 2 = 5",
+    "(1, 2) = (1, 2)",
+    "0.5 = \\frac{1}{2}",
+];
+
+/// Keys only rule out pairs that the full check finds unequal: the prepared comparison
+/// (keys first) and `is_equiv` agree on equality, for every pair in both roles.
+#[test]
+fn keys_never_rule_out_equal_answers() {
+    for opts in [
+        GradeOptions::default(),
+        GradeOptions {
+            percent: PercentPolicy::Value,
+            ..GradeOptions::default()
+        },
+        GradeOptions {
+            interval_inequality: false,
+            ..GradeOptions::default()
+        },
+        GradeOptions {
+            rel_tol: 1e-4,
+            ..GradeOptions::default()
+        },
+    ] {
+        let prepared: Vec<Prepared> = RELATIONS.iter().map(|a| Prepared::new(a, &opts)).collect();
+        let mut pruned = 0;
+        for (a, pa) in RELATIONS.iter().zip(&prepared) {
+            for (b, pb) in RELATIONS.iter().zip(&prepared) {
+                let full = is_equiv(a, b, &opts) == Status::Equal;
+                let keyed = compare_prepared(pa, pb, &opts) == Status::Equal;
+                assert_eq!(full, keyed, "{a:?} vs {b:?}");
+                if !pa.key.may_equal(&pb.key, opts.rel_tol) {
+                    pruned += 1;
+                    assert!(!full, "{a:?} vs {b:?} ruled out but equal");
+                }
+            }
+        }
+        assert!(pruned > 500, "{pruned}");
+        // Classes are the connected components of pairwise equality.
+        let answers: Vec<Option<&str>> = RELATIONS.iter().map(|a| Some(*a)).collect();
+        let got = cluster(&answers, &opts, DEFAULT_MAX_COMPARISONS).class_of;
+        let n = RELATIONS.len();
+        let mut comp: Vec<usize> = (0..n).collect();
+        fn root(c: &mut [usize], mut x: usize) -> usize {
+            while c[x] != x {
+                x = c[x];
+            }
+            x
+        }
+        for (i, a) in RELATIONS.iter().enumerate() {
+            for (j, b) in RELATIONS.iter().enumerate().skip(i + 1) {
+                if is_equiv(a, b, &opts) == Status::Equal {
+                    let (ri, rj) = (root(&mut comp, i), root(&mut comp, j));
+                    comp[ri.max(rj)] = ri.min(rj);
+                }
+            }
+        }
+        for i in 0..n {
+            for j in 0..n {
+                assert_eq!(
+                    got[i] == got[j],
+                    root(&mut comp, i) == root(&mut comp, j),
+                    "{:?} vs {:?}",
+                    RELATIONS[i],
+                    RELATIONS[j]
+                );
+            }
+        }
+    }
 }
 
 #[test]

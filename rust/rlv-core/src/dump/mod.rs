@@ -2,13 +2,18 @@
 //! one per sample, extract and grade answers, cluster them, vote, and compute every scaling
 //! estimator per problem, streaming in bounded chunks.
 //!
-//! [`Rescorer`] is the streaming reader (memory bounded by the chunk size and the largest
+//! [`Rescorer`] is the streaming reader (memory bounded by two chunks and the largest
 //! problem); [`process_problem`] is the per-problem work.
+//!
+//! Each chunk (whole lines, read into a reused buffer) goes through the thread pool twice:
+//! rows are parsed in parallel, completions reduced to their extracted answers as they are
+//! parsed (`row`), then grouped into problems in order, then the problems are graded,
+//! clustered and estimated in parallel while the next chunk is read.
 
 mod read;
+mod row;
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -18,11 +23,12 @@ pub use read::{open, Compression, Opened};
 
 use crate::error::{Error, Result};
 use crate::grading::equiv::{compare_prepared, Prepared};
-use crate::grading::{answer_text, extract_answer, extract_gold, GradeOptions, Status};
+use crate::grading::{extract_gold, GradeOptions, Status};
 use crate::votes::{
     cluster_prepared, estimate, vote, Estimates, ProblemSamples, VoteMethod,
     DEFAULT_MAX_COMPARISONS, DEFAULT_SUBSETS,
 };
+use row::{answer_of, Answers, Flex, One, ScoreVal, Scores, Texts, Top, Typed};
 
 /// Where each field lives in a row (dotted paths reach into objects: `verifier.p_yes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,38 +325,28 @@ impl RowCtx<'_> {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A string or a number, as text.
-fn text_of(cx: &RowCtx<'_>, v: Value, field: &str) -> std::result::Result<String, InvalidRow> {
+fn text_of(cx: &RowCtx<'_>, v: Flex, field: &str) -> std::result::Result<String, InvalidRow> {
     match v {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(cx.bad(
+        Flex::Str(s) => Ok(s),
+        Flex::Num(n) => Ok(n.to_string()),
+        Flex::Null => Err(cx.bad(Some(field), "expected a string or a number, got null")),
+        Flex::Other(kind) => Err(cx.bad(
             Some(field),
-            format!("expected a string or a number, got {}", kind(&other)),
+            format!("expected a string or a number, got {kind}"),
         )),
     }
 }
 
 fn score_of(
     cx: &RowCtx<'_>,
-    v: &Value,
+    v: &ScoreVal,
     field: &str,
     agg: Option<ScoreAgg>,
 ) -> std::result::Result<f64, InvalidRow> {
     let s = match v {
-        Value::Number(n) => n.as_f64(),
-        Value::Array(items) => {
+        ScoreVal::Num(x) => Some(*x),
+        ScoreVal::Steps(items) => {
             let Some(agg) = agg else {
                 return Err(cx.bad(
                     Some(field),
@@ -358,16 +354,15 @@ fn score_of(
                      score_agg = last | min | prod | mean",
                 ));
             };
-            let nums: Option<Vec<f64>> = items.iter().map(Value::as_f64).collect();
-            let Some(nums) = nums else {
+            let Some(nums) = items else {
                 return Err(cx.bad(Some(field), "a list score holds a non-number"));
             };
-            agg.apply(&nums)
+            agg.apply(nums)
         }
-        other => {
+        ScoreVal::Other(kind) => {
             return Err(cx.bad(
                 Some(field),
-                format!("expected a score in [0, 1], got {}", kind(other)),
+                format!("expected a score in [0, 1], got {kind}"),
             ))
         }
     };
@@ -381,42 +376,60 @@ fn score_of(
     }
 }
 
-fn opt_text(
-    cx: &RowCtx<'_>,
-    v: Value,
-    field: &str,
-) -> std::result::Result<Option<String>, InvalidRow> {
-    match v {
-        Value::Null => Ok(None),
-        other => text_of(cx, other, field).map(Some),
-    }
+/// A per-sample text: its answer, or the error for a value of the wrong type.
+fn one_of(cx: &RowCtx<'_>, v: One, field: &str) -> std::result::Result<Option<String>, InvalidRow> {
+    v.map_err(|kind| {
+        cx.bad(
+            Some(field),
+            format!("expected a string or a number, got {kind}"),
+        )
+    })
+}
+
+/// One problem's samples as rescoring reads them: answers already extracted.
+#[derive(Clone, Debug)]
+struct Gathered {
+    id: String,
+    gold: String,
+    answers: Answers,
+    /// The answers were given (not extracted from completions).
+    given: bool,
+    scores: Option<Vec<f64>>,
+    line: u64,
 }
 
 /// One parsed row.
+#[derive(Debug)]
 enum Row {
-    Problem(Problem),
+    Problem(Gathered),
     Sample {
         id: String,
         gold: String,
-        text: Option<String>,
-        is_answer: bool,
+        answer: Option<String>,
+        given: bool,
         score: Option<f64>,
         line: u64,
     },
 }
 
+fn malformed(cx: &RowCtx<'_>, line: &[u8], e: &serde_json::Error) -> InvalidRow {
+    let hint = if memchr::memmem::find(line, b"NaN").is_some()
+        || memchr::memmem::find(line, b"Infinity").is_some()
+    {
+        " (NaN and Infinity are not JSON; a score must be a number in [0, 1])"
+    } else {
+        ""
+    };
+    cx.bad(None, format!("malformed JSON: {e}{hint}"))
+}
+
 fn parse_json(cx: &RowCtx<'_>, line: &[u8]) -> std::result::Result<Value, InvalidRow> {
-    let v: Value = serde_json::from_slice(line).map_err(|e| {
-        let hint =
-            if line.windows(3).any(|w| w == b"NaN") || line.windows(8).any(|w| w == b"Infinity") {
-                " (NaN and Infinity are not JSON; a score must be a number in [0, 1])"
-            } else {
-                ""
-            };
-        cx.bad(None, format!("malformed JSON: {e}{hint}"))
-    })?;
+    let v: Value = serde_json::from_slice(line).map_err(|e| malformed(cx, line, &e))?;
     if !v.is_object() {
-        return Err(cx.bad(None, format!("expected a JSON object, got {}", kind(&v))));
+        return Err(cx.bad(
+            None,
+            format!("expected a JSON object, got {}", row::kind(&v)),
+        ));
     }
     Ok(v)
 }
@@ -432,19 +445,39 @@ fn detect_layout(row: &Value, f: &Fields) -> Layout {
     }
 }
 
-fn parse_row(
+/// Parse one row: typed when the fields allow it, else through a `Value`.
+fn parse_line(
+    cfg: &Config,
+    typed: Option<&Typed>,
+    layout: Layout,
+    cx: &RowCtx<'_>,
+    line: &[u8],
+) -> std::result::Result<Row, InvalidRow> {
+    let top = match typed {
+        Some(t) => row::parse_typed(t, line).map_err(|e| malformed(cx, line, &e))?,
+        None => {
+            let v: Value = serde_json::from_slice(line).map_err(|e| malformed(cx, line, &e))?;
+            row::from_value(v, &cfg.fields, layout, cfg.grade.mode)
+        }
+    };
+    match top {
+        Top::Object(raw) => build_row(cfg, layout, cx, *raw),
+        Top::NotObject(kind) => Err(cx.bad(None, format!("expected a JSON object, got {kind}"))),
+    }
+}
+
+fn build_row(
     cfg: &Config,
     layout: Layout,
     cx: &RowCtx<'_>,
-    mut v: Value,
+    raw: row::RawRow,
 ) -> std::result::Result<Row, InvalidRow> {
-    let v = &mut v;
     let f = &cfg.fields;
-    let gold = match take(v, &f.gold) {
+    let gold = match raw.gold {
         Some(g) => text_of(cx, g, &f.gold)?,
         None => return Err(cx.bad(Some(&f.gold), "missing (map it with field gold=NAME)")),
     };
-    let id = match take(v, &f.problem_id) {
+    let id = match raw.id {
         Some(x) => Some(text_of(cx, x, &f.problem_id)?),
         None => None,
     };
@@ -455,10 +488,10 @@ fn parse_row(
                 "missing (per-sample rows are grouped by it; map it with field problem_id=NAME)",
             ));
         };
-        let (text, is_answer) = if let Some(a) = take(v, &f.answer) {
-            (opt_text(cx, a, &f.answer)?, true)
-        } else if let Some(c) = take(v, &f.completion) {
-            (opt_text(cx, c, &f.completion)?, false)
+        let (answer, given) = if let Some(a) = raw.answer {
+            (one_of(cx, a, &f.answer)?, true)
+        } else if let Some(c) = raw.completion {
+            (one_of(cx, c, &f.completion)?, false)
         } else {
             return Err(cx.bad(
                 Some(&f.completion),
@@ -468,22 +501,22 @@ fn parse_row(
                 ),
             ));
         };
-        let score = match take(v, &f.score) {
+        let score = match raw.score {
             Some(s) => Some(score_of(cx, &s, &f.score, cfg.score_agg)?),
             None => None,
         };
         return Ok(Row::Sample {
             id,
             gold,
-            text,
-            is_answer,
+            answer,
+            given,
             score,
             line: cx.line,
         });
     }
-    let (list, field, is_answer) = if let Some(a) = take(v, &f.answers) {
+    let (list, field, given) = if let Some(a) = raw.answers {
         (a, &f.answers, true)
-    } else if let Some(c) = take(v, &f.completions) {
+    } else if let Some(c) = raw.completions {
         (c, &f.completions, false)
     } else {
         return Err(cx.bad(
@@ -494,23 +527,30 @@ fn parse_row(
             ),
         ));
     };
-    let Value::Array(items) = list else {
-        return Err(cx.bad(Some(field), format!("expected a list, got {}", kind(&list))));
+    let answers = match list {
+        Texts::NotList(kind) => {
+            return Err(cx.bad(Some(field), format!("expected a list, got {kind}")))
+        }
+        Texts::List {
+            bad: Some(kind), ..
+        } => {
+            return Err(cx.bad(
+                Some(field),
+                format!("expected a string or a number, got {kind}"),
+            ))
+        }
+        Texts::List { answers, bad: None } => answers,
     };
-    let texts = items
-        .into_iter()
-        .map(|x| opt_text(cx, x, field))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let scores = match take(v, &f.scores) {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(s)) => {
-            if s.len() != texts.len() {
+    let scores = match raw.scores {
+        None | Some(Scores::Null) => None,
+        Some(Scores::List(s)) => {
+            if s.len() != answers.len() {
                 return Err(cx.bad(
                     Some(&f.scores),
                     format!(
                         "has {} scores for {} samples in {field:?}",
                         s.len(),
-                        texts.len()
+                        answers.len()
                     ),
                 ));
             }
@@ -520,20 +560,16 @@ fn parse_row(
                     .collect::<std::result::Result<Vec<_>, _>>()?,
             )
         }
-        Some(other) => {
-            return Err(cx.bad(
-                Some(&f.scores),
-                format!("expected a list, got {}", kind(&other)),
-            ))
+        Some(Scores::NotList(kind)) => {
+            return Err(cx.bad(Some(&f.scores), format!("expected a list, got {kind}")))
         }
     };
-    Ok(Row::Problem(Problem {
+    Ok(Row::Problem(Gathered {
         id: id.unwrap_or_else(|| format!("line-{}", cx.line)),
         gold,
-        texts,
-        texts_are_answers: is_answer,
+        answers,
+        given,
         scores,
-        file: Arc::clone(cx.file),
         line: cx.line,
     }))
 }
@@ -570,11 +606,42 @@ pub fn process_problem(
         file: &p.file,
         line: p.line,
     };
+    // Answers: given, or extracted from the completions.
+    let answers: Vec<Option<std::borrow::Cow<'_, str>>> = p
+        .texts
+        .iter()
+        .map(|t| answer_of(t.as_deref()?, p.texts_are_answers, cfg.grade.mode))
+        .collect();
+    let refs: Vec<Option<&str>> = answers.iter().map(|a| a.as_deref()).collect();
+    process_answers(&cx, &p.id, &p.gold, &refs, p.scores.as_deref(), cfg, index)
+}
+
+fn process_gathered(
+    p: &Gathered,
+    file: &Arc<str>,
+    cfg: &Config,
+    index: u64,
+) -> std::result::Result<ProblemResult, InvalidRow> {
+    let cx = RowCtx { file, line: p.line };
+    let refs: Vec<Option<&str>> = p.answers.iter().collect();
+    process_answers(&cx, &p.id, &p.gold, &refs, p.scores.as_deref(), cfg, index)
+}
+
+/// [`process_problem`] on extracted answers.
+fn process_answers(
+    cx: &RowCtx<'_>,
+    id: &str,
+    gold: &str,
+    answers: &[Option<&str>],
+    scores: Option<&[f64]>,
+    cfg: &Config,
+    index: u64,
+) -> std::result::Result<ProblemResult, InvalidRow> {
     let opts = &cfg.grade;
-    let Some(gold_ext) = extract_gold(&p.gold) else {
+    let Some(gold_ext) = extract_gold(gold) else {
         return Err(cx.bad(Some(&cfg.fields.gold), "empty gold"));
     };
-    let gold_text = answer_text(gold_ext);
+    let gold_text = crate::grading::answer_text(gold_ext);
     let gold = Prepared::new(&gold_text, opts);
     if !gold.readable() {
         return Err(cx.bad(
@@ -582,24 +649,11 @@ pub fn process_problem(
             format!("the gold answer {:?} cannot be read", gold_text.as_ref()),
         ));
     }
-    if let Some(s) = &p.scores {
-        crate::votes::check_scores(s, p.texts.len())
+    if let Some(s) = scores {
+        crate::votes::check_scores(s, answers.len())
             .map_err(|e| cx.bad(Some(&cfg.fields.scores), e.to_string()))?;
     }
-    // Answers: given, or extracted from the completions.
-    let answers: Vec<Option<std::borrow::Cow<'_, str>>> = p
-        .texts
-        .iter()
-        .map(|t| {
-            let t = t.as_deref()?;
-            if p.texts_are_answers {
-                Some(std::borrow::Cow::Borrowed(t))
-            } else {
-                extract_answer(t, opts.mode).map(answer_text)
-            }
-        })
-        .collect();
-    let clustered = cluster_prepared(&answers, opts, cfg.max_comparisons);
+    let clustered = cluster_prepared(answers, opts, cfg.max_comparisons);
     let cl = &clustered.clustering;
     let distinct_correct: Vec<bool> = clustered
         .distinct
@@ -621,8 +675,6 @@ pub fn process_problem(
             }
         }
     }
-    let answer_refs: Vec<Option<&str>> = answers.iter().map(|a| a.as_deref()).collect();
-    let scores = p.scores.as_deref();
     let mk = |m| {
         decision(
             m,
@@ -630,7 +682,7 @@ pub fn process_problem(
             cl.n_classes(),
             scores,
             &class_correct,
-            &answer_refs,
+            answers,
         )
         .map_err(|e| cx.bad(None, e.to_string()))
     };
@@ -656,9 +708,9 @@ pub fn process_problem(
         index,
     );
     Ok(ProblemResult {
-        id: p.id.clone(),
+        id: id.to_string(),
         gold_answer: gold_text.into_owned(),
-        samples: p.texts.len(),
+        samples: answers.len(),
         answered: cl.class_of.iter().filter(|c| c.is_some()).count(),
         correct: sample_correct.iter().filter(|&&c| c).count(),
         classes: cl.n_classes(),
@@ -703,15 +755,132 @@ fn collect(
     Ok(batch)
 }
 
+/// Whole lines of decompressed text, read in chunks of about `chunk_bytes`.
+struct Chunks {
+    reader: Box<dyn std::io::BufRead + Send>,
+    chunk_bytes: usize,
+    /// Text read past the end of the last chunk (the start of the next line).
+    carry: Vec<u8>,
+    /// Lines handed out so far.
+    lines: u64,
+    eof: bool,
+}
+
+/// A chunk of whole lines (`buf[..len]`); `first_line` is the number of the line before it.
+struct Chunk {
+    /// Reused from chunk to chunk (initialised once, when it grows).
+    buf: Vec<u8>,
+    len: usize,
+    first_line: u64,
+}
+
+impl Chunk {
+    fn text(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+impl Chunks {
+    /// The next chunk, in `buf`: the lines up to and including the one that reaches
+    /// `chunk_bytes` (fewer at the end of the file; empty once it is read).
+    fn next(&mut self, mut buf: Vec<u8>) -> std::io::Result<Chunk> {
+        let target = self.chunk_bytes.max(1);
+        let mut len = self.carry.len();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf[..len].copy_from_slice(&self.carry);
+        self.carry.clear();
+        // Bytes before this offset hold no newline that ends the chunk.
+        let mut scanned = target - 1;
+        loop {
+            if len > scanned {
+                if let Some(p) = memchr::memchr(b'\n', &buf[scanned..len]) {
+                    let end = scanned + p + 1;
+                    self.carry.extend_from_slice(&buf[end..len]);
+                    len = end;
+                    break;
+                }
+                scanned = len;
+            }
+            if self.eof {
+                break;
+            }
+            let want = target.saturating_sub(len).max(1 << 16);
+            if buf.len() < len + want {
+                buf.resize(len + want, 0);
+            }
+            match self.reader.read(&mut buf[len..len + want]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let first_line = self.lines;
+        let text = &buf[..len];
+        let newlines = memchr::memchr_iter(b'\n', text).count() as u64;
+        self.lines += newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'));
+        Ok(Chunk {
+            buf,
+            len,
+            first_line,
+        })
+    }
+
+    fn done(&self) -> bool {
+        self.eof && self.carry.is_empty()
+    }
+}
+
+/// The non-blank lines of a chunk: (line number, byte range).
+fn split_lines(c: &Chunk) -> Vec<(u64, usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut line = c.first_line;
+    let text = c.text();
+    let n = text.len();
+    while start < n {
+        let end = memchr::memchr(b'\n', &text[start..]).map_or(n, |p| start + p + 1);
+        line += 1;
+        if !text[start..end].iter().all(u8::is_ascii_whitespace) {
+            out.push((line, start, end));
+        }
+        start = end;
+    }
+    out
+}
+
+/// Map `f` over `items` in order on the pool (`None`: on this thread), one item per task.
+fn par_map<T: Sync, R: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    match pool {
+        Some(p) if items.len() > 1 => p.install(|| items.par_iter().map(f).collect()),
+        _ => items.iter().map(f).collect(),
+    }
+}
+
 /// Streaming rescoring of one dump file.
 pub struct Rescorer {
     file: Arc<str>,
-    opened: Opened,
+    chunks: Chunks,
+    bytes_read: Arc<std::sync::atomic::AtomicU64>,
+    file_size: u64,
+    compression: Compression,
     cfg: Config,
     layout: Layout,
-    line: u64,
+    /// The typed row reader (once the layout is known, when the fields allow it).
+    typed: Option<Typed>,
+    /// The next chunk, read while the previous one was processed.
+    ahead: Option<std::io::Result<Chunk>>,
+    /// A chunk buffer to reuse.
+    spare: Vec<u8>,
     /// Per-sample layout: the problem being read (it may continue in the next chunk).
-    pending: Option<Problem>,
+    pending: Option<Gathered>,
     seen: HashSet<String>,
     next_index: u64,
     done: bool,
@@ -743,10 +912,21 @@ impl Rescorer {
         })?;
         Ok(Self {
             file: Arc::from(name),
-            opened,
+            chunks: Chunks {
+                reader: opened.reader,
+                chunk_bytes: cfg.chunk_bytes,
+                carry: Vec::new(),
+                lines: 0,
+                eof: false,
+            },
+            bytes_read: opened.bytes_read,
+            file_size: opened.file_size,
+            compression: opened.compression,
             layout: cfg.layout,
+            typed: None,
             cfg,
-            line: 0,
+            ahead: None,
+            spare: Vec::new(),
             pending: None,
             seen: HashSet::new(),
             next_index: first_index,
@@ -757,15 +937,12 @@ impl Rescorer {
     /// Bytes of the file read so far, and the file size (for progress bars).
     #[must_use]
     pub fn progress(&self) -> (u64, u64) {
-        (
-            self.opened.bytes_read.load(Ordering::Relaxed),
-            self.opened.file_size,
-        )
+        (self.bytes_read.load(Ordering::Relaxed), self.file_size)
     }
 
     #[must_use]
     pub fn compression(&self) -> Compression {
-        self.opened.compression
+        self.compression
     }
 
     /// The layout in use (decided by the first row under [`Layout::Auto`]).
@@ -780,31 +957,11 @@ impl Rescorer {
         self.next_index
     }
 
-    fn read_lines(&mut self) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut lines = Vec::new();
-        let mut bytes = 0usize;
-        while bytes < self.cfg.chunk_bytes {
-            let mut buf = Vec::new();
-            let n = self
-                .opened
-                .reader
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| Error::Io {
-                    file: self.file.to_string(),
-                    message: format!("read error after line {}: {e}", self.line),
-                })?;
-            if n == 0 {
-                self.done = true;
-                break;
-            }
-            self.line += 1;
-            bytes += n;
-            if buf.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            lines.push((self.line, buf));
+    fn io_error(&self, e: &std::io::Error, first_line: u64) -> Error {
+        Error::Io {
+            file: self.file.to_string(),
+            message: format!("read error after line {first_line}: {e}"),
         }
-        Ok(lines)
     }
 
     /// Read and process the next chunk; `None` at the end of the file.
@@ -815,28 +972,51 @@ impl Rescorer {
         if self.done && self.pending.is_none() {
             return Ok(None);
         }
-        let lines = self.read_lines()?;
+        let chunk = match self.ahead.take() {
+            Some(c) => c,
+            None => self.chunks.next(std::mem::take(&mut self.spare)),
+        }
+        .map_err(|e| self.io_error(&e, self.chunks.lines))?;
+        if self.chunks.done() {
+            self.done = true;
+        }
+        let lines = split_lines(&chunk);
         let mut invalid = Vec::new();
         if self.layout == Layout::Auto {
-            if let Some((line, text)) = lines.first() {
+            if let Some(&(line, a, b)) = lines.first() {
                 let cx = RowCtx {
                     file: &self.file,
-                    line: *line,
+                    line,
                 };
-                match parse_json(&cx, text) {
+                match parse_json(&cx, &chunk.text()[a..b]) {
                     Ok(v) => self.layout = detect_layout(&v, &self.cfg.fields),
                     Err(bad) => return Err(bad.into_error()),
                 }
             }
         }
+        if self.typed.is_none() && self.layout != Layout::Auto {
+            self.typed = Typed::new(&self.cfg.fields, self.layout, self.cfg.grade.mode);
+        }
+        let threads = self
+            .cfg
+            .num_threads
+            .unwrap_or_else(crate::parallel::default_num_threads)
+            .max(1);
+        let pool = if threads > 1 {
+            Some(crate::parallel::pool(threads)?)
+        } else {
+            None
+        };
+        let pool = pool.as_deref();
         let layout = self.layout;
-        let (cfg, file) = (&self.cfg, &self.file);
-        let rows = crate::parallel::map_ordered(&lines, cfg.num_threads, |(line, text)| {
-            let cx = RowCtx { file, line: *line };
-            parse_json(&cx, text).and_then(|v| parse_row(cfg, layout, &cx, v))
-        })?;
+        let (cfg, file, typed) = (&self.cfg, &self.file, self.typed.as_ref());
+        let rows = par_map(pool, &lines, |&(line, a, b)| {
+            let cx = RowCtx { file, line };
+            parse_line(cfg, typed, layout, &cx, &chunk.text()[a..b])
+        });
         drop(lines);
-        let mut problems: Vec<Problem> = Vec::new();
+        self.spare = chunk.buf;
+        let mut problems: Vec<Gathered> = Vec::new();
         for row in rows {
             match row {
                 Err(bad) if self.cfg.skip_invalid => invalid.push(bad),
@@ -863,14 +1043,20 @@ impl Rescorer {
                 Ok(Row::Sample {
                     id,
                     gold,
-                    text,
-                    is_answer,
+                    answer,
+                    given,
                     score,
                     line,
                 }) => {
-                    if let Err(bad) =
-                        self.add_sample(id, gold, text, is_answer, score, line, &mut problems)
-                    {
+                    if let Err(bad) = self.add_sample(
+                        id,
+                        gold,
+                        answer.as_deref(),
+                        given,
+                        score,
+                        line,
+                        &mut problems,
+                    ) {
                         if self.cfg.skip_invalid {
                             invalid.push(bad);
                         } else {
@@ -887,11 +1073,23 @@ impl Rescorer {
         }
         let first = self.next_index;
         self.next_index += problems.len() as u64;
-        let cfg = &self.cfg;
+        let (cfg, file) = (&self.cfg, &self.file);
         let idx: Vec<usize> = (0..problems.len()).collect();
-        let results = crate::parallel::map_ordered(&idx, cfg.num_threads, |&i| {
-            process_problem(&problems[i], cfg, first + i as u64)
-        })?;
+        let process = || {
+            par_map(pool, &idx, |&i| {
+                process_gathered(&problems[i], file, cfg, first + i as u64)
+            })
+        };
+        // Read the next chunk while this one is processed.
+        let results = match pool {
+            Some(p) if !self.done => {
+                let (chunks, spare) = (&mut self.chunks, std::mem::take(&mut self.spare));
+                let (ahead, results) = p.install(|| rayon::join(|| chunks.next(spare), process));
+                self.ahead = Some(ahead);
+                results
+            }
+            _ => process(),
+        };
         collect(results, cfg.skip_invalid, invalid).map(Some)
     }
 
@@ -901,11 +1099,11 @@ impl Rescorer {
         &mut self,
         id: String,
         gold: String,
-        text: Option<String>,
-        is_answer: bool,
+        answer: Option<&str>,
+        given: bool,
         score: Option<f64>,
         line: u64,
-        out: &mut Vec<Problem>,
+        out: &mut Vec<Gathered>,
     ) -> std::result::Result<(), InvalidRow> {
         let cx = RowCtx {
             file: &self.file,
@@ -920,7 +1118,7 @@ impl Rescorer {
                         format!("differs from the gold of problem {id:?} on line {}", p.line),
                     ));
                 }
-                if p.texts_are_answers != is_answer {
+                if p.given != given {
                     return Err(cx.bad(
                         Some(&f.answer),
                         format!("some rows of problem {id:?} have it and some do not"),
@@ -936,7 +1134,7 @@ impl Rescorer {
                         ))
                     }
                 }
-                p.texts.push(text);
+                p.answers.push(answer);
                 return Ok(());
             }
             if let Some(done) = self.pending.take() {
@@ -953,15 +1151,184 @@ impl Rescorer {
                 ),
             ));
         }
-        self.pending = Some(Problem {
+        let mut answers = Answers::default();
+        answers.push(answer);
+        self.pending = Some(Gathered {
             id,
             gold,
-            texts: vec![text],
-            texts_are_answers: is_answer,
+            answers,
+            given,
             scores: score.map(|s| vec![s]),
-            file: Arc::clone(&self.file),
             line,
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parse a row with the typed reader and through a `Value`: the same outcome.
+    fn both(cfg: &Config, layout: Layout, line: &[u8]) -> String {
+        let file: Arc<str> = Arc::from("t.jsonl");
+        let cx = RowCtx {
+            file: &file,
+            line: 7,
+        };
+        let typed = Typed::new(&cfg.fields, layout, cfg.grade.mode).expect("typed reader");
+        let a = format!("{:?}", parse_line(cfg, Some(&typed), layout, &cx, line));
+        let b = format!("{:?}", parse_line(cfg, None, layout, &cx, line));
+        assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
+        a
+    }
+
+    #[test]
+    fn typed_rows_read_like_values() {
+        let per_problem: &[&[u8]] = &[
+            br#"{"problem_id": 1, "gold": "2", "completions": ["\\boxed{2}", "x", null, 3, -4, 2.5e3, "\u00e9 \ud83d\ude00"], "scores": [0.1, 1, 0, 0.5, 0.25, 1e-3, 0]}"#,
+            br#"{"problem_id": 1, "gold": "2", "answers": ["2", null, 7], "completions": 3}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a", true]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a", {"x": [1]}, [2]]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": {"a": 1}}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": "a"}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": null}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": 1.5}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": []}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [[0.2, 0.9]]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [[0.2, "x"]]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [[]]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [null]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [true]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": ["0.5"]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [1.5]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [-1]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": 0.5}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": null}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": {}}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a", "b"], "scores": [0.5]}"#,
+            br#"{"problem_id": 1, "gold": "2", "completions": ["a"], "scores": [NaN]}"#,
+            br#"{"problem_id": [1], "gold": "2", "completions": ["a"]}"#,
+            br#"{"problem_id": null, "gold": "2", "completions": ["a"]}"#,
+            br#"{"problem_id": 1.25, "gold": 3, "completions": ["a"]}"#,
+            br#"{"problem_id": 1, "gold": false, "completions": ["a"]}"#,
+            br#"{"problem_id": 1, "gold": null, "completions": ["a"]}"#,
+            br#"{"problem_id": 1, "completions": ["a"]}"#,
+            br#"{"gold": "2", "completions": ["a"]}"#,
+            br#"{"gold": "2"}"#,
+            br#"{"gold": "1", "gold": "2", "completions": ["a"], "completions": ["\\boxed{5}"]}"#,
+            br#"{"gold": "2", "completions": ["a"], "other": {"deep": [1, {"x": null}], "s": "\n\t\"\\"}}"#,
+            br#"{"gold": "2", "completions": ["a"], "other": "\ud800"}"#,
+            br#"{"gold": "2", "completions": ["a\u0000b"], "other": 1e400}"#,
+            br#"{"gold": "2", "completions": ["a"],}"#,
+            br#"{"gold": "2", "completions": ["a"]} x"#,
+            br#"{"gold": "2", "completions": ["a",]}"#,
+            br#"{"gold": "2", "completions": ["a"]"#,
+            br#"{"gold": "2", "completions": ["a" "b"]}"#,
+            br#"{"gold": "2", "completions": ["a	b"]}"#,
+            br#"{"gold": "2", "completions": ["a"], "x": tru}"#,
+            br#"{"gold": "2", "completions": ["a"], "x": 01}"#,
+            br#"{"gold": "2", "completions": ["a"], "x": -}"#,
+            br#"{"gold": "2", "completions": ["a"], "x": "\q"}"#,
+            br#"{"gold": "2", "completions": ["a"], 5: 1}"#,
+            b"{\"gold\": \"2\", \"completions\": [\"a\"], \"x\": \"\xff\"}",
+            b"{\"gold\": \"2\", \"completions\": [\"\xc3\xa9\"]}\r\n",
+            br#"[1, 2]"#,
+            br#"[1, {"a": ]"#,
+            br#""gold""#,
+            br#"12"#,
+            br#"-1.5"#,
+            br#"null"#,
+            br#"true"#,
+            br#""#,
+            br#"{}"#,
+        ];
+        let per_sample: &[&[u8]] = &[
+            br#"{"problem_id": "a", "gold": "1", "completion": "so \\boxed{1}", "score": 0.5}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": 12, "score": 1}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": null}"#,
+            br#"{"problem_id": "a", "gold": "1", "answer": null, "completion": "x"}"#,
+            br#"{"problem_id": "a", "gold": "1", "answer": "3", "score": null}"#,
+            br#"{"problem_id": "a", "gold": "1", "answer": ["3"]}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": {"t": 1}}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": "x", "score": [0.1, 0.4]}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": "x", "score": [0.1, null]}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": "x", "score": "0.3"}"#,
+            br#"{"problem_id": "a", "gold": "1", "completion": "x", "score": 2}"#,
+            br#"{"problem_id": "a", "gold": "1", "completions": ["x"]}"#,
+            br#"{"gold": "1", "completion": "x"}"#,
+            br#"{"problem_id": "a", "completion": "x"}"#,
+            br#"{"problem_id": true, "gold": "1", "completion": "x"}"#,
+        ];
+        for agg in [None, Some(ScoreAgg::Last), Some(ScoreAgg::Mean)] {
+            for mode in [crate::grading::Mode::Lenient, crate::grading::Mode::Strict] {
+                let cfg = Config {
+                    score_agg: agg,
+                    grade: GradeOptions {
+                        mode,
+                        ..GradeOptions::default()
+                    },
+                    ..Config::default()
+                };
+                for line in per_problem {
+                    both(&cfg, Layout::PerProblem, line);
+                }
+                for line in per_sample.iter().chain(per_problem) {
+                    both(&cfg, Layout::PerSample, line);
+                }
+            }
+        }
+        let ok = both(&Config::default(), Layout::PerProblem, per_problem[0]);
+        assert!(ok.starts_with("Ok(Problem("), "{ok}");
+        let bad = both(&Config::default(), Layout::PerProblem, per_problem[2]);
+        assert!(
+            bad.contains("expected a string or a number, got a boolean"),
+            "{bad}"
+        );
+    }
+
+    #[test]
+    fn fields_sharing_a_key_or_dotted_use_values() {
+        let mut f = Fields::default();
+        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient).is_some());
+        f.set("scores", "verifier.p_yes").unwrap();
+        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient).is_none());
+        let mut f = Fields::default();
+        f.set("answers", "completions").unwrap();
+        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient).is_none());
+    }
+
+    #[test]
+    fn chunks_are_whole_lines() {
+        let text = b"{\"a\": 1}\n\n  \n{\"b\": 22}\r\nlast line without newline";
+        for chunk_bytes in [1, 2, 5, 9, 10, 11, 30, 1000] {
+            let mut chunks = Chunks {
+                reader: Box::new(std::io::BufReader::with_capacity(3, &text[..])),
+                chunk_bytes,
+                carry: Vec::new(),
+                lines: 0,
+                eof: false,
+            };
+            let mut lines = Vec::new();
+            let mut buf = Vec::new();
+            loop {
+                let c = chunks.next(buf).unwrap();
+                if c.text().is_empty() {
+                    assert!(chunks.done());
+                    break;
+                }
+                assert!(c.text().ends_with(b"\n") || chunks.done());
+                for (line, a, b) in split_lines(&c) {
+                    lines.push((line, String::from_utf8_lossy(&c.text()[a..b]).into_owned()));
+                }
+                buf = c.buf;
+            }
+            let want: Vec<(u64, String)> = vec![
+                (1, "{\"a\": 1}\n".into()),
+                (4, "{\"b\": 22}\r\n".into()),
+                (5, "last line without newline".into()),
+            ];
+            assert_eq!(lines, want, "chunk_bytes {chunk_bytes}");
+        }
     }
 }

@@ -10,6 +10,8 @@
 //!    it has one significant digit); otherwise numeric identity testing (complex f64) at
 //!    deterministic pseudo-random points with a relative tolerance.
 
+use std::sync::OnceLock;
+
 use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
@@ -131,7 +133,18 @@ pub enum Key {
     /// A scalar without variables: its value, and how far an equal answer can lie from it
     /// (half a unit in the last written place for decimals, 0 otherwise).
     Scalar { value: C64, slack: f64 },
-    /// Anything else (structures, relations, expressions with variables, text).
+    /// A relation (`x = 498`, `\gcd(54, 42) = 6`, `x > 3`, `3x + 4y = 0`).
+    ///
+    /// Against an answer with an [`Key::Exact`] or [`Key::Scalar`] key (a number), a relation
+    /// can only be equal through the value it assigns (`x = 498` equals `498`; see `Ctx::eq`):
+    /// `value` is the key of that value, or `None` when it assigns none (an inequality, an
+    /// unsolved equation), and then it never equals a number. Two single equations are
+    /// compared through `equation` (see [`EquationPrint`]); anything else may be equal.
+    Relation {
+        value: Option<Box<Key>>,
+        equation: Option<Box<EquationPrint>>,
+    },
+    /// Anything else (structures, expressions with variables, text).
     Other,
 }
 
@@ -190,12 +203,195 @@ fn key_of(e: &Expr, opts: &GradeOptions, budget: &mut Budget) -> Key {
         return Key::Other;
     }
     let n = normalize(e, opts.percent == PercentPolicy::Value);
+    if let Expr::Rel(v, ops) = &n {
+        // Compared with a number, the relation reduces to its assigned value (already
+        // normalised, as `normalize` maps a relation's operands), or is unequal.
+        let assign = as_rel_assignment(&n);
+        let equation = match (v.as_slice(), ops.as_slice()) {
+            ([l, r], [RelOp::Eq]) => Some(Box::new(EquationPrint::new(
+                l,
+                r,
+                assign.map(|(x, rx)| (x.clone(), rx.clone())),
+                opts.fuel,
+                budget,
+            ))),
+            _ => None,
+        };
+        let value = assign.map(|(_, rhs)| {
+            Box::new(match equation.as_deref().and_then(|e| e.sides.as_ref()) {
+                // A single equation assigns its right-hand side: its key is there already.
+                Some((_, r)) => r.clone(),
+                None if matches!(rhs, Expr::Rel(..)) => Key::Other,
+                None => normalized_key(rhs, budget),
+            })
+        });
+        return Key::Relation { value, equation };
+    }
+    normalized_key(&n, budget)
+}
+
+/// What `Ctx::rel_eq` looks at when it compares two single equations `l1 = r1`, `l2 = r2`
+/// (normalised), computed once per answer: they are equal only
+///
+/// * as assignments to the same name with equal values (`x = 498`, `x = 498.0`), or
+/// * when `l1 - r1` and `l2 - r2` are proportional at the sample points (`Ctx::equation_eq`).
+///
+/// The differences are evaluated here at every sample point, exactly as `equation_eq`
+/// evaluates them (numeric evaluation is deterministic), so [`Key::may_equal`] replays its
+/// decision on stored values. Two equations without variables (`34^2 = 1156`) are equal
+/// only side by side, which the keys of the sides can rule out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EquationPrint {
+    /// `(name, value)` of an assignment.
+    assign: Option<(Expr, Expr)>,
+    /// `l - r` has free variables.
+    has_vars: bool,
+    /// Without variables: the keys of `l` and `r`.
+    sides: Option<(Key, Key)>,
+    /// `l - r` needs integer sample points.
+    discrete: bool,
+    /// `l - r`, and the work budget of its evaluation.
+    f: Expr,
+    fuel: u64,
+    /// `l - r` at the real and at the integer sample points (`None`: out of budget),
+    /// evaluated when first needed.
+    real: OnceLock<Option<Points>>,
+    int: OnceLock<Option<Points>>,
+}
+
+/// Values at the sample points of `Ctx::equation_eq`.
+type Points = [C64; POINTS as usize];
+
+impl EquationPrint {
+    fn new(
+        l: &Expr,
+        r: &Expr,
+        assign: Option<(Expr, Expr)>,
+        fuel: u64,
+        key_budget: &mut Budget,
+    ) -> Self {
+        let f = difference(l, r);
+        let has_vars = has_vars(&f);
+        let sides =
+            (!has_vars).then(|| (normalized_key(l, key_budget), normalized_key(r, key_budget)));
+        Self {
+            assign,
+            has_vars,
+            sides,
+            discrete: is_discrete(&f),
+            f,
+            fuel,
+            real: OnceLock::new(),
+            int: OnceLock::new(),
+        }
+    }
+
+    /// `l - r` at the sample points of `sample`, as `equation_eq` computes them.
+    fn points(&self, int: bool) -> Option<&Points> {
+        let (cell, sample): (_, fn(&str, u32) -> f64) = if int {
+            (&self.int, sample_int)
+        } else {
+            (&self.real, sample_value)
+        };
+        cell.get_or_init(|| {
+            let mut budget = Budget::new(self.fuel);
+            let mut out = [C64::NAN; POINTS as usize];
+            for (k, o) in (0..POINTS).zip(out.iter_mut()) {
+                *o = numeric(&self.f, &|name: &str| sample(name, k), &mut budget).ok()?;
+            }
+            Some(out)
+        })
+        .as_ref()
+    }
+
+    /// Whether `rel_eq` can find `self` (the gold's side) and `o` equal.
+    fn may_equal(&self, o: &Self, values: (Option<&Key>, Option<&Key>), rel_tol: f64) -> bool {
+        // An assignment to the same name with a value that may be equal.
+        if let ((Some((x, rx)), Some((y, ry))), (Some(kx), Some(ky))) =
+            ((&self.assign, &o.assign), values)
+        {
+            if is_assignable(x) && same_name(x, y, rx, ry) && kx.may_equal(ky, rel_tol) {
+                return true;
+            }
+        }
+        // Without variables the sides are compared instead (`Ctx::scalar_eq`, which for
+        // numbers is `Ctx::eq`, which their keys may rule out).
+        if !self.has_vars && !o.has_vars {
+            let number = |k: &Key| matches!(k, Key::Exact(_) | Key::Scalar { .. });
+            return match (&self.sides, &o.sides) {
+                (Some((l1, r1)), Some((l2, r2))) => [(l1, l2), (r1, r2)]
+                    .iter()
+                    .all(|(a, b)| !(number(a) && number(b)) || a.may_equal(b, rel_tol)),
+                _ => true,
+            };
+        }
+        let int = self.discrete || o.discrete;
+        let (Some(f), Some(g)) = (self.points(int), o.points(int)) else {
+            return true;
+        };
+        let mut check = Proportional::default();
+        for (&fv, &gv) in f.iter().zip(g) {
+            if !check.feed(fv, gv) {
+                return false;
+            }
+        }
+        check.holds()
+    }
+}
+
+/// `l - r`, as `Ctx::equation_eq` builds it.
+fn difference(l: &Expr, r: &Expr) -> Expr {
+    Expr::Add(vec![l.clone(), Expr::Neg(Box::new(r.clone()))])
+}
+
+/// The proportionality test of `Ctx::equation_eq`, one sample point at a time.
+#[derive(Default)]
+struct Proportional {
+    ratio: Option<C64>,
+    valid: u32,
+}
+
+impl Proportional {
+    /// Take the values of both sides at one point; `false` once they are not proportional.
+    fn feed(&mut self, fv: C64, gv: C64) -> bool {
+        if !fv.is_finite() || !gv.is_finite() {
+            return true;
+        }
+        let (fa, ga) = (fv.abs(), gv.abs());
+        if fa < 1e-12 && ga < 1e-12 {
+            self.valid += 1;
+            return true;
+        }
+        if fa < 1e-12 || ga < 1e-12 {
+            return false;
+        }
+        let q = fv.div_pub(gv);
+        match self.ratio {
+            None => self.ratio = Some(q),
+            Some(r) => {
+                if r.minus(q).abs() > 1e-8 * r.abs().max(q.abs()) {
+                    return false;
+                }
+            }
+        }
+        self.valid += 1;
+        true
+    }
+
+    /// Proportional at enough points.
+    fn holds(&self) -> bool {
+        self.valid >= MIN_VALID_POINTS
+    }
+}
+
+/// [`key_of`] of an expression that is already normalised.
+fn normalized_key(n: &Expr, budget: &mut Budget) -> Key {
     let mut vars = Vec::new();
     n.free_vars(&mut vars);
     if !vars.is_empty() || n.is_structure() || matches!(n, Expr::Rel(..) | Expr::Text(_)) {
         return Key::Other;
     }
-    if let Some((value, half, _)) = as_decimal(&n) {
+    if let Some((value, half, _)) = as_decimal(n) {
         if let (Some(v), Some(h)) = (value.to_f64(), half.to_f64()) {
             return Key::Scalar {
                 value: C64::real(v),
@@ -204,12 +400,12 @@ fn key_of(e: &Expr, opts: &GradeOptions, budget: &mut Budget) -> Key {
         }
         return Key::Other;
     }
-    match exact(&n, budget) {
+    match exact(n, budget) {
         Ok(Some(q)) => return Key::Exact(q),
         Ok(None) => {}
         Err(_) => return Key::Other,
     }
-    match numeric(&n, &|_| 0.0, budget) {
+    match numeric(n, &|_| 0.0, budget) {
         Ok(v) if v.is_finite() => Key::Scalar {
             value: v,
             slack: 0.0,
@@ -226,6 +422,26 @@ impl Key {
         let (a, sa, b, sb) = match (self, other) {
             (Key::Exact(x), Key::Exact(y)) => return x == y,
             (Key::Other, _) | (_, Key::Other) => return true,
+            (
+                Key::Relation {
+                    value: va,
+                    equation: ea,
+                },
+                Key::Relation {
+                    value: vb,
+                    equation: eb,
+                },
+            ) => {
+                let (Some(ea), Some(eb)) = (ea, eb) else {
+                    return true;
+                };
+                // Either side may play the gold's role.
+                return ea.may_equal(eb, (va.as_deref(), vb.as_deref()), rel_tol)
+                    || eb.may_equal(ea, (vb.as_deref(), va.as_deref()), rel_tol);
+            }
+            (Key::Relation { value, .. }, number) | (number, Key::Relation { value, .. }) => {
+                return value.as_ref().is_some_and(|v| v.may_equal(number, rel_tol))
+            }
             (Key::Exact(x), Key::Scalar { value, slack }) => (q_c64(x), 0.0, *value, *slack),
             (Key::Scalar { value, slack }, Key::Exact(y)) => (*value, *slack, q_c64(y), 0.0),
             (
@@ -246,7 +462,7 @@ impl Key {
         match self {
             Key::Exact(q) => Some(q_c64(q).re),
             Key::Scalar { value, .. } => Some(value.re),
-            Key::Other => None,
+            Key::Relation { .. } | Key::Other => None,
         }
     }
 
@@ -256,7 +472,7 @@ impl Key {
         match self {
             Key::Exact(q) => margin(rel_tol) * q_c64(q).abs().max(1.0),
             Key::Scalar { value, slack } => slack + margin(rel_tol) * value.abs().max(1.0),
-            Key::Other => f64::INFINITY,
+            Key::Relation { .. } | Key::Other => f64::INFINITY,
         }
     }
 }
@@ -1094,8 +1310,8 @@ impl Ctx<'_, '_> {
 
     /// `l1 = r1` vs `l2 = r2`: `l1 - r1` and `l2 - r2` proportional with a non-zero constant.
     fn equation_eq(&mut self, l1: &Expr, r1: &Expr, l2: &Expr, r2: &Expr) -> R<bool> {
-        let f = Expr::Add(vec![l1.clone(), Expr::Neg(Box::new(r1.clone()))]);
-        let g = Expr::Add(vec![l2.clone(), Expr::Neg(Box::new(r2.clone()))]);
+        let f = difference(l1, r1);
+        let g = difference(l2, r2);
         let mut vars = Vec::new();
         f.free_vars(&mut vars);
         g.free_vars(&mut vars);
@@ -1108,35 +1324,16 @@ impl Ctx<'_, '_> {
         } else {
             sample_value
         };
-        let mut ratio: Option<C64> = None;
-        let mut valid = 0;
+        let mut check = Proportional::default();
         for k in 0..POINTS {
             let env = |name: &str| sample(name, k);
             let fv = numeric(&f, &env, self.budget)?;
             let gv = numeric(&g, &env, self.budget)?;
-            if !fv.is_finite() || !gv.is_finite() {
-                continue;
-            }
-            let (fa, ga) = (fv.abs(), gv.abs());
-            if fa < 1e-12 && ga < 1e-12 {
-                valid += 1;
-                continue;
-            }
-            if fa < 1e-12 || ga < 1e-12 {
+            if !check.feed(fv, gv) {
                 return Ok(false);
             }
-            let q = fv.div_pub(gv);
-            match ratio {
-                None => ratio = Some(q),
-                Some(r) => {
-                    if r.minus(q).abs() > 1e-8 * r.abs().max(q.abs()) {
-                        return Ok(false);
-                    }
-                }
-            }
-            valid += 1;
         }
-        Ok(valid >= MIN_VALID_POINTS)
+        Ok(check.holds())
     }
 
     fn scalar_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {

@@ -160,6 +160,67 @@ pub struct Extraction<'a> {
     pub rule: Rule,
 }
 
+/// A short list kept inline (most texts have a box or two and a few `answer`s): no
+/// allocation unless it grows past `N`.
+struct Small<T: Copy + Default, const N: usize> {
+    inline: [T; N],
+    len: usize,
+    /// Every item, once there are more than `N`.
+    spill: Vec<T>,
+}
+
+impl<T: Copy + Default, const N: usize> Small<T, N> {
+    fn new() -> Self {
+        Self {
+            inline: [T::default(); N],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn from_vec(spill: Vec<T>) -> Self {
+        Self {
+            inline: [T::default(); N],
+            len: 0,
+            spill,
+        }
+    }
+
+    fn push(&mut self, v: T) {
+        if self.spill.is_empty() && self.len < N {
+            self.inline[self.len] = v;
+            self.len += 1;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.spill.push(v);
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::Deref for Small<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+}
+
+impl<T: Copy + Default, const N: usize> std::ops::DerefMut for Small<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        if self.spill.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.spill
+        }
+    }
+}
+
 /// Longest anchored answer text considered (bytes after the anchor phrase).
 const MAX_ANCHOR_LEN: usize = 4096;
 /// How many occurrences of one phrase anchor are tried (last first) before giving up.
@@ -329,6 +390,9 @@ pub fn extract_gold(gold: &str) -> Option<Extraction<'_>> {
 /// `<think>` is never closed.
 #[must_use]
 pub fn answer_region(text: &str) -> Option<&str> {
+    if memchr::memchr(b'<', text.as_bytes()).is_none() {
+        return Some(text);
+    }
     if let Some(p) = text.rfind("</think>") {
         Some(&text[p + "</think>".len()..])
     } else if text.contains("<think>") {
@@ -413,7 +477,7 @@ pub fn last_number(text: &str) -> Option<&str> {
 // Boxes
 // ---------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct BoxSpan {
     /// Byte offset of the backslash of `\boxed` / `\fbox`.
     cmd: usize,
@@ -433,8 +497,105 @@ pub fn box_contents(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Most box commands for which [`find_boxes`] matches each box's braces on its own.
+const MAX_DIRECT_BOXES: usize = 8;
+
+/// All complete boxes, ordered by `end`.
+///
+/// The scan of [`find_boxes_scan`] finds every `\boxed` / `\fbox` (a backslash, the name, no
+/// letter after it): a backslash it skips is the second byte of an escape `\\`, and then it
+/// reads the name right after that pair. A box's content ends at the brace that closes its
+/// opening brace, which only depends on the text after it. So with few commands in the text
+/// (found by a fast substring search), each box is matched on its own: the same boxes,
+/// without scanning the whole text byte by byte.
+fn find_boxes(text: &str) -> Small<BoxSpan, 4> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = Small::new();
+    let mut cmds = 0usize;
+    // Each name ends in `box` (`\boxed` at 0, `\fbox` at 1): look at every `x`.
+    for x in memchr::memchr_iter(b'x', b) {
+        let Some(q) = x.checked_sub(2) else { continue };
+        if &b[q..x] != b"bo" {
+            continue;
+        }
+        let p = if q > 0 && b[q - 1] == b'f' { q - 1 } else { q };
+        if p == 0 || b[p - 1] != b'\\' {
+            continue;
+        }
+        let Some(len) = box_name_len(b, p) else {
+            continue;
+        };
+        cmds += 1;
+        if cmds > MAX_DIRECT_BOXES {
+            return Small::from_vec(find_boxes_scan(text));
+        }
+        let cmd = p - 1;
+        let mut j = p + len;
+        while j < n && matches!(b[j], b' ' | b'\t' | b'\n' | b'\r') {
+            j += 1;
+        }
+        if j < n && b[j] == b'{' {
+            if let Some(close) = closing_brace(b, j + 1) {
+                out.push(BoxSpan {
+                    cmd,
+                    content: (j + 1, close),
+                    end: close + 1,
+                });
+            }
+        } else if let Some((ts, te)) = tex_token(text, j) {
+            out.push(BoxSpan {
+                cmd,
+                content: (ts, te),
+                end: te,
+            });
+        }
+    }
+    // Ends are distinct: the order is the one the scan gives.
+    out.sort_unstable_by_key(|bx| bx.end);
+    out
+}
+
+/// The `}` that closes a `{` just before `from`, read as [`find_boxes_scan`] reads text.
+fn closing_brace(b: &[u8], from: usize) -> Option<usize> {
+    let n = b.len();
+    let mut depth = 1usize;
+    let mut i = from;
+    while i < n {
+        match b[i] {
+            b'\\' => {
+                let name_at = if b.get(i + 1) == Some(&b'\\') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                if let Some(len) = box_name_len(b, name_at) {
+                    i = name_at + len;
+                } else if i + 1 < n {
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            b'{' => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+                i += 1;
+            }
+            _ => i = memchr::memchr3(b'\\', b'{', b'}', &b[i..]).map_or(n, |k| i + k),
+        }
+    }
+    None
+}
+
 /// All complete boxes, ordered by `end`. One pass, iterative brace matching.
-fn find_boxes(text: &str) -> Vec<BoxSpan> {
+fn find_boxes_scan(text: &str) -> Vec<BoxSpan> {
     let b = text.as_bytes();
     let n = b.len();
     let mut out = Vec::new();
@@ -499,7 +660,8 @@ fn find_boxes(text: &str) -> Vec<BoxSpan> {
                 }
                 i += 1;
             }
-            _ => i += 1,
+            // Every other byte is skipped: jump to the next one that matters.
+            _ => i = memchr::memchr3(b'\\', b'{', b'}', &b[i..]).map_or(n, |k| i + k),
         }
     }
     out.sort_by_key(|bx| bx.end);
@@ -666,11 +828,15 @@ fn is_list_gap(g: &str) -> bool {
 
 /// Word-boundary occurrences of `answer` (any case), last first, at most
 /// [`MAX_ANCHOR_SEEN`]. One backward pass serves all three phrase rules.
-fn answer_positions(b: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut end = b.len();
-    while let Some(p) = rfind_ci(b, b"answer", end) {
-        end = p;
+fn answer_positions(b: &[u8]) -> Small<usize, 8> {
+    let mut out = Small::new();
+    // Every occurrence has its one `w` at offset 3 (and occurrences never overlap), so the
+    // `w`s from the end give the occurrences from the end.
+    for w in memchr::memchr2_iter(b'w', b'W', b).rev() {
+        let Some(p) = w.checked_sub(3) else { break };
+        if !starts_with_ci(b, p, b"answer") {
+            continue;
+        }
         if p > 0 && (b[p - 1].is_ascii_alphanumeric() || b[p - 1] == b'_') {
             continue;
         }
@@ -1665,14 +1831,65 @@ fn find_ci(b: &[u8], needle: &[u8]) -> Option<usize> {
         .find(|&i| b[i].to_ascii_lowercase() == f && b[i..i + m].eq_ignore_ascii_case(needle))
 }
 
-/// Last case-insensitive occurrence of `needle` that starts before `end`.
-fn rfind_ci(b: &[u8], needle: &[u8], end: usize) -> Option<usize> {
-    if needle.is_empty() || b.len() < needle.len() {
-        return None;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spans(v: &[BoxSpan]) -> Vec<(usize, (usize, usize), usize)> {
+        v.iter().map(|b| (b.cmd, b.content, b.end)).collect()
     }
-    let last_start = (b.len() - needle.len()).min(end.checked_sub(1)?);
-    let (f, m) = (needle[0].to_ascii_lowercase(), needle.len());
-    (0..=last_start)
-        .rev()
-        .find(|&i| b[i].to_ascii_lowercase() == f && b[i..i + m].eq_ignore_ascii_case(needle))
+
+    #[test]
+    fn direct_boxes_are_the_scanned_boxes() {
+        for t in [
+            "\\boxed{1}",
+            "\\\\boxed{1}",
+            "\\\\\\boxed{1}",
+            "a \\fbox{2} \\boxed 5 \\boxed\\pi \\boxed{\\boxed{3}}",
+            "\\fboxed{1} \\boxedx{2} fbox{3} \\boxed  \n{4}",
+            "\\boxed{\\{ 1 \\} \\\\}  } \\boxed{",
+            "\\boxed{\\frac{1}{2}} and \\boxed{3}.",
+            "\\boxed",
+            "x\\boxed{\\fbox{x}}x",
+        ] {
+            assert_eq!(spans(&find_boxes(t)), spans(&find_boxes_scan(t)), "{t:?}");
+        }
+        let many = "\\boxed{1} ".repeat(MAX_DIRECT_BOXES + 2);
+        assert_eq!(find_boxes(&many).len(), MAX_DIRECT_BOXES + 2);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+        #[test]
+        fn direct_boxes_match_the_scan(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("\\"), Just("{"), Just("}"), Just("boxed"), Just("fbox"), Just("\\boxed"),
+                Just("\\fbox"), Just("\\boxed{"), Just(" "), Just("\n"), Just("x"), Just("5"),
+                Just("\\pi"), Just("é"), Just("f"), Just("bo"),
+            ],
+            0..24,
+        )) {
+            let t: String = parts.concat();
+            prop_assert_eq!(spans(&find_boxes(&t)), spans(&find_boxes_scan(&t)));
+        }
+
+        #[test]
+        fn answer_positions_match_a_plain_search(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("answer"), Just("ANSWER"), Just("Answer"), Just("aNsWeR"), Just("w"),
+                Just("answ"), Just("er"), Just(" "), Just("_"), Just("x"), Just("é"),
+            ],
+            0..24,
+        )) {
+            let t: String = parts.concat();
+            let b = t.as_bytes();
+            let want: Vec<usize> = (0..b.len().saturating_sub(5))
+                .rev()
+                .filter(|&p| starts_with_ci(b, p, b"answer"))
+                .filter(|&p| p == 0 || !(b[p - 1].is_ascii_alphanumeric() || b[p - 1] == b'_'))
+                .collect();
+            prop_assert_eq!(answer_positions(b).to_vec(), want);
+        }
+    }
 }

@@ -146,7 +146,12 @@ fn int_of(digits: &str) -> BigInt {
     if digits.is_empty() {
         return BigInt::zero();
     }
-    // Parsing validated ASCII digits cannot fail.
+    // Parsing validated ASCII digits cannot fail; up to 19 digits fit a u64.
+    if digits.len() <= 19 {
+        if let Ok(v) = digits.parse::<u64>() {
+            return BigInt::from(v);
+        }
+    }
     digits.parse::<BigInt>().unwrap_or_default()
 }
 
@@ -268,10 +273,15 @@ impl<'a> Lexer<'a> {
             return Err(LexError::TooBig);
         }
         let sig = sig_digits(&int_digits, &frac);
-        let mut value = BigRational::new(
-            int_of(&int_digits) * pow10(frac.len()) + int_of(&frac),
-            pow10(frac.len()),
-        );
+        let mut value = if frac.is_empty() {
+            // An integer: already in lowest terms.
+            BigRational::from_integer(int_of(&int_digits))
+        } else {
+            BigRational::new(
+                int_of(&int_digits) * pow10(frac.len()) + int_of(&frac),
+                pow10(frac.len()),
+            )
+        };
         if !repeating.is_empty() {
             // 0.ab(cd)... = (abcd - ab) / (10^|ab| (10^|cd| - 1)) added to the integer part.
             let nr = repeating.len();

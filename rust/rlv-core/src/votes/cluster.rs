@@ -203,13 +203,13 @@ pub fn cluster_prepared<S: AsRef<str>>(
     }
 
     // 4. Classes numbered by first appearance.
-    let mut class_of_root: HashMap<u32, u32> = HashMap::new();
+    let mut class_of_root: Vec<Option<u32>> = vec![None; distinct.len()];
     let mut class_of = Vec::with_capacity(answers.len());
     let mut first = Vec::new();
     for (s, d) in distinct_of.iter().enumerate() {
         let c = d.filter(|&d| usable[d as usize]).map(|d| {
-            let root = uf.find(d);
-            *class_of_root.entry(root).or_insert_with(|| {
+            let root = uf.find(d) as usize;
+            *class_of_root[root].get_or_insert_with(|| {
                 first.push(s);
                 #[allow(clippy::cast_possible_truncation)]
                 let c = (first.len() - 1) as u32;
