@@ -21,7 +21,7 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -374,74 +374,78 @@ def _load_cfg(args: argparse.Namespace, command: str) -> Any:
         return None
 
 
-def _fail(command: str, e: BaseException) -> int:
-    print(f"rlv {command}: error: {e}", file=sys.stderr)
-    return 2
+def _guarded(command: str, work: Callable[[], int], interrupted: str = "interrupted") -> int:
+    """Run a training-side command: a bad config, data file or argument (``ValueError``,
+    which ``ConfigError`` and ``DataError`` are), a missing file or an unavailable backend
+    is a one-line error and exit code 2; Ctrl-C is exit code 130."""
+    try:
+        return work()
+    except (ValueError, FileNotFoundError, NotImplementedError) as e:
+        print(f"rlv {command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rlv {command}: {interrupted}", file=sys.stderr)
+        return 130
 
 
 def _run_sft(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args, "sft")
     if cfg is None:
         return 2
-    from rlv.config import ConfigError
-    from rlv.tasks import DataError
 
-    try:
+    def work() -> int:
         from rlv.training import sft
 
         _, _, out, hist = sft(cfg)
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as e:
-        return _fail("sft", e)
-    except KeyboardInterrupt:
-        print("rlv sft: interrupted", file=sys.stderr)
-        return 130
-    print(
-        f"SFT: {len(hist)} steps, final loss {hist[-1]['loss/sft']:.4f}" if hist else "SFT: 0 steps"
-    )
-    print(f"model: {out}")
-    return 0
+        print(
+            f"SFT: {len(hist)} steps, final loss {hist[-1]['loss/sft']:.4f}"
+            if hist
+            else "SFT: 0 steps"
+        )
+        print(f"model: {out}")
+        return 0
+
+    return _guarded("sft", work)
 
 
 def _run_train(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args, "train")
     if cfg is None:
         return 2
-    from rlv.config import ConfigError
-    from rlv.tasks import DataError
 
-    try:
+    def work() -> int:
         from rlv.training import train
 
         res = train(cfg, resume=args.resume)
-    except (ConfigError, DataError, FileNotFoundError, ValueError) as e:
-        return _fail("train", e)
-    except KeyboardInterrupt:
-        print("rlv train: interrupted (the last complete checkpoint is kept)", file=sys.stderr)
-        return 130
-    if res.history:
-        last = res.history[-1]
-        print(
-            f"step {cfg.train.steps}: reward {last['reward/mean']:.3f}, verifier AUC "
-            f"{last['verifier/auc']:.3f}"
-        )
-    print(f"run: {res.run_dir}  checkpoint: {res.checkpoint}")
-    return 0
+        if res.history:
+            last = res.history[-1]
+            print(
+                f"step {cfg.train.steps}: reward {last['reward/mean']:.3f}, verifier AUC "
+                f"{last['verifier/auc']:.3f}"
+            )
+        print(f"run: {res.run_dir}  checkpoint: {res.checkpoint}")
+        return 0
+
+    return _guarded("train", work, "interrupted (the last complete checkpoint is kept)")
 
 
 def _run_sample(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args, "sample")
     if cfg is None:
         return 2
-    from rlv.config import ConfigError
-    from rlv.tasks import DataError
 
-    try:
+    def work() -> int:
         from rlv import models
         from rlv.generation import make_backend
         from rlv.sampling import sample_dump
         from rlv.tasks import load_jsonl
-        from rlv.training import load_problems, resolve_device, sampling_params, seed_everything
-        from rlv.verifier import Template, Verifier
+        from rlv.training import (
+            build_verifier,
+            load_problems,
+            resolve_device,
+            sampling_params,
+            seed_everything,
+        )
 
         if args.n < 1:
             raise ValueError(f"--n must be >= 1, got {args.n}")
@@ -460,12 +464,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         if args.limit is not None:
             problems = problems[: args.limit]
         model, tok = models.load(args.model, device=device)
-        verifier = Verifier(
-            tok,
-            Template.from_name(
-                cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label
-            ),
-        )
+        verifier = build_verifier(cfg, tok)
         backend = make_backend(
             args.backend or cfg.generation.backend, model, tok, batch_size=cfg.generation.batch_size
         )
@@ -479,34 +478,26 @@ def _run_sample(args: argparse.Namespace) -> int:
             score=cfg.verify.score,
             progress=cfg.train.progress,
         )
-    except (ConfigError, DataError, FileNotFoundError, ValueError, NotImplementedError) as e:
-        return _fail("sample", e)
-    except KeyboardInterrupt:
-        print("rlv sample: interrupted (no partial dump written)", file=sys.stderr)
-        return 130
-    print(
-        f"{stats.samples} samples for {stats.problems} problems -> {args.out} "
-        f"({stats.samples_per_s:.1f} samples/s; verifier scoring = "
-        f"{100 * stats.score_overhead:.1f}% of generation time)"
-    )
-    return 0
+        print(
+            f"{stats.samples} samples for {stats.problems} problems -> {args.out} "
+            f"({stats.samples_per_s:.1f} samples/s; verifier scoring = "
+            f"{100 * stats.score_overhead:.1f}% of generation time)"
+        )
+        return 0
+
+    return _guarded("sample", work, "interrupted (no partial dump written)")
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from rlv.config import ConfigError
-
-    try:
+    def work() -> int:
         from rlv.demo import format_summary, run_demo
 
         rep = run_demo(args.out, seed=args.seed, baseline=args.baseline, overrides=args.overrides)
-    except (ConfigError, ValueError) as e:
-        return _fail("demo", e)
-    except KeyboardInterrupt:
-        print("rlv demo: interrupted", file=sys.stderr)
-        return 130
-    print(format_summary(rep))
-    print(f"report: {args.out}/report.json  plot: {args.out}/curves.png")
-    return 0
+        print(format_summary(rep))
+        print(f"report: {args.out}/report.json  plot: {args.out}/curves.png")
+        return 0
+
+    return _guarded("demo", work)
 
 
 def _add_training_commands(sub: Any) -> None:

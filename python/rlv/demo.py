@@ -19,6 +19,7 @@ problem) and, with ``--baseline``, a ``baseline`` object of the same shape. The 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -106,14 +107,11 @@ def evaluate(
     from rlv.generation import make_backend
     from rlv.rescore import rescore
     from rlv.sampling import sample_dump
-    from rlv.training import sampling_params
-    from rlv.verifier import Template, Verifier, auc
+    from rlv.training import build_verifier, sampling_params
+    from rlv.verifier import auc
 
     torch.manual_seed(seed)
-    verifier = Verifier(
-        tokenizer,
-        Template.from_name(cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label),
-    )
+    verifier = build_verifier(cfg, tokenizer)
     backend = make_backend(
         cfg.generation.backend, model, tokenizer, batch_size=cfg.generation.batch_size
     )
@@ -197,7 +195,7 @@ def run_demo(
     timings["eval_sft_s"] = time.perf_counter() - t
 
     def rl_run(name: str, lam: float) -> dict[str, Any]:
-        c = load_config(None, base=to_dict(cfg))
+        c = copy.deepcopy(cfg)
         c.model.path = str(sft_dir)
         c.verify.lam = lam
         c.train.run_dir = str(out / name)

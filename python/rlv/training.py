@@ -406,6 +406,20 @@ def rlv_loss(
     return loss, metrics, z.detach()
 
 
+def _yes_no_logits(z: torch.Tensor, verifier: Verifier) -> torch.Tensor:
+    """``(B, 2)`` float32 CPU logits of the Yes and No tokens from ``(B, V)`` label logits."""
+    return z[:, [verifier.yes_id, verifier.no_id]].float().cpu()
+
+
+def _unpad_rows(
+    x: torch.Tensor, idx: Sequence[int], comp_ids: Sequence[Sequence[int]], out: list[torch.Tensor]
+) -> None:
+    """Store row ``j`` of the right-aligned ``(B, C)`` ``x`` as ``out[idx[j]]`` (CPU, length of
+    that sample's completion): the inverse of :func:`_right_aligned`."""
+    for j, i in enumerate(idx):
+        out[i] = x[j, x.shape[1] - len(comp_ids[i]) :].cpu()
+
+
 def _right_aligned(rows: Sequence[torch.Tensor], width: int, device: Any) -> torch.Tensor:
     out = torch.zeros((len(rows), width), dtype=torch.float32, device=device)
     for i, r in enumerate(rows):
@@ -509,6 +523,57 @@ def _check_run(cfg: Config, problems: Sequence[Problem]) -> None:
             raise ConfigError(f"problem {p.id}: missing gold answer")
 
 
+def build_verifier(cfg: Config, tokenizer: Any) -> Verifier:
+    """The verifier of ``cfg.verify`` (template and label strings) for ``tokenizer``."""
+    v = cfg.verify
+    return Verifier(tokenizer, Template.from_name(v.template, yes=v.yes_label, no=v.no_label))
+
+
+@dataclass
+class _Run:
+    """What ``train`` and ``sft`` set up the same way, before anything is written."""
+
+    device: torch.device
+    bf16: bool
+    problems: list[Problem]
+    model: Any
+    tokenizer: Any
+    verifier: Verifier
+
+
+def _set_up(
+    cfg: Config,
+    model: Any,
+    tokenizer: Any,
+    problems: Sequence[Problem] | None,
+    *,
+    model_dir: Path | None = None,
+) -> _Run:
+    """Validate, seed, load and check the problems, then the model (``model_dir``: load it
+    from there instead; else the given model, else ``cfg.model``) and its verifier."""
+    cfg.validate()
+    tc = cfg.train
+    device = resolve_device(tc.device)
+    if tc.threads is not None:
+        torch.set_num_threads(tc.threads)
+    bf16 = device.type == "cuda" if tc.bf16 is None else tc.bf16
+    seed_everything(tc.seed)
+    probs = list(problems) if problems is not None else load_problems(cfg, "train")
+    _check_run(cfg, probs)
+    if model_dir is not None:
+        from rlv import models
+
+        model, tokenizer = models.load(model_dir)
+        model.to(device)
+    elif model is None:
+        model, tokenizer = build_model(cfg, device)
+    elif tokenizer is None:
+        raise ValueError("pass the tokenizer with the model")
+    else:
+        model.to(device)
+    return _Run(device, bf16, probs, model, tokenizer, build_verifier(cfg, tokenizer))
+
+
 def train(
     cfg: Config,
     *,
@@ -532,35 +597,19 @@ def train(
     cfg.validate()
     check_logging_available(cfg)
     tc = cfg.train
-    device = resolve_device(tc.device)
-    if tc.threads is not None:
-        torch.set_num_threads(tc.threads)
-    bf16 = device.type == "cuda" if tc.bf16 is None else tc.bf16
-    seed_everything(tc.seed)
-    probs = list(problems) if problems is not None else load_problems(cfg, "train")
-    _check_run(cfg, probs)
-    if model is None:
-        model, tokenizer = build_model(cfg, device)
-    elif tokenizer is None:
-        raise ValueError("pass the tokenizer with the model")
-    else:
-        model.to(device)
-    verifier = Verifier(
-        tokenizer,
-        Template.from_name(cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label),
-    )
     run_dir = Path(tc.run_dir)
     ckpt_dir = run_dir / "checkpoints"
-    start = 0
-    state: dict[str, Any] | None = None
-    if resume:
+    last: Path | None = None
+    if resume:  # the checkpoint's model replaces any other
         last = ckpt.latest_checkpoint(ckpt_dir)
         if last is None:
             raise FileNotFoundError(f"--resume: no checkpoint under {ckpt_dir}")
-        from rlv import models
-
-        model, tokenizer = models.load(last)
-        model.to(device)
+    run = _set_up(cfg, model, tokenizer, problems, model_dir=last)
+    device, bf16, probs = run.device, run.bf16, run.problems
+    model, tokenizer, verifier = run.model, run.tokenizer, run.verifier
+    start = 0
+    state: dict[str, Any] | None = None
+    if last is not None:
         state = json.loads((last / "state.json").read_text())
         start = int(state["step"])
 
@@ -583,8 +632,8 @@ def train(
         ref_model = copy.deepcopy(model).eval()
         for p in ref_model.parameters():
             p.requires_grad_(False)
-    if resume:
-        assert state is not None and last is not None
+    if last is not None:
+        assert state is not None
         ts = torch.load(last / "trainer_state.pt", weights_only=False, map_location=device)
         opt.load_state_dict(ts["optimizer"])
         sched.load_state_dict(ts["scheduler"])
@@ -707,18 +756,13 @@ def train_step(
                 with _autocast(device, bf16):
                     logits = forward_window(model, b)
                 lp = token_logprobs(b.completion_logits(logits), b.completion_ids, temp)
-                z = b.label_logits(logits).float()
-                for j, i in enumerate(idx):
-                    c = len(comp_ids[i])
-                    old_lp[i] = lp[j, lp.shape[1] - c :].cpu()
-                    pre_z[i] = torch.stack([z[j, verifier.yes_id], z[j, verifier.no_id]]).cpu()
+                _unpad_rows(lp, idx, comp_ids, old_lp)
+                pre_z[idx] = _yes_no_logits(b.label_logits(logits), verifier)
                 if ref_model is not None and ref_lp is not None:
                     with _autocast(device, bf16):
                         rlogits = forward_window(ref_model, b)
                     rlp = token_logprobs(b.completion_logits(rlogits), b.completion_ids, temp)
-                    for j, i in enumerate(idx):
-                        c = len(comp_ids[i])
-                        ref_lp[i] = rlp[j, rlp.shape[1] - c :].cpu()
+                    _unpad_rows(rlp, idx, comp_ids, ref_lp)
 
     # minibatches: contiguous groups of prompts (a group's samples stay together)
     g = rl.group_size
@@ -764,8 +808,7 @@ def train_step(
                 )  # fmt: skip
                 loss.backward()
                 if old_lp is None and epoch == 0:
-                    zz = z.float().cpu()
-                    pre_z[idx] = torch.stack([zz[:, verifier.yes_id], zz[:, verifier.no_id]], 1)
+                    pre_z[idx] = _yes_no_logits(z, verifier)
                 ntok = float(b.completion_mask.sum().item())
                 for k, v in m.items():
                     if k.startswith("verifier/") or k in _NOT_AVERAGED:
@@ -843,27 +886,14 @@ def sft(
 
     Returns ``(model, tokenizer, model_dir, history)``.
     """
-    cfg.validate()
     sc = cfg.sft
     tc = cfg.train
-    device = resolve_device(tc.device)
-    if tc.threads is not None:
-        torch.set_num_threads(tc.threads)
-    bf16 = device.type == "cuda" if tc.bf16 is None else tc.bf16
-    seed_everything(tc.seed)
-    probs = list(problems) if problems is not None else load_problems(cfg, "train")
-    _check_run(cfg, probs)
-    demos = [p for p in probs if p.solution]
+    run = _set_up(cfg, model, tokenizer, problems)
+    device, bf16 = run.device, run.bf16
+    model, tokenizer, verifier = run.model, run.tokenizer, run.verifier
+    demos = [p for p in run.problems if p.solution]
     if not demos:
         raise ConfigError("rlv sft needs problems with demonstration solutions")
-    if model is None:
-        model, tokenizer = build_model(cfg, device)
-    else:
-        model.to(device)
-    verifier = Verifier(
-        tokenizer,
-        Template.from_name(cfg.verify.template, yes=cfg.verify.yes_label, no=cfg.verify.no_label),
-    )
     out = Path(out_dir) if out_dir is not None else Path(tc.run_dir) / "model"
     out.parent.mkdir(parents=True, exist_ok=True)
     opt = torch.optim.AdamW(model.parameters(), lr=sc.lr, weight_decay=sc.weight_decay)
