@@ -463,6 +463,13 @@ def test_bad_config_fails_before_any_work(tmp_path: Path, override: str, match: 
     assert not (tmp_path / "r").exists()
 
 
+def test_unavailable_backend_fails_before_any_work(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "generation.backend=vllm")
+    with pytest.raises(NotImplementedError, match="vLLM"):
+        train(cfg)
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_data_fails_before_any_work(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     for bad, match in (

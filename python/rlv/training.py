@@ -642,12 +642,12 @@ def train(
         if ref_model is not None and "ref_model" in ts:
             ref_model.load_state_dict(ts["ref_model"])
 
+    backend = make_backend(  # before anything is written: an unavailable backend fails here
+        cfg.generation.backend, model, tokenizer, batch_size=cfg.generation.batch_size
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     logger = MetricsLogger(run_dir, cfg, resume_step=start)
-    backend = make_backend(
-        cfg.generation.backend, model, tokenizer, batch_size=cfg.generation.batch_size
-    )
     prompt_cache: dict[str, list[int]] = {}
     history: list[dict[str, float]] = []
     final: Path | None = None
