@@ -336,6 +336,21 @@ def test_numpy_rust_tensor_and_torch_path_agree(
 
 
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_torch_path_does_not_cancel(torch: Any, name: str) -> None:
+    # Rewards large relative to their spread (found by hypothesis: [2, 2.00001]): both paths
+    # shift each group before averaging, so they agree to float64 precision, and symmetric
+    # pairs get exactly opposite advantages on the Rust path.
+    f = ESTIMATORS[name]
+    for r in ([2.0, 2.00001], [1e6, 1e6 + 1e-3, 1e6 + 2e-3], [-3.0, -3.0 + 1e-9]):
+        x = np.array(r)
+        ids = np.zeros(len(r), dtype=np.int64)
+        a_np = f(x, ids)
+        _close(a_np, f(torch.from_numpy(x), torch.from_numpy(ids), backend="torch").numpy(), 1e-12)
+        if len(r) == 2 and name != "reinforce_pp":
+            assert a_np[0] == -a_np[1]
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
 def test_torch_path_worked_example_and_sizes(torch: Any, name: str) -> None:
     f = ESTIMATORS[name]
     for dtype in (torch.float32, torch.float64):

@@ -361,9 +361,6 @@ def _torch_estimate(
     mask = ~torch.isnan(x)
     zeros = x.new_zeros(n_groups)
     cnt = zeros.index_add(0, inv, mask.to(work))
-    mean = zeros.index_add(0, inv, torch.where(mask, x, 0.0)) / cnt.clamp(min=1)
-    d = torch.where(mask, x - mean[inv], 0.0)
-    ss = zeros.index_add(0, inv, d * d)
     hi = torch.full_like(zeros, -torch.inf).scatter_reduce(
         0, inv, torch.where(mask, x, -torch.inf), "amax"
     )
@@ -371,6 +368,12 @@ def _torch_estimate(
         0, inv, torch.where(mask, x, torch.inf), "amin"
     )
     informative = (cnt >= 2) & (hi > lo)
+    # Shift each group by its smallest reward before averaging (as the Rust core shifts by
+    # the first): rewards that are large relative to their spread do not cancel.
+    xs = torch.where(mask, x - torch.where(cnt > 0, lo, 0.0)[inv], 0.0)
+    mean = zeros.index_add(0, inv, xs) / cnt.clamp(min=1)
+    d = torch.where(mask, xs - mean[inv], 0.0)
+    ss = zeros.index_add(0, inv, d * d)
 
     if kind == "grpo":
         eps, scale = opts["eps"], opts["scale"]

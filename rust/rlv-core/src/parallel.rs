@@ -37,7 +37,11 @@ pub fn default_num_threads() -> usize {
     {
         return n;
     }
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    // Cached: on Linux the first call reads cgroup files (~0.1 ms), and the answer does not
+    // change while the process runs.
+    static CPUS: OnceLock<usize> = OnceLock::new();
+    *CPUS
+        .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
 }
 
 /// The cached pools, tagged with the id of the process that built them.
