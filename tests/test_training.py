@@ -167,6 +167,17 @@ def test_p_yes_equals_manual_softmax(tiny: tuple[Any, Any]) -> None:
         assert s.normalized[i] == pytest.approx(float(norm), abs=1e-6)
 
 
+def test_row_ids_are_the_unpadded_packed_rows(tiny: tuple[Any, Any]) -> None:
+    _, tok = tiny
+    ver = Verifier(tok)
+    prompts = ["1+2=?\n", [7, 8, 9, 10]]
+    comps = ["3", [11, 12, 1]]
+    b = ver.pack(prompts, comps)
+    for i, (p, c) in enumerate(zip(prompts, comps, strict=True)):
+        row = b.input_ids[i][b.attention_mask[i].bool()].tolist()
+        assert ver.row_ids(p, c) == row
+
+
 def test_verifier_rejects_multi_token_labels(tiny: tuple[Any, Any]) -> None:
     from rlv.verifier import Template
 
@@ -370,6 +381,8 @@ def test_two_step_training_smoke(tmp_path: Path) -> None:
         assert key in lines[-1], key
     assert 0 <= lines[-1]["reward/mean"] <= 1
     assert lines[-1]["policy/entropy"] > 0
+    # the backend samples from the trained policy: its log-probs are the recomputed ones
+    assert all(x["gen/logprob_max_abs_diff"] < 1e-4 for x in lines)
     cks = ckpt.list_checkpoints(tmp_path / "run" / "checkpoints")
     assert [p.name for p in cks] == ["step-000001", "step-000002"]
     assert res.checkpoint == cks[-1]
@@ -412,6 +425,7 @@ def test_kl_and_ppo_epochs_path(tmp_path: Path) -> None:
     m = res.history[0]
     assert "loss/kl" in m and m["loss/kl"] >= 0
     assert math.isfinite(m["verifier/auc"]) or math.isnan(m["verifier/auc"])
+    assert m["gen/logprob_max_abs_diff"] < 1e-4  # from the pre-update (old log-prob) pass
 
 
 def test_sft_learns_and_writes_a_model(tmp_path: Path) -> None:
@@ -464,10 +478,22 @@ def test_bad_config_fails_before_any_work(tmp_path: Path, override: str, match: 
 
 
 def test_unavailable_backend_fails_before_any_work(tmp_path: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here (tests/test_vllm.py covers the backend)")
+    from rlv.generation import BackendUnavailableError
+
     cfg = small_config(tmp_path, "generation.backend=vllm")
-    with pytest.raises(NotImplementedError, match="vLLM"):
+    with pytest.raises(BackendUnavailableError, match="needs vLLM.*pip install"):
         train(cfg)
     assert not (tmp_path / "run").exists()
+    from rlv.cli import main
+
+    rc = main(
+        ["train", "--set", "generation.backend=vllm", "--set", f"train.run_dir={tmp_path / 'r'}"]
+    )
+    assert rc == 2 and not (tmp_path / "r").exists()
 
 
 def test_bad_data_fails_before_any_work(tmp_path: Path) -> None:

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
+from rlv.generation import BackendUnavailableError
+
 __all__ = ["build_parser", "main"]
 
 
@@ -380,7 +382,7 @@ def _guarded(command: str, work: Callable[[], int], interrupted: str = "interrup
     is a one-line error and exit code 2; Ctrl-C is exit code 130."""
     try:
         return work()
-    except (ValueError, FileNotFoundError, NotImplementedError) as e:
+    except (ValueError, FileNotFoundError, NotImplementedError, BackendUnavailableError) as e:
         print(f"rlv {command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -436,12 +438,13 @@ def _run_sample(args: argparse.Namespace) -> int:
 
     def work() -> int:
         from rlv import models
-        from rlv.generation import make_backend
         from rlv.sampling import sample_dump
         from rlv.tasks import load_jsonl
         from rlv.training import (
             build_verifier,
+            close_backend,
             load_problems,
+            make_generation_backend,
             resolve_device,
             sampling_params,
             seed_everything,
@@ -463,21 +466,26 @@ def _run_sample(args: argparse.Namespace) -> int:
             problems = load_problems(cfg, "eval")
         if args.limit is not None:
             problems = problems[: args.limit]
-        model, tok = models.load(args.model, device=device)
+        name = args.backend or cfg.generation.backend
+        if name == "vllm":  # vLLM reads the weights itself: no transformers copy
+            model, tok = None, models.load_tokenizer(args.model)
+            backend = make_generation_backend(cfg, None, tok, name=name, model_dir=args.model)
+        else:
+            model, tok = models.load(args.model, device=device)
+            backend = make_generation_backend(cfg, model, tok, name=name)
         verifier = build_verifier(cfg, tok)
-        backend = make_backend(
-            args.backend or cfg.generation.backend, model, tok, batch_size=cfg.generation.batch_size
-        )
-        stats = sample_dump(
-            backend,
-            model,
-            verifier,
-            problems,
-            args.out,
-            params=sampling_params(cfg, verifier, n=args.n),
-            score=cfg.verify.score,
-            progress=cfg.train.progress,
-        )
+        try:
+            stats = sample_dump(
+                backend,
+                verifier,
+                problems,
+                args.out,
+                params=sampling_params(cfg, verifier, n=args.n),
+                score=cfg.verify.score,
+                progress=cfg.train.progress,
+            )
+        finally:
+            close_backend(backend)
         print(
             f"{stats.samples} samples for {stats.problems} problems -> {args.out} "
             f"({stats.samples_per_s:.1f} samples/s; verifier scoring = "

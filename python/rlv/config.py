@@ -266,7 +266,16 @@ class GenerationConfig:
     """Never sample the verifier's Yes/No tokens in solutions (useful when they are dedicated
     tokens, as in the tiny model; leave off for real tokenizers where "Yes" is a word)."""
     batch_size: int = 256
-    """Sequences per generation call."""
+    """Sequences per generation call (transformers backend)."""
+    vllm_gpu_memory_utilization: float = 0.5
+    """vLLM backend: fraction of GPU memory the engine may take (leave room for training)."""
+    vllm_max_model_len: int = 0
+    """vLLM backend: longest prompt + completion (0: the model's max_position_embeddings)."""
+    vllm_block_size: int = 32
+    """vLLM backend: KV-cache block size (prefix caching reuses whole blocks; the CPU build
+    needs a multiple of 32)."""
+    vllm_dtype: str = "auto"
+    """vLLM backend: dtype of the engine's weights ("auto": the model's)."""
 
     def validate(self) -> None:
         _nonneg("generation.temperature", self.temperature)
@@ -274,6 +283,18 @@ class GenerationConfig:
             raise ConfigError(f"generation.top_p must be in (0, 1], got {self.top_p!r}")
         _positive("generation.max_new_tokens", self.max_new_tokens)
         _positive("generation.batch_size", self.batch_size)
+        if not 0.0 < self.vllm_gpu_memory_utilization <= 1.0:
+            raise ConfigError(
+                "generation.vllm_gpu_memory_utilization must be in (0, 1], got "
+                f"{self.vllm_gpu_memory_utilization!r}"
+            )
+        _nonneg("generation.vllm_max_model_len", self.vllm_max_model_len)
+        _positive("generation.vllm_block_size", self.vllm_block_size)
+        if self.vllm_dtype not in ("auto", "float32", "bfloat16", "float16"):
+            raise ConfigError(
+                "generation.vllm_dtype must be one of auto, float32, bfloat16, float16, got "
+                f"{self.vllm_dtype!r}"
+            )
 
 
 @dataclass

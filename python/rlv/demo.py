@@ -104,29 +104,33 @@ def evaluate(
     plus ``verifier_auc``, ``reward`` (mean sample reward), ``paired`` and ``sampling``."""
     import torch
 
-    from rlv.generation import make_backend
     from rlv.rescore import rescore
     from rlv.sampling import sample_dump
-    from rlv.training import build_verifier, sampling_params
+    from rlv.training import (
+        build_verifier,
+        close_backend,
+        make_generation_backend,
+        sampling_params,
+    )
     from rlv.verifier import auc
 
     torch.manual_seed(seed)
     verifier = build_verifier(cfg, tokenizer)
-    backend = make_backend(
-        cfg.generation.backend, model, tokenizer, batch_size=cfg.generation.batch_size
-    )
+    backend = make_generation_backend(cfg, model, tokenizer)
     out_dir.mkdir(parents=True, exist_ok=True)
     dump = out_dir / "samples.jsonl"
-    stats = sample_dump(
-        backend,
-        model,
-        verifier,
-        problems,
-        dump,
-        params=sampling_params(cfg, verifier, n=n),
-        score=cfg.verify.score,
-        progress=progress,
-    )
+    try:
+        stats = sample_dump(
+            backend,
+            verifier,
+            problems,
+            dump,
+            params=sampling_params(cfg, verifier, n=n),
+            score=cfg.verify.score,
+            progress=progress,
+        )
+    finally:
+        close_backend(backend)
     decisions = out_dir / "decisions.jsonl"
     report = rescore([dump], subsets=100, seed=seed, mode="strict", decisions=decisions)
     rows = [json.loads(line) for line in dump.read_text().splitlines() if line.strip()]

@@ -56,6 +56,7 @@ __all__ = [
     "YES_TOKEN",
     "build_tokenizer",
     "load",
+    "load_tokenizer",
     "num_parameters",
     "save",
     "tiny",
@@ -297,15 +298,31 @@ def load(
     if resolved is not None:
         kwargs["dtype"] = resolved
     model: PreTrainedModel = AutoModelForCausalLM.from_pretrained(directory, **kwargs)
-    tokenizer = _load_tokenizer(directory)
-    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(directory)
     generation_config = getattr(model, "generation_config", None)
     if generation_config is not None and generation_config.pad_token_id is None:
         generation_config.pad_token_id = tokenizer.pad_token_id
     if device is not None:
         torch.nn.Module.to(model, device)
     return model, tokenizer
+
+
+def load_tokenizer(path: str | os.PathLike[str]) -> PreTrainedTokenizerBase:
+    """The tokenizer of a local model directory, as :func:`load` gives it (without loading
+    the model): see :func:`load` for the generic-tokenizer rule and the pad token.
+
+    Raises:
+        FileNotFoundError: ``path`` has no tokenizer files.
+    """
+    directory = Path(path)
+    if not any((directory / name).is_file() for name in _TOKENIZER_FILES):
+        raise FileNotFoundError(
+            f"no tokenizer in {str(directory)!r}: expected one of {', '.join(_TOKENIZER_FILES)}"
+        )
+    tokenizer = _load_tokenizer(directory)
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 _GENERIC_TOKENIZER_CLASSES: Final[tuple[str, ...]] = (

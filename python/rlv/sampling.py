@@ -58,7 +58,6 @@ class SampleStats:
 
 def sample_dump(
     backend: Any,
-    model: Any,
     verifier: Verifier,
     problems: Sequence[Problem],
     out: str | Path,
@@ -69,7 +68,8 @@ def sample_dump(
     score_batch_size: int = 64,
     progress: bool = True,
 ) -> SampleStats:
-    """Sample ``params.n`` completions per problem, score them, write the dump to ``out``."""
+    """Sample ``params.n`` completions per problem with ``backend``, score them with the
+    model's own verifier (``backend.score``), write the dump to ``out`` (atomically)."""
     if score not in ("raw", "normalized"):
         raise ValueError(f"score must be 'raw' or 'normalized', got {score!r}")
     if not problems:
@@ -94,7 +94,7 @@ def sample_dump(
                 t1 = time.perf_counter()
                 flat_p = [p_ids[i] for i, g in enumerate(groups) for _ in g]
                 flat_c = [c.token_ids for g in groups for c in g]
-                sc = verifier.score(model, flat_p, flat_c, batch_size=score_batch_size)
+                sc = backend.score(verifier, flat_p, flat_c, batch_size=score_batch_size)
                 t_score += time.perf_counter() - t1
                 t_gen += t1 - t0
                 k = 0

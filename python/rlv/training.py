@@ -48,7 +48,7 @@ import rlv
 from rlv import advantages as adv_mod
 from rlv import checkpoint as ckpt
 from rlv.config import Config, ConfigError, to_dict
-from rlv.generation import Completion, SamplingParams, make_backend
+from rlv.generation import Completion, SamplingParams, VLLMBackend, make_backend
 from rlv.losses import aggregate, entropy_from_logits, kl_penalty, policy_loss, verification_loss
 from rlv.tasks import Problem
 from rlv.verifier import PackedBatch, Template, Verifier, auc, brier, forward_window
@@ -253,6 +253,39 @@ def collect_rollouts(
     )
 
 
+def make_generation_backend(
+    cfg: Config,
+    model: Any,
+    tokenizer: Any,
+    *,
+    name: str | None = None,
+    model_dir: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The generation backend of ``cfg.generation`` (or ``name``). With ``model_dir`` the
+    vLLM engine loads that directory's weights itself instead of receiving ``model``'s."""
+    gen = cfg.generation
+    name = name or gen.backend
+    if name != "vllm":
+        return make_backend(name, model, tokenizer, batch_size=gen.batch_size)
+    opts: dict[str, Any] = {
+        "dtype": gen.vllm_dtype,
+        "max_model_len": gen.vllm_max_model_len or None,
+        "gpu_memory_utilization": gen.vllm_gpu_memory_utilization,
+        "block_size": gen.vllm_block_size,
+        "seed": cfg.train.seed,
+    }
+    if model_dir is not None:
+        return VLLMBackend.from_pretrained(model_dir, tokenizer, **opts)
+    return make_backend(name, model, tokenizer, **opts)
+
+
+def close_backend(backend: Any) -> None:
+    """Free a backend's engine (vLLM); a no-op for backends without one."""
+    close = getattr(backend, "close", None)
+    if callable(close):
+        close()
+
+
 def sampling_params(cfg: Config, verifier: Verifier, *, n: int) -> SamplingParams:
     gen = cfg.generation
     return SamplingParams(
@@ -335,8 +368,14 @@ def rlv_loss(
     norms: LossNorms,
     old_logprobs: torch.Tensor | None = None,
     ref_logprobs: torch.Tensor | None = None,
+    behaviour_logprobs: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
     """``L_RL + lambda * L_verify (+ kl_coef * KL)`` for one micro-batch.
+
+    ``behaviour_logprobs`` (optional, right-aligned like the completions): the generation
+    backend's log-probs of the sampled tokens; their largest difference from this forward
+    pass is reported as ``gen/logprob_max_abs_diff`` (pass them only while the weights are
+    the ones that generated: a check that the backend samples from the trained policy).
 
     ``logits`` are the window :meth:`PackedBatch.logits_to_keep` of the forward pass. The
     policy and KL terms use the step's global normalisers, and the verification term is scaled
@@ -399,11 +438,34 @@ def rlv_loss(
         loss = loss + cfg.verify.lam * ver_scaled
     metrics["loss/policy"] = pg.detach()
     metrics["loss/verify"] = ver_scaled.detach()
+    if behaviour_logprobs is not None:
+        metrics["gen/logprob_max_abs_diff"] = _behaviour_gap(
+            comp_logits, batch, behaviour_logprobs, cfg, verifier
+        )
     with torch.no_grad():
         ent = entropy_from_logits(comp_logits.detach().float())
         metrics["policy/entropy_sum"] = (ent * mask).sum()
     metrics.update({k: v for k, v in vmetrics.items() if k.startswith("verifier/")})
     return loss, metrics, z.detach()
+
+
+def _behaviour_gap(
+    comp_logits: torch.Tensor,
+    batch: PackedBatch,
+    behaviour: torch.Tensor,
+    cfg: Config,
+    verifier: Verifier,
+) -> torch.Tensor:
+    """Largest ``|log pi(token) - backend log-prob|`` over the completion tokens, with ``pi``
+    the distribution the backend sampled from (temperature, suppressed label tokens)."""
+    with torch.no_grad():
+        z = comp_logits.detach().float()
+        if cfg.generation.suppress_label_tokens:
+            z = z.clone()
+            z[..., [verifier.yes_id, verifier.no_id]] = -math.inf
+        lp = token_logprobs(z, batch.completion_ids, cfg.generation.temperature or 1.0)
+        d = torch.where(batch.completion_mask, (lp - behaviour).abs(), 0.0)
+        return d.max() if d.numel() else d.new_zeros(())
 
 
 def _yes_no_logits(z: torch.Tensor, verifier: Verifier) -> torch.Tensor:
@@ -496,6 +558,7 @@ def check_logging_available(cfg: Config) -> None:
 # the RL^V loop
 
 _NOT_AVERAGED = ("policy/n_tokens", "policy/ratio_max", "policy/ratio_min")
+_MAXED = ("gen/logprob_max_abs_diff",)
 
 
 @dataclass
@@ -642,9 +705,8 @@ def train(
         if ref_model is not None and "ref_model" in ts:
             ref_model.load_state_dict(ts["ref_model"])
 
-    backend = make_backend(  # before anything is written: an unavailable backend fails here
-        cfg.generation.backend, model, tokenizer, batch_size=cfg.generation.batch_size
-    )
+    # Before anything is written: an unavailable backend fails here.
+    backend = make_generation_backend(cfg, model, tokenizer)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     logger = MetricsLogger(run_dir, cfg, resume_step=start)
@@ -699,6 +761,7 @@ def train(
         if bar is not None:
             bar.close()
         logger.close()
+        close_backend(backend)
     if final is None and start == tc.steps:
         final = ckpt.latest_checkpoint(ckpt_dir)
     return TrainResult(run_dir, final, history, model, tokenizer)
@@ -746,6 +809,13 @@ def train_step(
     old_lp: list[torch.Tensor] | None = None
     ref_lp: list[torch.Tensor] | None = None
     pre_z = torch.zeros((n, 2), dtype=torch.float32)  # (z_yes, z_no, pre-update) per sample
+    maxed: dict[str, float] = {}
+    gap = "gen/logprob_max_abs_diff"
+
+    def behaviour(idx: Sequence[int], width: int) -> torch.Tensor:
+        rows = [torch.tensor(roll.completions[i].logprobs) for i in idx]
+        return _right_aligned(rows, width, device)
+
     temp = cfg.generation.temperature or 1.0
     if n_updates > 1 or ref_model is not None:
         old_lp = [torch.empty(0)] * n
@@ -757,6 +827,9 @@ def train_step(
                     logits = forward_window(model, b)
                 lp = token_logprobs(b.completion_logits(logits), b.completion_ids, temp)
                 _unpad_rows(lp, idx, comp_ids, old_lp)
+                gen_lp = behaviour(idx, b.completion_ids.shape[1])
+                g_mb = _behaviour_gap(b.completion_logits(logits), b, gen_lp, cfg, verifier)
+                maxed[gap] = max(maxed.get(gap, 0.0), float(g_mb))
                 pre_z[idx] = _yes_no_logits(b.label_logits(logits), verifier)
                 if ref_model is not None and ref_lp is not None:
                     with _autocast(device, bf16):
@@ -772,7 +845,7 @@ def train_step(
     grad_norms = []
     t1 = time.perf_counter()
     for epoch in range(rl.ppo_epochs):
-        for mb in mbs:
+        for mb_i, mb in enumerate(mbs):
             mb_len = [lengths[i] for i in mb]
             n_tok = float(sum(len(comp_ids[i]) for i in mb))
             v_total, pw = verify_norms(labels[mb], valid[mb], cfg.verify.balance)
@@ -798,19 +871,26 @@ def train_step(
                     if ref_lp is None
                     else _right_aligned([ref_lp[i] for i in idx], width, device)
                 )
+                # Before the first update, this pass sees the weights that generated.
+                beh = None
+                if old_lp is None and epoch == 0 and mb_i == 0:
+                    beh = behaviour(idx, width)
                 with _autocast(device, bf16):
                     logits = forward_window(model, b)
                 loss, m, z = rlv_loss(
                     logits, b,
                     advantages=adv_t[idx], labels=lab_t[idx], valid=val_t[idx],
                     cfg=cfg, verifier=verifier, norms=norms,
-                    old_logprobs=old, ref_logprobs=ref,
+                    old_logprobs=old, ref_logprobs=ref, behaviour_logprobs=beh,
                 )  # fmt: skip
                 loss.backward()
                 if old_lp is None and epoch == 0:
                     pre_z[idx] = _yes_no_logits(z, verifier)
                 ntok = float(b.completion_mask.sum().item())
                 for k, v in m.items():
+                    if k in _MAXED:
+                        maxed[k] = max(maxed.get(k, 0.0), float(v.item()))
+                        continue
                     if k.startswith("verifier/") or k in _NOT_AVERAGED:
                         continue  # verifier metrics come from the pre-update scores below
                     # loss terms are globally normalised already; policy stats are token means
@@ -862,6 +942,7 @@ def train_step(
             "perf/tokens_per_s": float(lens.sum()) / dt,
         }
     )
+    out.update(maxed)
     out.update(roll.adv_stats)
     return out
 

@@ -280,6 +280,12 @@ class Verifier:
             return self.suffix_ids[1:]
         return self.suffix_ids
 
+    def row_ids(self, prompt: str | TokenIds, completion: str | TokenIds) -> list[int]:
+        """One verification row, ``prompt + completion + suffix`` (the label position is its
+        last token): the same tokens as a row of :meth:`pack`, without padding."""
+        c = self.completion_ids(completion)
+        return [*self.prompt_ids(prompt), *c, *self.suffix_for(c)]
+
     # -- batches -----------------------------------------------------------------------------
 
     def pack(
