@@ -668,6 +668,49 @@ fn centred_par<T: Real>(
     }
 }
 
+/// REINFORCE++ with unit weights, from the group accumulators alone (no per-sample pass
+/// besides the final one). With `a_i = r_i - mean_g` in informative groups and 0 in the
+/// others (NaN samples left out), the batch moments are sums over groups:
+/// `sum a = sum_g (s1_g - n_g off_g)` (0 up to rounding) and
+/// `sum (a - mu)^2 = sum_g ss_g - 2 mu sum a + n mu^2`, so each sample's advantage is
+/// `((r - k) - (off_g + mu)) * inv`, one [`apply`] pass like GRPO's.
+fn rpp_from_groups<T: Real>(
+    pool: Option<&rayon::ThreadPool>,
+    ws: &mut Workspace,
+    rewards: &[T],
+    eps: f64,
+    out: &mut [T],
+) {
+    let (mut sw, mut swa, mut sss) = (0.0f64, 0.0f64, 0.0f64);
+    for a in ws.acc.iter() {
+        sw += f64::from(a.n);
+        if a.informative() {
+            let (off, ss) = a.centre();
+            swa += a.s1 - f64::from(a.n) * off;
+            sss += ss;
+        }
+    }
+    let mu = swa / sw;
+    let ss = sss - 2.0 * mu * swa + sw * mu * mu;
+    let denom = (ss / (sw - 1.0) + eps).sqrt();
+    // Degenerate batch (total weight <= 1, or a zero / NaN denominator): all advantages 0.
+    let inv = if sw > 1.0 && denom > 0.0 {
+        1.0 / denom
+    } else {
+        0.0
+    };
+    if inv == 0.0 {
+        out.fill(T::from_f64(0.0));
+        return;
+    }
+    // `inv` is positive and finite, so no informative group is demoted.
+    finalize_par(pool, &mut ws.acc, |_, _| inv);
+    for a in ws.acc.iter_mut().filter(|a| a.s2 != 0.0) {
+        a.s1 += mu;
+    }
+    apply_par(pool, rewards, &ws.index, &ws.acc, out);
+}
+
 /// Samples per partial sum of [`chunked_sums`].
 const SUM_CHUNK: usize = 1 << 16;
 
@@ -872,6 +915,10 @@ pub fn reinforce_pp_baseline_into<T: Real>(
     let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
     let stats = stats_of(&ws.acc, unscorable);
+    if weights.is_none() {
+        rpp_from_groups(pool, ws, rewards, eps, out);
+        return Ok(stats);
+    }
     finalize_par(pool, &mut ws.acc, |_, _| 1.0);
     // Group-centred values in f64 (NaN for NaN rewards, -0.0 for uninformative groups), then
     // whitening over the scorable samples. Every entry is overwritten by `centred_par`.
