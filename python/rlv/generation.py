@@ -295,15 +295,19 @@ def _stop_string_end(tokenizer: Any, token_ids: list[int], stop: Sequence[str]) 
 
 
 @contextlib.contextmanager
-def _preserved_rng() -> Iterator[None]:
-    """Restore the global torch / numpy / random RNG states on exit (an in-process vLLM
-    engine seeds them all at start-up, which would silently change the trainer's stream)."""
+def _preserved_process_state() -> Iterator[None]:
+    """Undo what starting an in-process vLLM engine does to the process: it reseeds the
+    global torch / numpy / random RNGs (which would silently change the trainer's stream),
+    and its CPU worker replaces ``torch.set_num_threads`` with a function that only warns
+    (which would turn rlv's later ``train.threads`` settings into no-ops) and may change the
+    thread count."""
     import numpy as np
     import torch
 
     # The legacy global numpy state is exactly what vLLM reseeds (hence NPY002 is moot).
     states = (torch.get_rng_state(), np.random.get_state(), random.getstate())  # noqa: NPY002
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    set_num_threads, n_threads = torch.set_num_threads, torch.get_num_threads()
     try:
         yield
     finally:
@@ -312,6 +316,9 @@ def _preserved_rng() -> Iterator[None]:
         random.setstate(states[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
+        torch.set_num_threads = set_num_threads  # type: ignore[assignment]
+        if torch.get_num_threads() != n_threads:
+            torch.set_num_threads(n_threads)
 
 
 class _DropRecords:
@@ -377,9 +384,12 @@ class VLLMBackend:
       which the transformers backend does not (the trainer recomputes log-probs itself, so
       training is unaffected);
     * ``suppress_token_ids`` get a logit bias of -100 (probability ``e^-100``, not exactly 0);
-    * sampling is seeded per request from torch's global RNG, so seeding torch (and
-      restoring its state on resume) makes it reproducible, independent of batching;
-    * engine start-up leaves the global RNG states as they were.
+    * sampling draws from torch's global RNG (in-process engine), so seeding torch (and
+      restoring its state on resume) makes it reproducible, as with the transformers backend;
+    * engine start-up leaves the global RNG states, ``torch.set_num_threads`` and the
+      thread count as they were.
+
+    One engine per process at a time: vLLM's parallel state is global to the process.
 
     Args:
         model: the training model (a ``transformers`` causal LM), or ``None`` with
@@ -394,7 +404,7 @@ class VLLMBackend:
             below 1 minus what training needs when both share a GPU.
         block_size: KV-cache block size; prefix caching reuses whole blocks only, so small
             blocks help short prompts (32 by default; the CPU build needs a multiple of 32).
-        seed: the engine's seed (sampling is seeded per request anyway).
+        seed: the engine's seed.
         enable_prefix_caching: reuse the KV cache of shared prefixes (verifier scoring).
         enforce_eager: no compilation / CUDA graphs (default: only on machines without
             CUDA, where compiling the model at start-up costs ~25 s for nothing).
@@ -466,7 +476,7 @@ class VLLMBackend:
             # Without a tokenizer (on purpose) vLLM's chat-template warm-up fails and logs a
             # traceback: expected, so dropped.
             quiet = _dropped("vllm.renderers.base", "Chat template warmup failed")
-            with _preserved_rng(), quiet:
+            with _preserved_process_state(), quiet:
                 self.llm = vllm.LLM(**kwargs)
         except BaseException:
             shutil.rmtree(self._tmp, ignore_errors=True)
@@ -506,11 +516,6 @@ class VLLMBackend:
 
     # -- generation --------------------------------------------------------------------------
 
-    def _request_seeds(self, n: int) -> list[int]:
-        import torch
-
-        return torch.randint(0, 2**31 - 1, (n,)).tolist()
-
     def generate(
         self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, progress: bool = False
     ) -> list[list[Completion]]:
@@ -533,10 +538,12 @@ class VLLMBackend:
         }
         if params.suppress_token_ids:
             common["logit_bias"] = {int(t): -100.0 for t in params.suppress_token_ids}
-        seeds = self._request_seeds(len(prompts))
-        sps = [self._vllm.SamplingParams(seed=s, **common) for s in seeds]
+        # No per-request seeds: the CPU build crashes ("CPU Generator does not use offset")
+        # when a seeded request's prefill is split across scheduler steps. Unseeded requests
+        # of the in-process engine draw from torch's global RNG instead.
+        sp = self._vllm.SamplingParams(**common)
         reqs = [{"prompt_token_ids": [int(t) for t in p]} for p in prompts]
-        outs = self.llm.generate(reqs, sps, use_tqdm=progress)
+        outs = self.llm.generate(reqs, sp, use_tqdm=progress)
         result: list[list[Completion]] = []
         for out in outs:
             group = []
