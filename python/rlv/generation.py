@@ -316,7 +316,7 @@ def _preserved_process_state() -> Iterator[None]:
         random.setstate(states[2])
         if cuda is not None:
             torch.cuda.set_rng_state_all(cuda)
-        torch.set_num_threads = set_num_threads  # type: ignore[assignment]
+        torch.set_num_threads = set_num_threads
         if torch.get_num_threads() != n_threads:
             torch.set_num_threads(n_threads)
 
