@@ -167,7 +167,6 @@ pub struct GroupIndex {
 #[derive(Debug, Default)]
 pub struct Workspace {
     index: Vec<u32>,
-    firsts: Vec<u32>,
     table: Vec<u32>,
     acc: Vec<Acc>,
     centred: Vec<f64>,
@@ -183,7 +182,7 @@ impl Workspace {
     /// Bytes currently reserved by the buffers.
     #[must_use]
     pub fn capacity_bytes(&self) -> usize {
-        (self.index.capacity() + self.firsts.capacity() + self.table.capacity()) * 4
+        (self.index.capacity() + self.table.capacity()) * 4
             + self.acc.capacity() * std::mem::size_of::<Acc>()
             + self.centred.capacity() * 8
     }
@@ -221,22 +220,15 @@ fn to_u32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// Number ids by first occurrence into `index` (and the position of each group's first
-/// sample into `firsts`), through a direct table when the ids span a small range (the common
-/// case: prompt indices) and a hash map otherwise. Returns the number of groups.
-fn index_from_ids(
-    ids: &[i64],
-    index: &mut Vec<u32>,
-    firsts: &mut Vec<u32>,
-    table: &mut Vec<u32>,
-) -> usize {
+/// Number ids by first occurrence into `index`, through a direct table when the ids span a
+/// small range and a hash map otherwise. Returns the number of groups.
+fn index_from_ids(ids: &[i64], index: &mut Vec<u32>, table: &mut Vec<u32>) -> usize {
     const UNSEEN: u32 = u32::MAX;
     let n = ids.len();
     let (lo, hi) = ids
         .iter()
         .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
     if n == 0 {
-        firsts.clear();
         return 0;
     }
     let span = i128::from(hi) - i128::from(lo);
@@ -246,12 +238,7 @@ fn index_from_ids(
         // span fits in usize: it is at most 2n + 1024.
         table.resize(usize::try_from(span).unwrap_or(0) + 1, UNSEEN);
         // Branch-free (a new group is an unpredictable event): select, then count.
-        // `firsts[next] = i` is written for every sample; it is final once `next` moves on,
-        // i.e. exactly when sample `i` opened group `next`.
-        // Entries below the final `next` are all written; the rest are cut off.
-        firsts.truncate(n + 1);
-        firsts.resize(n + 1, 0);
-        index.extend(ids.iter().enumerate().map(|(i, &id)| {
+        index.extend(ids.iter().map(|&id| {
             // lo <= id <= hi, so the wrapping difference is the exact offset (<= span).
             #[allow(clippy::cast_possible_truncation)]
             let slot = id.wrapping_sub(lo) as u64 as usize;
@@ -259,18 +246,14 @@ fn index_from_ids(
             let new = seen == UNSEEN;
             let g = if new { next } else { seen };
             table[slot] = g;
-            firsts[next as usize] = to_u32(i);
             next += u32::from(new);
             g
         }));
-        firsts.truncate(next as usize);
     } else {
         let mut map: HashMap<i64, u32, BuildHasherDefault<IdHasher>> =
             HashMap::with_capacity_and_hasher((n / 4).max(16), BuildHasherDefault::default());
-        firsts.clear();
-        index.extend(ids.iter().enumerate().map(|(i, &id)| {
+        index.extend(ids.iter().map(|&id| {
             *map.entry(id).or_insert_with(|| {
-                firsts.push(to_u32(i));
                 next += 1;
                 next - 1
             })
@@ -279,18 +262,15 @@ fn index_from_ids(
     next as usize
 }
 
-/// Fill `index` (cleared first) with the group of each of `n` samples and `firsts` with the
-/// position of each group's first sample (for an empty group, some position that is not
-/// one of its samples, possibly `n`); returns the number of groups.
+/// Fill `index` (cleared first) with the group of each of `n` samples; returns the number of
+/// groups.
 fn build_index(
     groups: Groups<'_>,
     n: usize,
     index: &mut Vec<u32>,
-    firsts: &mut Vec<u32>,
     table: &mut Vec<u32>,
 ) -> Result<usize> {
     index.clear();
-    // `firsts` is cleared (or overwritten) by each branch.
     if u32::try_from(n).is_err() {
         return Err(groups_error(format!(
             "at most {} samples are supported, got {n}",
@@ -307,7 +287,7 @@ fn build_index(
                     right: ids.len(),
                 });
             }
-            Ok(index_from_ids(ids, index, firsts, table))
+            Ok(index_from_ids(ids, index, table))
         }
         Groups::Sizes(sizes) => {
             let mut total: u128 = 0;
@@ -324,11 +304,9 @@ fn build_index(
                     "sizes sum to {total}, but rewards has length {n}"
                 )));
             }
-            firsts.clear();
             for (g, &s) in sizes.iter().enumerate() {
                 // 0 <= s <= n, checked above.
                 let s = usize::try_from(s).unwrap_or(0);
-                firsts.push(to_u32(index.len()));
                 index.extend(std::iter::repeat_n(to_u32(g), s));
             }
             Ok(sizes.len())
@@ -340,8 +318,6 @@ fn build_index(
                 )));
             }
             index.extend((0..n).map(|i| to_u32(i / size)));
-            firsts.clear();
-            firsts.extend((0..n).step_by(size).map(to_u32));
             Ok(n / size)
         }
     }
@@ -355,7 +331,7 @@ fn build_index(
 /// not divide `n`, or more than `u32::MAX` samples.
 pub fn group_index(groups: Groups<'_>, n: usize) -> Result<GroupIndex> {
     let mut index = Vec::with_capacity(n);
-    let n_groups = build_index(groups, n, &mut index, &mut Vec::new(), &mut Vec::new())?;
+    let n_groups = build_index(groups, n, &mut index, &mut Vec::new())?;
     Ok(GroupIndex { index, n_groups })
 }
 
@@ -472,7 +448,7 @@ fn slot_index(ws: &mut Workspace, groups: Groups<'_>, n: usize) -> Result<(usize
             }
         }
     }
-    let n_groups = build_index(groups, n, &mut ws.index, &mut ws.firsts, &mut ws.table)?;
+    let n_groups = build_index(groups, n, &mut ws.index, &mut ws.table)?;
     Ok((n_groups, true))
 }
 
