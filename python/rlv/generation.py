@@ -367,14 +367,15 @@ class VLLMBackend:
     Two ways to build one:
 
     * ``VLLMBackend(model, tokenizer)`` for training: the engine is built from the model's
-      config with placeholder weights (nothing written but the config and tokenizer files)
-      and then loaded from ``model.state_dict()``; call :meth:`sync_weights` after every
-      optimizer step (the trainer does).
+      config with placeholder weights (nothing written but ``config.json``, in a temporary
+      directory) and then loaded from ``model.state_dict()``; call :meth:`sync_weights` after
+      every optimizer step (the trainer does).
     * ``VLLMBackend.from_pretrained(directory, tokenizer)`` for sampling a saved model: vLLM
       reads the weights itself.
 
-    The engine always gets rlv's tokenizer (saved next to the config), so token ids and
-    decoded text agree with the transformers backend. Prompts are given as token ids.
+    The engine runs without a tokenizer: prompts go in as token ids, and completions are
+    decoded (and cut at stop strings) with rlv's tokenizer, so token ids and text agree with
+    the transformers backend.
 
     Semantics, identical to :class:`TransformersBackend` unless noted:
 
@@ -443,7 +444,8 @@ class VLLMBackend:
         # In-process engine: weights move by reference, not through pickling, and scripts
         # need no `if __name__ == "__main__":` guard. Users may still override it.
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        self._tmp = Path(tempfile.mkdtemp(prefix="rlv-vllm-"))
+        # Only the training engine needs a directory (for the model's config.json).
+        self._tmp = None if model_dir is not None else Path(tempfile.mkdtemp(prefix="rlv-vllm-"))
         try:
             # vLLM gets token ids and returns token ids: rlv decodes with its own tokenizer
             # (and applies stop strings itself), so the engine needs no tokenizer at all.
@@ -459,7 +461,7 @@ class VLLMBackend:
                 kwargs["block_size"] = block_size
             if max_model_len is not None:
                 kwargs["max_model_len"] = max_model_len
-            if model_dir is None:
+            if self._tmp is not None:
                 cfg_dir = self._tmp / "model"
                 model.config.save_pretrained(cfg_dir)
                 kwargs.update(model=str(cfg_dir), load_format="dummy")
@@ -479,7 +481,7 @@ class VLLMBackend:
             with _preserved_process_state(), quiet:
                 self.llm = vllm.LLM(**kwargs)
         except BaseException:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._remove_tmp()
             raise
         if model_dir is None:
             self.sync_weights(model)
@@ -622,7 +624,11 @@ class VLLMBackend:
         import gc
 
         gc.collect()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._remove_tmp()
+
+    def _remove_tmp(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> VLLMBackend:
         return self
