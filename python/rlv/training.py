@@ -440,7 +440,7 @@ def rlv_loss(
     metrics["loss/verify"] = ver_scaled.detach()
     if behaviour_logprobs is not None:
         metrics["gen/logprob_max_abs_diff"] = _behaviour_gap(
-            comp_logits, batch, behaviour_logprobs, cfg, verifier
+            logp, comp_logits, batch, behaviour_logprobs, cfg, verifier
         )
     with torch.no_grad():
         ent = entropy_from_logits(comp_logits.detach().float())
@@ -450,6 +450,7 @@ def rlv_loss(
 
 
 def _behaviour_gap(
+    logp: torch.Tensor,
     comp_logits: torch.Tensor,
     batch: PackedBatch,
     behaviour: torch.Tensor,
@@ -457,13 +458,15 @@ def _behaviour_gap(
     verifier: Verifier,
 ) -> torch.Tensor:
     """Largest ``|log pi(token) - backend log-prob|`` over the completion tokens, with ``pi``
-    the distribution the backend sampled from (temperature, suppressed label tokens)."""
+    the distribution the backend sampled from: the policy's ``logp`` (already at the
+    sampling temperature), or, when the label tokens were suppressed in sampling, the same
+    recomputed without them."""
     with torch.no_grad():
-        z = comp_logits.detach().float()
+        lp = logp.detach()
         if cfg.generation.suppress_label_tokens:
-            z = z.clone()
+            z = comp_logits.detach().float().clone()
             z[..., [verifier.yes_id, verifier.no_id]] = -math.inf
-        lp = token_logprobs(z, batch.completion_ids, cfg.generation.temperature or 1.0)
+            lp = token_logprobs(z, batch.completion_ids, cfg.generation.temperature or 1.0)
         d = torch.where(batch.completion_mask, (lp - behaviour).abs(), 0.0)
         return d.max() if d.numel() else d.new_zeros(())
 
@@ -828,7 +831,7 @@ def train_step(
                 lp = token_logprobs(b.completion_logits(logits), b.completion_ids, temp)
                 _unpad_rows(lp, idx, comp_ids, old_lp)
                 gen_lp = behaviour(idx, b.completion_ids.shape[1])
-                g_mb = _behaviour_gap(b.completion_logits(logits), b, gen_lp, cfg, verifier)
+                g_mb = _behaviour_gap(lp, b.completion_logits(logits), b, gen_lp, cfg, verifier)
                 maxed[gap] = max(maxed.get(gap, 0.0), float(g_mb))
                 pre_z[idx] = _yes_no_logits(b.label_logits(logits), verifier)
                 if ref_model is not None and ref_lp is not None:
