@@ -11,6 +11,7 @@ pub mod advantages;
 pub mod error;
 pub mod grading;
 pub mod parallel;
+mod prefetch;
 
 pub use error::{Error, Result};
 pub mod dump;
