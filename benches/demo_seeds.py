@@ -8,8 +8,9 @@ then::
 
 Prints, per seed and as mean +- standard deviation over seeds: reward before / after RL
 (held-out), verifier AUC, majority@32 and weighted@32 of RL^V, the paired weighted - majority
-difference, and the baseline's (lambda = 0) majority@32, weighted@32 and AUC, plus the demo's
-wall time.
+difference, the baseline's (lambda = 0) majority@32, RL^V's weighted@32 minus the baseline's
+majority@32 paired over problems, the baseline's weighted@32 and AUC, plus the demo's wall
+time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ COLUMNS: list[tuple[str, Any]] = [
     ("RL^V BoN@32", lambda r: r["curves"]["best_of_n"][N]),
     ("wtd - maj (paired)", lambda r: r["paired"]["weighted_minus_majority"]),
     ("base maj@32", lambda r: r["baseline"]["curves"]["majority"][N]),
+    ("RL^V wtd - base maj (paired)", lambda r: r["vs_baseline"]["weighted_minus_majority"]),
     ("base wtd@32", lambda r: r["baseline"]["curves"]["weighted"][N]),
     ("base AUC", lambda r: r["baseline"]["verifier_auc"]),
     ("base reward", lambda r: r["baseline"]["reward_after_rl"]),
@@ -38,12 +40,28 @@ COLUMNS: list[tuple[str, Any]] = [
 ]
 
 
+def _load(run: Path) -> dict[str, Any]:
+    """A demo report; ``vs_baseline`` is recomputed from the decision files when missing
+    (reports written before it existed)."""
+    from rlv.demo import _decisions, paired
+
+    r: dict[str, Any] = json.loads((run / "report.json").read_text())
+    if "vs_baseline" not in r and "baseline" in r:
+        r["vs_baseline"] = paired(
+            _decisions(run / "rlv" / "eval" / "decisions.jsonl"),
+            "weighted",
+            _decisions(run / "baseline" / "eval" / "decisions.jsonl"),
+            "majority",
+        )
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("runs", nargs="+", type=Path, help="demo output directories")
     ap.add_argument("--plot", type=Path, default=None, help="overlay the runs' curves here")
     args = ap.parse_args()
-    reports = [json.loads((d / "report.json").read_text()) for d in args.runs]
+    reports = [_load(d) for d in args.runs]
     header = ["seed", *[c for c, _ in COLUMNS]]
     rows = [[str(r.get("seed", "?")), *[f"{f(r):.3f}" for _, f in COLUMNS]] for r in reports]
     if len(reports) > 1:

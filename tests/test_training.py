@@ -569,4 +569,29 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
         assert set(r["curves"]) >= {"pass", "majority", "weighted", "best_of_n"}
         assert "verifier_auc" in r and "reward_before_rl" in r and "reward_after_rl" in r
     assert saved["baseline"]["lambda"] == 0.0
-    assert "RL^V weighted@32" in format_summary(rep)
+    vs = saved["vs_baseline"]
+    assert vs["problems"] == 2 and vs["n"] == 32
+    assert vs["weighted_wins"] + vs["majority_wins"] <= 2
+    assert -1.0 <= vs["weighted_minus_majority"] <= 1.0
+    summary = format_summary(rep)
+    assert "RL^V weighted@32" in summary and "RL^V weighted - baseline majority" in summary
+
+
+def test_demo_paired_comparison() -> None:
+    from rlv.demo import paired
+
+    def dec(*correct: bool) -> dict[str, dict[str, Any]]:
+        return {
+            f"p{i}": {"weighted": {"correct": c}, "majority": {"correct": c}}
+            for i, c in enumerate(correct)
+        }
+
+    a = dec(True, True, False, True)
+    b = dec(False, True, True, True)
+    b["extra"] = {"majority": {"correct": True}}  # only problems both sides have are paired
+    r = paired(a, "weighted", b, "majority")
+    # differences over p0..p3: +1, 0, -1, 0
+    assert r["problems"] == 4 and r["weighted_wins"] == 1 and r["majority_wins"] == 1
+    assert r["weighted_minus_majority"] == 0.0
+    assert abs(r["stderr"] - np.std([1, 0, -1, 0], ddof=1) / 2) < 1e-12
+    assert math.isnan(paired({}, "weighted", b, "majority")["weighted_minus_majority"])
