@@ -3,7 +3,10 @@
 //! permutation equivariance, ids == sizes).
 
 use proptest::prelude::*;
-use rlv_core::advantages::{group_index, grpo, reinforce_pp_baseline, rloo, Groups, Scale, Stats};
+use rlv_core::advantages::{
+    group_index, grpo, grpo_into, reinforce_pp_baseline, reinforce_pp_baseline_into, rloo,
+    rloo_into, Groups, Scale, Stats, Workspace,
+};
 use rlv_core::Error;
 
 const NAN: f64 = f64::NAN;
@@ -406,6 +409,10 @@ fn batch() -> impl Strategy<Value = (Vec<f64>, Vec<i64>)> {
         })
 }
 
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
 fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
     a.len() == b.len()
         && a.iter()
@@ -422,6 +429,26 @@ fn group_sums(v: &[f64], ids: &[i64]) -> Vec<f64> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn reused_workspace_changes_nothing(batches in prop::collection::vec(batch(), 1..5)) {
+        // One workspace through batches of mixed groupings (direct slots, hashed ids) gives
+        // bit-identical results to a fresh workspace per call.
+        let mut ws = Workspace::new();
+        for (r, ids) in &batches {
+            let g = Groups::Ids(ids);
+            let mut out = vec![0.0; r.len()];
+            let st = grpo_into(&mut ws, r, g, Scale::Group, 1e-6, &mut out).unwrap();
+            let fresh = grpo(r, g, Scale::Group, 1e-6).unwrap();
+            prop_assert_eq!(st, fresh.stats);
+            prop_assert_eq!(bits(&out), bits(&fresh.values));
+            rloo_into(&mut ws, r, g, &mut out).unwrap();
+            prop_assert_eq!(bits(&out), bits(&rloo(r, g).unwrap().values));
+            reinforce_pp_baseline_into(&mut ws, r, g, None, 1e-6, &mut out).unwrap();
+            let want = reinforce_pp_baseline(r, g, None, 1e-6).unwrap().values;
+            prop_assert_eq!(bits(&out), bits(&want));
+        }
+    }
 
     #[test]
     fn matches_reference((r, ids) in batch(), eps in prop_oneof![Just(0.0), Just(1e-6), Just(1e-4)]) {
