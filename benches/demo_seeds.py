@@ -43,16 +43,11 @@ COLUMNS: list[tuple[str, Any]] = [
 def _load(run: Path) -> dict[str, Any]:
     """A demo report; ``vs_baseline`` is recomputed from the decision files when missing
     (reports written before it existed)."""
-    from rlv.demo import _decisions, paired
+    from rlv.demo import vs_baseline
 
     r: dict[str, Any] = json.loads((run / "report.json").read_text())
     if "vs_baseline" not in r and "baseline" in r:
-        r["vs_baseline"] = paired(
-            _decisions(run / "rlv" / "eval" / "decisions.jsonl"),
-            "weighted",
-            _decisions(run / "baseline" / "eval" / "decisions.jsonl"),
-            "majority",
-        )
+        r["vs_baseline"] = vs_baseline(run)
     return r
 
 

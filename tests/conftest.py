@@ -12,9 +12,11 @@ All profiles disable hypothesis' per-example deadline: timing is asserted explic
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -56,3 +58,25 @@ def conformance_dir() -> Path:
 def shared_file() -> Callable[..., Path]:
     """``shared_file("data", "math", "test.jsonl")``: a shared data file (skip if missing)."""
     return shared_path
+
+
+@pytest.fixture
+def sample_inputs(tmp_path: Path) -> Callable[..., tuple[Path, Path]]:
+    """``sample_inputs(model, tokenizer, max_steps)``: the model saved under ``tmp_path/m``
+    and 3 test-split arithmetic problems (``problem``/``answer`` JSONL) in ``tmp_path/p.jsonl``,
+    the inputs of ``rlv sample``. Returns ``(model_dir, data_file)``."""
+
+    def make(model: Any, tokenizer: Any, max_steps: int) -> tuple[Path, Path]:
+        from rlv import models
+        from rlv.tasks import ArithmeticTask
+
+        mdir = tmp_path / "m"
+        models.save(model, tokenizer, mdir)
+        data = tmp_path / "p.jsonl"
+        probs = ArithmeticTask(min_steps=1, max_steps=max_steps).sample(3, seed=0, split="test")
+        data.write_text(
+            "".join(json.dumps({"problem": p.prompt, "answer": p.gold}) + "\n" for p in probs)
+        )
+        return mdir, data
+
+    return make

@@ -24,7 +24,7 @@ from rlv import models  # noqa: E402
 from rlv.config import Config, ConfigError, load_config  # noqa: E402
 from rlv.generation import SamplingParams, TransformersBackend  # noqa: E402
 from rlv.losses import policy_loss  # noqa: E402
-from rlv.tasks import ArithmeticTask, Problem  # noqa: E402
+from rlv.tasks import Problem  # noqa: E402
 from rlv.training import (  # noqa: E402
     LossNorms,
     PromptSampler,
@@ -519,15 +519,9 @@ def test_bad_data_fails_before_any_work(tmp_path: Path) -> None:
 # sampling for evaluation
 
 
-def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path) -> None:
+def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path, sample_inputs: Any) -> None:
     model, tok = tiny_model()
-    mdir = tmp_path / "m"
-    models.save(model, tok, mdir)
-    data = tmp_path / "p.jsonl"
-    probs = ArithmeticTask(min_steps=1, max_steps=1).sample(3, seed=0, split="test")
-    data.write_text(
-        "".join(json.dumps({"problem": p.prompt, "answer": p.gold}) + "\n" for p in probs)
-    )
+    mdir, data = sample_inputs(model, tok, max_steps=1)
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
 

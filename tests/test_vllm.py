@@ -269,17 +269,11 @@ def test_grpo_v_training_with_the_vllm_backend(tmp_path: Path) -> None:
         assert m["gen/logprob_max_abs_diff"] < TOL
 
 
-def test_rlv_sample_with_the_vllm_backend(tmp_path: Path) -> None:
+def test_rlv_sample_with_the_vllm_backend(tmp_path: Path, sample_inputs: Any) -> None:
     # (Like the training test, this builds its own engine: keep these two tests last, after
     # every user of the shared one.)
     model, tok = models.tiny(**MODEL, seed=1)  # type: ignore[arg-type]
-    mdir = tmp_path / "m"
-    models.save(model, tok, mdir)
-    data = tmp_path / "p.jsonl"
-    probs = ArithmeticTask(min_steps=1, max_steps=2).sample(3, seed=0, split="test")
-    data.write_text(
-        "".join(json.dumps({"problem": p.prompt, "answer": p.gold}) + "\n" for p in probs)
-    )
+    mdir, data = sample_inputs(model, tok, max_steps=2)
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
 

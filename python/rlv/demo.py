@@ -34,7 +34,7 @@ import numpy as np
 import rlv
 from rlv.config import Config, load_config, to_dict
 
-__all__ = ["DEMO_PRESET", "demo_config", "evaluate", "paired", "run_demo"]
+__all__ = ["DEMO_PRESET", "demo_config", "evaluate", "paired", "run_demo", "vs_baseline"]
 
 DEMO_PRESET: dict[str, Any] = {
     "model": {"hidden_size": 128, "num_layers": 4, "num_heads": 2, "head_dim": 64},
@@ -179,6 +179,22 @@ def paired(
     }
 
 
+def vs_baseline(out_dir: str | Path) -> dict[str, Any]:
+    """RL^V's weighted vote against the baseline's majority vote at N = :data:`EVAL_N`,
+    paired over problems (see :func:`paired`), from the decision files of a
+    ``rlv demo --baseline`` output directory."""
+    out = Path(out_dir)
+    return {
+        "n": EVAL_N,
+        **paired(
+            _decisions(out / "rlv" / "eval" / "decisions.jsonl"),
+            "weighted",
+            _decisions(out / "baseline" / "eval" / "decisions.jsonl"),
+            "majority",
+        ),
+    }
+
+
 def _eval_model_dir(path: Path, cfg: Config, problems: Any, out: Path, seed: int, n: int) -> Any:
     from rlv import models
 
@@ -248,15 +264,7 @@ def run_demo(
     report["sft"] = before
     if baseline:
         report["baseline"] = rl_run("baseline", 0.0)
-        report["vs_baseline"] = {
-            "n": EVAL_N,
-            **paired(
-                _decisions(out / "rlv" / "eval" / "decisions.jsonl"),
-                "weighted",
-                _decisions(out / "baseline" / "eval" / "decisions.jsonl"),
-                "majority",
-            ),
-        }
+        report["vs_baseline"] = vs_baseline(out)
     timings["total_s"] = time.perf_counter() - t0
     report["timings"] = timings
     report["seed"] = seed

@@ -165,9 +165,7 @@ class TransformersBackend:
     ) -> list[list[Completion]]:
         import torch
 
-        for i, p in enumerate(prompts):
-            if len(p) == 0:
-                raise ValueError(f"prompt {i} is empty")
+        _check_prompts(prompts)
         rows = [list(map(int, p)) for p in prompts for _ in range(params.n)]
         out: list[Completion] = []
         model = self.model
@@ -248,6 +246,13 @@ class TransformersBackend:
                 )
             )
         return completions
+
+
+def _check_prompts(prompts: Sequence[Sequence[int]]) -> None:
+    """Raise ``ValueError`` for an empty prompt (there is nothing to continue)."""
+    for i, p in enumerate(prompts):
+        if len(p) == 0:
+            raise ValueError(f"prompt {i} is empty")
 
 
 def _decode_completion(
@@ -521,9 +526,7 @@ class VLLMBackend:
     def generate(
         self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, progress: bool = False
     ) -> list[list[Completion]]:
-        for i, p in enumerate(prompts):
-            if len(p) == 0:
-                raise ValueError(f"prompt {i} is empty")
+        _check_prompts(prompts)
         if not prompts:
             return []
         greedy = params.temperature == 0
@@ -582,12 +585,9 @@ class VLLMBackend:
         from the prefix cache."""
         import numpy as np
 
-        from rlv.verifier import Scores
+        from rlv.verifier import Scores, check_pairs
 
-        if len(prompts) != len(completions):
-            raise ValueError(
-                f"prompts has length {len(prompts)}, but completions has length {len(completions)}"
-            )
+        check_pairs(prompts, completions)
         n = len(prompts)
         if n == 0:
             return Scores(np.zeros(0), np.zeros(0))

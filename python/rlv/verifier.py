@@ -44,6 +44,7 @@ __all__ = [
     "Template",
     "Verifier",
     "build_verification_batch",
+    "check_pairs",
     "pack",
     "score",
 ]
@@ -157,6 +158,14 @@ class PackedBatch:
         return logits[:, -1]
 
 
+def check_pairs(prompts: Sequence[Any], completions: Sequence[Any]) -> None:
+    """Raise ``ValueError`` unless there is one completion per prompt."""
+    if len(prompts) != len(completions):
+        raise ValueError(
+            f"prompts has length {len(prompts)}, but completions has length {len(completions)}"
+        )
+
+
 def pack(
     prompts: Sequence[TokenIds],
     completions: Sequence[TokenIds],
@@ -168,10 +177,7 @@ def pack(
     """Left-pad ``prompt + completion + suffix`` rows into a :class:`PackedBatch`."""
     import torch
 
-    if len(prompts) != len(completions):
-        raise ValueError(
-            f"prompts has length {len(prompts)}, but completions has length {len(completions)}"
-        )
+    check_pairs(prompts, completions)
     if not prompts:
         raise ValueError("cannot pack an empty batch")
     s = len(suffix)
@@ -323,10 +329,7 @@ class Verifier:
 
         from rlv.losses import verifier_score
 
-        if len(prompts) != len(completions):
-            raise ValueError(
-                f"prompts has length {len(prompts)}, but completions has length {len(completions)}"
-            )
+        check_pairs(prompts, completions)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         n = len(prompts)

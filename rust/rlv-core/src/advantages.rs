@@ -31,7 +31,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::prefetch::{prefetch, DISTANCE};
+use crate::prefetch::prefetch_ahead;
 
 mod sealed {
     pub trait Sealed {}
@@ -465,8 +465,9 @@ fn slot_index(ws: &mut Workspace, groups: Groups<'_>, n: usize) -> Result<(usize
 /// faster on 2 cores, the random accesses being bound by the memory system, not the core.
 /// Nor did a counting sort of the samples into slot ranges whose accumulators fit in L2
 /// (1.2-1.5x slower here: the partition pass costs more than the cache misses it saves).
-/// What did help: prefetching the accumulator of the sample [`DISTANCE`] places ahead
-/// ([`crate::prefetch`]), so more misses are in flight at once.
+/// What did help: prefetching the accumulator of the sample
+/// [`crate::prefetch::DISTANCE`] places ahead ([`crate::prefetch`]), so more misses are in
+/// flight at once.
 fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) -> Result<usize> {
     let (n_slots, all_groups) = slot_index(ws, groups, rewards.len())?;
     let acc = &mut ws.acc;
@@ -483,9 +484,7 @@ fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) ->
     let mut infinite = false;
     let index = &ws.index;
     for (i, (&r, &g)) in rewards.iter().zip(index).enumerate() {
-        if let Some(&ahead) = index.get(i + DISTANCE) {
-            prefetch(acc, ahead as usize);
-        }
+        prefetch_ahead(acc, index, i);
         let x = r.to_f64();
         let ok = !x.is_nan();
         infinite |= x.is_infinite();
@@ -570,9 +569,7 @@ fn finalize(acc: &mut [Acc], mul: impl Fn(&Acc, f64) -> f64) -> usize {
 /// negative deviation times `mul = 0` into `+0.0`. Branch-free, like [`accumulate`].
 fn apply<T: Real, U: Real>(rewards: &[T], index: &[u32], acc: &[Acc], out: &mut [U]) {
     for (i, ((o, &r), &g)) in out.iter_mut().zip(rewards).zip(index).enumerate() {
-        if let Some(&ahead) = index.get(i + DISTANCE) {
-            prefetch(acc, ahead as usize);
-        }
+        prefetch_ahead(acc, index, i);
         let x = r.to_f64();
         let f = &acc[g as usize];
         let v = ((x - f.k) - f.s1) * f.s2 + 0.0;
@@ -633,9 +630,7 @@ fn centred_par<T: Real>(
 ) {
     let run = |rewards: &[T], index: &[u32], out: &mut [f64]| {
         for (i, ((o, &r), &g)) in out.iter_mut().zip(rewards).zip(index).enumerate() {
-            if let Some(&ahead) = index.get(i + DISTANCE) {
-                prefetch(acc, ahead as usize);
-            }
+            prefetch_ahead(acc, index, i);
             let x = r.to_f64();
             let f = &acc[g as usize];
             let v = ((x - f.k) - f.s1) * f.s2 + 0.0;

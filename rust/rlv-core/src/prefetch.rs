@@ -30,9 +30,18 @@ pub(crate) fn prefetch<T>(slice: &[T], i: usize) {
     let _ = (slice, i);
 }
 
+/// [`prefetch`] the entry of `table` that the sample [`DISTANCE`] places after `i` will use
+/// (`table[index[i + DISTANCE]]`); nothing near the end of `index`.
+#[inline(always)]
+pub(crate) fn prefetch_ahead<T>(table: &[T], index: &[u32], i: usize) {
+    if let Some(&ahead) = index.get(i.saturating_add(DISTANCE)) {
+        prefetch(table, ahead as usize);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::prefetch;
+    use super::{prefetch, prefetch_ahead};
 
     #[test]
     fn any_index_is_fine() {
@@ -41,6 +50,10 @@ mod tests {
             prefetch(&v, i);
         }
         prefetch::<u8>(&[], 0);
+        for i in [0, 1, 40, usize::MAX - 8] {
+            prefetch_ahead(&v, &[0; 40], i);
+            prefetch_ahead(&v, &[7; 40], i);
+        }
         assert_eq!(v, [1, 2, 3]);
     }
 }
