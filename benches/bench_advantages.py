@@ -13,8 +13,9 @@ rlv uses its own pool of the same size (``RLV_NUM_THREADS``) for its element-wis
 while the per-group accumulation is serial. Before timing, every baseline output is checked against
 rlv (rtol/atol 1e-4 in float32, 1e-9 in float64).
 
-Each repeat times rlv and torch back to back (alternating, so machine noise hits both); the
-table reports the median per call and the ratio torch / rlv (target >= 5x).
+rlv and torch are timed in alternating blocks of calls (three of each, so machine noise hits
+both; see ``race``); the table reports the median per call and the ratio torch / rlv (target
+>= 5x).
 
     pip install .            # release build; `make build-dev` builds are 10x slower
     cd /tmp && python /work/main/benches/bench_advantages.py [--json out.json]
@@ -117,19 +118,25 @@ def torch_reinforce_pp(r: torch.Tensor, ids: torch.Tensor, eps: float = 1e-8) ->
 # Timing
 
 
-def race(f_rlv: Callable[[], Any], f_torch: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """Median seconds of ``f_rlv`` and ``f_torch``, timed alternately after one warm-up."""
-    f_rlv(), f_torch()
-    t_rlv, t_torch = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        f_rlv()
-        t1 = time.perf_counter()
-        f_torch()
-        t2 = time.perf_counter()
-        t_rlv.append(t1 - t0)
-        t_torch.append(t2 - t1)
-    return statistics.median(t_rlv), statistics.median(t_torch)
+def race(
+    f_rlv: Callable[[], Any], f_torch: Callable[[], Any], repeats: int, rounds: int = 3
+) -> tuple[float, float]:
+    """Median seconds of ``f_rlv`` and ``f_torch`` over ``repeats`` calls each, timed in
+    alternating blocks (``rounds`` of each), so that machine noise hits both.
+
+    Blocks, not single alternating calls: torch's OpenMP workers keep spinning for a while
+    after an op, and a call timed right after shares the cores with them (GRPO measured 8 ms
+    -> 12 ms that way on 2 cores). The first call of every block is an untimed warm-up."""
+    per_block = max(1, repeats // rounds)
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for _ in range(rounds):
+        for which, f in enumerate((f_rlv, f_torch)):
+            f()
+            for _ in range(per_block):
+                t0 = time.perf_counter()
+                f()
+                times[which].append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     tol = 1e-4 if dtype is np.float32 else 1e-9
     rewards, ids = make_batch(args.n, args.groups, args.nan_frac, dtype, args.seed)
     r_t, ids_t = torch.from_numpy(rewards), torch.from_numpy(ids)
-    # Sparse ids (random 64-bit labels, e.g. hashed prompt uids): rlv's hash-map path.
+    # Sparse ids (random 64-bit labels, e.g. hashed prompt uids): rlv's hash-table path.
     labels = np.random.default_rng(args.seed + 1).integers(
         -(2**62), 2**62, size=args.groups, dtype=np.int64
     )
@@ -225,9 +232,14 @@ def main(argv: list[str] | None = None) -> int:
             f"| {row['estimator']} | {row['rlv_ms']:.2f} | {row['torch_ms']:.2f} "
             f"| {row['ratio']:.1f}x | {row['rlv_torch_path_ms']:.2f} |"
         )
-    worst = min(row["ratio"] for row in rows)
+    # The target is for the issue's batch (shuffled prompt ids); sparse ids are reported too.
+    worst = min(row["ratio"] for row in rows if "sparse" not in row["estimator"])
+    sparse = min(row["ratio"] for row in rows if "sparse" in row["estimator"])
     print()
-    print(f"slowest ratio: {worst:.1f}x (target >= 5x): {'OK' if worst >= 5 else 'BELOW TARGET'}")
+    print(
+        f"slowest ratio, shuffled ids: {worst:.1f}x (target >= 5x): "
+        f"{'OK' if worst >= 5 else 'BELOW TARGET'}; sparse int64 ids: {sparse:.1f}x"
+    )
     if args.json:
         meta = {
             "n": args.n,

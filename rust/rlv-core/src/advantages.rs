@@ -19,18 +19,15 @@
 //!   no comparison: its samples get advantage **exactly 0** (never a division by zero);
 //! * groups are given as ids in any order (ragged sizes allowed) or as sizes of consecutive
 //!   groups; ids are numbered by first occurrence, so the work is O(n) and deterministic;
-//! * arithmetic is in `f64` whatever the input type; the per-group sums are serial (1M rewards
-//!   in 125k shuffled groups take about 10 ms on a small VM, most of it cache misses) and only
-//!   element-wise passes run on several threads (batches of 100k rewards or more), so results
-//!   never depend on the thread count. Permuting the input permutes the output, up to
+//! * arithmetic is in `f64` whatever the input type. Batches of 100k rewards or more run on
+//!   up to `RLV_NUM_THREADS` threads: the element-wise passes in chunks, the per-group sums in
+//!   two halves merged after (always two, whatever the thread count), so results never
+//!   depend on the thread count. Permuting the input permutes the output, up to
 //!   floating-point rounding (sums are taken in input order).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
-use rayon::prelude::*;
-
 use crate::error::{Error, Result};
+use crate::id_table::IdTable;
+use crate::parallel::scoped_chunks;
 use crate::prefetch::prefetch_ahead;
 
 mod sealed {
@@ -81,6 +78,12 @@ pub enum Groups<'a> {
     Sizes(&'a [i64]),
     /// Consecutive groups of this size, which must divide the number of samples.
     Uniform(usize),
+    /// The groups the workspace indexed last (by [`Workspace::index_groups`] or by the
+    /// previous estimator call on it), for the same number of samples. Lets a caller read the
+    /// groups once, while it may (the Python binding, before it releases the GIL), and not
+    /// copy them; or reuse one grouping for several estimators. Only the `*_into` functions
+    /// take it.
+    Indexed,
 }
 
 /// The scaling of GRPO advantages.
@@ -169,7 +172,12 @@ pub struct GroupIndex {
 pub struct Workspace {
     index: Vec<u32>,
     table: Vec<u32>,
+    id_table: IdTable,
+    /// `(samples, slots, every slot is a group)` of the grouping in `index`, if valid.
+    indexed: Option<(usize, usize, bool)>,
     acc: Vec<Acc>,
+    /// Accumulators of the second half of a split batch (see [`accumulate`]).
+    acc2: Vec<Acc>,
     centred: Vec<f64>,
 }
 
@@ -180,35 +188,23 @@ impl Workspace {
         Self::default()
     }
 
+    /// Index `groups` for `n` samples (the one step of an estimator that reads the groups),
+    /// for a following `*_into` call with [`Groups::Indexed`].
+    ///
+    /// # Errors
+    /// As the estimators for invalid groups; [`Error::InvalidGroups`] for
+    /// [`Groups::Indexed`] with a different number of samples or nothing indexed yet.
+    pub fn index_groups(&mut self, groups: Groups<'_>, n: usize) -> Result<()> {
+        slot_index(self, groups, n).map(|_| ())
+    }
+
     /// Bytes currently reserved by the buffers.
     #[must_use]
     pub fn capacity_bytes(&self) -> usize {
         (self.index.capacity() + self.table.capacity()) * 4
-            + self.acc.capacity() * std::mem::size_of::<Acc>()
+            + self.id_table.capacity_bytes()
+            + (self.acc.capacity() + self.acc2.capacity()) * std::mem::size_of::<Acc>()
             + self.centred.capacity() * 8
-    }
-}
-
-/// splitmix64's finaliser: every output bit depends on every input bit, so ids that are
-/// multiples of a power of two still spread over the table. Deterministic (no random seed):
-/// the numbering never depends on it anyway, only the speed does.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        let mut z = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) ^ u64::from(b);
-        }
-    }
-    fn write_i64(&mut self, i: i64) {
-        self.0 = i as u64;
     }
 }
 
@@ -221,57 +217,55 @@ fn to_u32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-/// Number ids by first occurrence into `index`, through a direct table when the ids span a
-/// small range and a hash map otherwise. Returns the number of groups.
-fn index_from_ids(ids: &[i64], index: &mut Vec<u32>, table: &mut Vec<u32>) -> usize {
+/// Number ids by first occurrence into `ws.index`, through a direct table when the ids span
+/// a small range and a hash table ([`IdTable`]) otherwise. `range`: `(min, max)` of the ids if
+/// known. Returns the number of groups.
+fn index_from_ids(ws: &mut Workspace, ids: &[i64], range: Option<(i64, i64)>) -> usize {
     const UNSEEN: u32 = u32::MAX;
     let n = ids.len();
-    let (lo, hi) = ids
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
     if n == 0 {
         return 0;
     }
+    let (lo, hi) = range.unwrap_or_else(|| {
+        ids.iter()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+    });
     let span = i128::from(hi) - i128::from(lo);
-    let mut next: u32 = 0;
-    if span <= 2 * (n as i128) + 1024 {
-        table.clear();
-        // span fits in usize: it is at most 2n + 1024.
-        table.resize(usize::try_from(span).unwrap_or(0) + 1, UNSEEN);
-        // Branch-free (a new group is an unpredictable event): select, then count.
-        index.extend(ids.iter().map(|&id| {
-            // lo <= id <= hi, so the wrapping difference is the exact offset (<= span).
-            #[allow(clippy::cast_possible_truncation)]
-            let slot = id.wrapping_sub(lo) as u64 as usize;
-            let seen = table[slot];
-            let new = seen == UNSEEN;
-            let g = if new { next } else { seen };
-            table[slot] = g;
-            next += u32::from(new);
-            g
-        }));
-    } else {
-        let mut map: HashMap<i64, u32, BuildHasherDefault<IdHasher>> =
-            HashMap::with_capacity_and_hasher((n / 4).max(16), BuildHasherDefault::default());
-        index.extend(ids.iter().map(|&id| {
-            *map.entry(id).or_insert_with(|| {
-                next += 1;
-                next - 1
-            })
-        }));
+    if span > 2 * (n as i128) + 1024 {
+        // Serial: numbering two halves on two threads and merging measured no faster (the
+        // random probes share one memory system).
+        return ws.id_table.number(ids, &mut ws.index);
     }
+    let (index, table) = (&mut ws.index, &mut ws.table);
+    index.clear();
+    let mut next: u32 = 0;
+    table.clear();
+    // span fits in usize: it is at most 2n + 1024.
+    table.resize(usize::try_from(span).unwrap_or(0) + 1, UNSEEN);
+    // Branch-free (a new group is an unpredictable event): select, then count.
+    index.extend(ids.iter().map(|&id| {
+        // lo <= id <= hi, so the wrapping difference is the exact offset (<= span).
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = id.wrapping_sub(lo) as u64 as usize;
+        let seen = table[slot];
+        let new = seen == UNSEEN;
+        let g = if new { next } else { seen };
+        table[slot] = g;
+        next += u32::from(new);
+        g
+    }));
     next as usize
 }
 
-/// Fill `index` (cleared first) with the group of each of `n` samples; returns the number of
-/// groups.
+/// Fill `ws.index` (replaced) with the group of each of `n` samples, numbered by first
+/// occurrence; returns the number of groups. `range`: `(min, max)` of the ids, if known.
 fn build_index(
+    ws: &mut Workspace,
     groups: Groups<'_>,
     n: usize,
-    index: &mut Vec<u32>,
-    table: &mut Vec<u32>,
+    range: Option<(i64, i64)>,
 ) -> Result<usize> {
-    index.clear();
+    ws.index.clear();
     if u32::try_from(n).is_err() {
         return Err(groups_error(format!(
             "at most {} samples are supported, got {n}",
@@ -288,7 +282,7 @@ fn build_index(
                     right: ids.len(),
                 });
             }
-            Ok(index_from_ids(ids, index, table))
+            Ok(index_from_ids(ws, ids, range))
         }
         Groups::Sizes(sizes) => {
             let mut total: u128 = 0;
@@ -308,17 +302,20 @@ fn build_index(
             for (g, &s) in sizes.iter().enumerate() {
                 // 0 <= s <= n, checked above.
                 let s = usize::try_from(s).unwrap_or(0);
-                index.extend(std::iter::repeat_n(to_u32(g), s));
+                ws.index.extend(std::iter::repeat_n(to_u32(g), s));
             }
             Ok(sizes.len())
         }
+        Groups::Indexed => Err(groups_error(
+            "Groups::Indexed refers to a workspace's index; use the ids, sizes or size".into(),
+        )),
         Groups::Uniform(size) => {
             if size == 0 || n % size != 0 {
                 return Err(groups_error(format!(
                     "rewards has length {n}, which is not divisible by group_size={size}"
                 )));
             }
-            index.extend((0..n).map(|i| to_u32(i / size)));
+            ws.index.extend((0..n).map(|i| to_u32(i / size)));
             Ok(n / size)
         }
     }
@@ -331,9 +328,12 @@ fn build_index(
 /// for a negative size, sizes that do not sum to `n`, a uniform size of 0 or one that does
 /// not divide `n`, or more than `u32::MAX` samples.
 pub fn group_index(groups: Groups<'_>, n: usize) -> Result<GroupIndex> {
-    let mut index = Vec::with_capacity(n);
-    let n_groups = build_index(groups, n, &mut index, &mut Vec::new())?;
-    Ok(GroupIndex { index, n_groups })
+    let mut ws = Workspace::new();
+    let n_groups = build_index(&mut ws, groups, n, None)?;
+    Ok(GroupIndex {
+        index: ws.index,
+        n_groups,
+    })
 }
 
 /// Per-group accumulator, shifted by the group's first scorable reward `k` (so the variance
@@ -410,94 +410,148 @@ const PAR_MIN_LEN: usize = 100_000;
 
 /// The pool for a batch of `n` rewards, or `None` to run on the calling thread (small
 /// batches, one thread, or a pool the system refuses to start).
-fn pool_for(n: usize) -> Option<std::sync::Arc<rayon::ThreadPool>> {
+fn pool_for(n: usize) -> usize {
     if n < PAR_MIN_LEN {
-        return None;
+        return 1;
     }
-    let t = crate::parallel::default_num_threads();
-    if t < 2 {
-        return None;
-    }
-    crate::parallel::pool(t).ok()
+    crate::parallel::default_num_threads()
 }
 
-/// The slot of each sample, written to `index` (cleared first); returns the number of slots
-/// and whether every slot is a group (even one without samples: a size of 0).
+/// The slot of each sample, written to `ws.index` (cleared first); returns the number of
+/// slots and whether every slot is a group (even one without samples: a size of 0), and
+/// records both in `ws.indexed` for [`Groups::Indexed`].
 ///
 /// Unlike [`build_index`], slots need not be numbered by first occurrence nor all be used:
 /// ids spanning a small range (the common case: prompt indices) map straight to
-/// `id - min_id`, so the estimators make one random access per sample (their accumulator)
-/// instead of two (a numbering table, then the accumulator). Unused slots are never marked
-/// present and are left out of every statistic. Other groupings use [`build_index`].
+/// `id` (ids from 0) or `id - min_id`, so the estimators make one random access per sample
+/// (their accumulator) instead of two (a numbering table, then the accumulator). Unused slots
+/// are never marked present and are left out of every statistic. Other groupings use
+/// [`build_index`].
 fn slot_index(ws: &mut Workspace, groups: Groups<'_>, n: usize) -> Result<(usize, bool)> {
-    if let Groups::Ids(ids) = groups {
-        if ids.len() == n && u32::try_from(n).is_ok() && n > 0 {
-            let (lo, hi) = ids
-                .iter()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-            let span = i128::from(hi) - i128::from(lo);
-            // At most n + 1024 slots (so at most ~32 bytes of accumulator per sample), and
-            // every slot number fits in u32.
-            if span <= n as i128 + 1024 && span < i128::from(u32::MAX) {
-                ws.index.clear();
-                // lo <= id <= hi, so the wrapping difference is the exact offset (<= span).
-                #[allow(clippy::cast_possible_truncation)]
-                ws.index
-                    .extend(ids.iter().map(|&id| id.wrapping_sub(lo) as u64 as u32));
-                // 0 <= span < u32::MAX fits in usize.
-                return Ok((usize::try_from(span).unwrap_or(0) + 1, false));
-            }
-        }
+    if groups == Groups::Indexed {
+        return match ws.indexed {
+            Some((len, slots, all)) if len == n => Ok((slots, all)),
+            Some((len, _, _)) => Err(groups_error(format!(
+                "Groups::Indexed: the workspace indexed {len} samples, not {n}"
+            ))),
+            None => Err(groups_error(
+                "Groups::Indexed: the workspace has no groups indexed".into(),
+            )),
+        };
     }
-    let n_groups = build_index(groups, n, &mut ws.index, &mut ws.table)?;
-    Ok((n_groups, true))
+    ws.indexed = None;
+    let (slots, all) = match direct_slots(ws, groups, n) {
+        Ok(slots) => (slots, false),
+        Err(range) => (build_index(ws, groups, n, range)?, true),
+    };
+    ws.indexed = Some((n, slots, all));
+    Ok((slots, all))
 }
+
+/// Direct slots for ids spanning a small range (at most `n + 1024` slots, so at most ~32
+/// bytes of accumulator per sample): `ws.index` filled and the number of slots returned.
+/// Otherwise (index unspecified) `Err` with the ids' `(min, max)` if it was computed.
+fn direct_slots(
+    ws: &mut Workspace,
+    groups: Groups<'_>,
+    n: usize,
+) -> std::result::Result<usize, Option<(i64, i64)>> {
+    let Groups::Ids(ids) = groups else {
+        return Err(None);
+    };
+    if ids.len() != n || n == 0 || u32::try_from(n).is_err() {
+        return Err(None);
+    }
+    let limit = n as i128 + 1024;
+    // One pass for the common case, ids from 0 (slot = id), tracking the range as it goes;
+    // a second only for a small range that does not start near 0.
+    // (Resizing a reused index writes nothing: every entry is overwritten below.)
+    ws.index.truncate(n);
+    ws.index.resize(n, 0);
+    let (lo, hi) = scoped_chunks(pool_for(n), &mut ws.index, |start, index| {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for (slot, &id) in index.iter_mut().zip(&ids[start..]) {
+            lo = lo.min(id);
+            hi = hi.max(id);
+            // Truncation is harmless: the index is used only if every id is in 0..=limit.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let slot_id = id as u32;
+            *slot = slot_id;
+        }
+        (lo, hi)
+    })
+    .into_iter()
+    .fold((i64::MAX, i64::MIN), |(lo, hi), (l, h)| {
+        (lo.min(l), hi.max(h))
+    });
+    if lo >= 0 && i128::from(hi) <= limit && hi < i64::from(u32::MAX) {
+        // 0 <= hi < u32::MAX fits in usize.
+        return Ok(usize::try_from(hi).unwrap_or(0) + 1);
+    }
+    let span = i128::from(hi) - i128::from(lo);
+    if span > limit || span >= i128::from(u32::MAX) {
+        return Err(Some((lo, hi)));
+    }
+    // lo <= id <= hi, so the wrapping difference is the exact offset (<= span < u32::MAX).
+    #[allow(clippy::cast_possible_truncation)]
+    for (slot, &id) in ws.index.iter_mut().zip(ids) {
+        *slot = id.wrapping_sub(lo) as u64 as u32;
+    }
+    // 0 <= span < u32::MAX fits in usize.
+    Ok(usize::try_from(span).unwrap_or(0) + 1)
+}
+
+/// Batches with at least this many rewards are accumulated in two halves, merged after.
+const SPLIT_MIN_LEN: usize = PAR_MIN_LEN;
 
 /// Slot index plus one pass over the rewards: per-slot accumulators in `ws.acc` and the
 /// number of NaN rewards.
 ///
-/// The accesses to `acc` are random (cache misses), so the loop has no unpredictable branch:
-/// each group's shift `k` starts as NaN and is set by a select (not a branch) at the group's
-/// first scorable reward.
-///
-/// This pass stays serial: splitting the groups between threads (each scanning all samples
-/// for its own groups, which keeps results independent of the thread count) measured no
-/// faster on 2 cores, the random accesses being bound by the memory system, not the core.
-/// Nor did a counting sort of the samples into slot ranges whose accumulators fit in L2
-/// (1.2-1.5x slower here: the partition pass costs more than the cache misses it saves).
-/// What did help: prefetching the accumulator of the sample
-/// [`crate::prefetch::DISTANCE`] places ahead ([`crate::prefetch`]), so more misses are in
-/// flight at once.
+/// Batches of [`SPLIT_MIN_LEN`] rewards or more are cut in two halves, always two whatever
+/// the thread count (so the sums, and the results, never depend on it), accumulated on two
+/// threads when there are two and merged slot by slot ([`merge`]). The loop costs about
+/// 2.5 ns per sample whether the accumulators fit in L1 or not (with the prefetch below), so
+/// halving the samples per thread is what pays: splitting the *groups* between threads
+/// (each scanning all samples) measured no faster, nor did a counting sort of the samples
+/// into slot ranges whose accumulators fit in L2 (1.2-1.5x slower).
 fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) -> Result<usize> {
-    let (n_slots, all_groups) = slot_index(ws, groups, rewards.len())?;
-    let acc = &mut ws.acc;
-    acc.clear();
-    acc.resize(
-        n_slots,
-        Acc {
-            k: f64::NAN,
-            flags: if all_groups { PRESENT } else { 0 },
-            ..Acc::default()
-        },
-    );
-    let mut unscorable = 0usize;
-    let mut infinite = false;
+    let n = rewards.len();
+    let (n_slots, all_groups) = slot_index(ws, groups, n)?;
+    let init = Acc {
+        k: f64::NAN,
+        flags: if all_groups { PRESENT } else { 0 },
+        ..Acc::default()
+    };
+    let reset = |acc: &mut Vec<Acc>| {
+        acc.clear();
+        acc.resize(n_slots, init);
+    };
+    reset(&mut ws.acc);
     let index = &ws.index;
-    for (i, (&r, &g)) in rewards.iter().zip(index).enumerate() {
-        prefetch_ahead(acc, index, i);
-        let x = r.to_f64();
-        let ok = !x.is_nan();
-        infinite |= x.is_infinite();
-        let a = &mut acc[g as usize];
-        // The group's first scorable reward becomes its shift.
-        a.k = if ok & a.k.is_nan() { x } else { a.k };
-        let d = if ok { x - a.k } else { 0.0 };
-        a.s1 += d;
-        a.s2 += d * d;
-        a.n += u32::from(ok);
-        a.flags |= PRESENT | u32::from(d != 0.0);
-        unscorable += usize::from(!ok);
-    }
+    let (unscorable, infinite) = if n >= SPLIT_MIN_LEN {
+        reset(&mut ws.acc2);
+        let h = n / 2;
+        let mut halves = [
+            (&rewards[..h], &index[..h], &mut ws.acc),
+            (&rewards[h..], &index[h..], &mut ws.acc2),
+        ];
+        let parts = scoped_chunks(pool_for(n).min(2), &mut halves, |_, jobs| {
+            jobs.iter_mut()
+                .map(|(r, g, acc)| accumulate_range(r, g, acc))
+                .fold((0, false), |(u, i), (u2, i2)| (u + u2, i | i2))
+        });
+        let acc2 = &ws.acc2;
+        scoped_chunks(pool_for(n), &mut ws.acc, |start, a| {
+            for (a, b) in a.iter_mut().zip(&acc2[start..]) {
+                merge(a, b);
+            }
+        });
+        parts
+            .into_iter()
+            .fold((0, false), |(u, i), (u2, i2)| (u + u2, i | i2))
+    } else {
+        accumulate_range(rewards, index, &mut ws.acc)
+    };
     if infinite {
         // Rare: find the first offender for the error message.
         if let Some((i, x)) = rewards
@@ -517,39 +571,110 @@ fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) ->
     Ok(unscorable)
 }
 
+/// Accumulate `rewards` into `acc` (slot `index[i]` for sample `i`): returns the number of NaN
+/// rewards and whether any reward is infinite.
+///
+/// The accesses to `acc` are random, so the loop has no unpredictable branch: each group's
+/// shift `k` starts as NaN and is set by a select (not a branch) at the group's first
+/// scorable reward; and the accumulator of the sample [`crate::prefetch::DISTANCE`] places
+/// ahead is prefetched ([`crate::prefetch`]), so that many cache misses are in flight at once.
+fn accumulate_range<T: Real>(rewards: &[T], index: &[u32], acc: &mut [Acc]) -> (usize, bool) {
+    let mut unscorable = 0usize;
+    let mut infinite = false;
+    for (i, (&r, &g)) in rewards.iter().zip(index).enumerate() {
+        prefetch_ahead(acc, index, i);
+        let x = r.to_f64();
+        let ok = !x.is_nan();
+        infinite |= x.is_infinite();
+        let a = &mut acc[g as usize];
+        // The group's first scorable reward becomes its shift.
+        a.k = if ok & a.k.is_nan() { x } else { a.k };
+        let d = if ok { x - a.k } else { 0.0 };
+        a.s1 += d;
+        a.s2 += d * d;
+        a.n += u32::from(ok);
+        a.flags |= PRESENT | u32::from(d != 0.0);
+        unscorable += usize::from(!ok);
+    }
+    (unscorable, infinite)
+}
+
+/// Fold `b` (a later run of samples of the same slot) into `a`, re-shifting `b`'s sums from
+/// its shift to `a`'s: with `delta = k_b - k_a`, `sum (r - k_a) = s1_b + n_b delta` and
+/// `sum (r - k_a)^2 = s2_b + delta (2 s1_b + n_b delta)`. The zero-variance test stays
+/// exact: the merged rewards differ iff either half's do or the two shifts differ.
+fn merge(a: &mut Acc, b: &Acc) {
+    let flags = a.flags | b.flags;
+    if b.n == 0 {
+        a.flags = flags;
+    } else if a.n == 0 {
+        *a = Acc { flags, ..*b };
+    } else {
+        let delta = b.k - a.k;
+        let nb = f64::from(b.n);
+        a.s1 += b.s1 + nb * delta;
+        a.s2 += b.s2 + delta * (2.0 * b.s1 + nb * delta);
+        a.n += b.n;
+        a.flags = flags | u32::from(delta != 0.0);
+    }
+}
+
+impl Stats {
+    /// Count group `a` (nothing for an unused slot).
+    fn count(&mut self, a: &Acc) {
+        if a.flags & PRESENT == 0 {
+            return;
+        }
+        self.n_groups += 1;
+        match a.n {
+            0 => self.n_empty_groups += 1,
+            1 => self.n_singleton_groups += 1,
+            _ if a.flags & DIFFERS == 0 => self.n_zero_variance_groups += 1,
+            _ => {}
+        }
+    }
+
+    /// Field-wise sum.
+    fn add(self, o: Self) -> Self {
+        Self {
+            n_groups: self.n_groups + o.n_groups,
+            n_unscorable: self.n_unscorable + o.n_unscorable,
+            n_singleton_groups: self.n_singleton_groups + o.n_singleton_groups,
+            n_zero_variance_groups: self.n_zero_variance_groups + o.n_zero_variance_groups,
+            n_empty_groups: self.n_empty_groups + o.n_empty_groups,
+        }
+    }
+}
+
 fn stats_of(acc: &[Acc], unscorable: usize) -> Stats {
     let mut st = Stats {
         n_unscorable: unscorable,
         ..Stats::default()
     };
-    for a in acc.iter().filter(|a| a.flags & PRESENT != 0) {
-        st.n_groups += 1;
-        match a.n {
-            0 => st.n_empty_groups += 1,
-            1 => st.n_singleton_groups += 1,
-            _ if a.flags & DIFFERS == 0 => st.n_zero_variance_groups += 1,
-            _ => {}
-        }
+    for a in acc {
+        st.count(a);
     }
     st
 }
 
-/// Turn each informative accumulator into `(k, mean offset, mul(acc))`; every other group
-/// gets `(0, 0, 0)`. Returns the number of informative groups whose `mul` is not positive
-/// and finite (demoted to zero-variance by the caller).
-fn finalize(acc: &mut [Acc], mul: impl Fn(&Acc, f64) -> f64) -> usize {
-    let mut demoted = 0;
+/// Turn each informative accumulator into `(k, mean offset + shift, mul(acc, ss))`; every
+/// other group gets `(0, 0, 0)`. Returns the [`Stats`] of the groups (`n_unscorable` left 0),
+/// counted in the same pass; an informative group whose `mul` is not positive and finite
+/// (a zero denominator) gets advantage 0 and counts as zero-variance.
+fn finalize(acc: &mut [Acc], shift: f64, mul: impl Fn(&Acc, f64) -> f64) -> Stats {
+    let mut st = Stats::default();
     for a in acc {
+        st.count(a);
         let informative = a.informative();
         let (off, ss) = if informative { a.centre() } else { (0.0, 0.0) };
         let m = if informative { mul(a, ss) } else { 0.0 };
         // A zero denominator gives an infinite multiplier; `m > 0` is false for NaN.
         let keep = m.is_finite() && m > 0.0;
-        demoted += usize::from(informative && !keep);
+        st.n_zero_variance_groups += usize::from(informative && !keep);
         *a = if keep {
             Acc {
                 k: a.k,
-                s1: off,
+                s1: off + shift,
                 s2: m,
                 ..*a
             }
@@ -562,7 +687,7 @@ fn finalize(acc: &mut [Acc], mul: impl Fn(&Acc, f64) -> f64) -> usize {
             }
         };
     }
-    demoted
+    st
 }
 
 /// `((r - k) - off) * mul` per sample (0 for NaN rewards). `+ 0.0` turns the `-0.0` of a
@@ -577,41 +702,35 @@ fn apply<T: Real, U: Real>(rewards: &[T], index: &[u32], acc: &[Acc], out: &mut 
     }
 }
 
-/// [`finalize`] on `pool` (chunks of groups are independent).
+/// [`finalize`] on `pool` (chunks of groups are independent), with `unscorable` NaN rewards.
 fn finalize_par(
-    pool: Option<&rayon::ThreadPool>,
+    pool: usize,
     acc: &mut [Acc],
+    unscorable: usize,
+    shift: f64,
     mul: impl Fn(&Acc, f64) -> f64 + Sync,
-) -> usize {
-    match pool {
-        Some(p) if acc.len() >= 2 => {
-            let chunk = acc.len().div_ceil(p.current_num_threads());
-            p.install(|| acc.par_chunks_mut(chunk).map(|a| finalize(a, &mul)).sum())
-        }
-        _ => finalize(acc, mul),
-    }
+) -> Stats {
+    let st = Stats {
+        n_unscorable: unscorable,
+        ..Stats::default()
+    };
+    scoped_chunks(pool, acc, |_, a| finalize(a, shift, &mul))
+        .into_iter()
+        .fold(st, Stats::add)
 }
 
 /// [`apply`] on `pool` (chunks of samples are independent).
 fn apply_par<T: Real, U: Real>(
-    pool: Option<&rayon::ThreadPool>,
+    pool: usize,
     rewards: &[T],
     index: &[u32],
     acc: &[Acc],
     out: &mut [U],
 ) {
-    match pool {
-        Some(p) if out.len() >= 2 => {
-            let chunk = out.len().div_ceil(p.current_num_threads());
-            p.install(|| {
-                out.par_chunks_mut(chunk)
-                    .zip(rewards.par_chunks(chunk))
-                    .zip(index.par_chunks(chunk))
-                    .for_each(|((o, r), g)| apply(r, g, acc, o));
-            });
-        }
-        _ => apply(rewards, index, acc, out),
-    }
+    scoped_chunks(pool, out, |start, o| {
+        let end = start + o.len();
+        apply(&rewards[start..end], &index[start..end], acc, o);
+    });
 }
 
 /// Bit pattern of `-0.0`, the marker of a scorable sample of an uninformative group.
@@ -621,13 +740,7 @@ const NEG_ZERO_BITS: u64 = 0x8000_0000_0000_0000;
 /// the later passes need neither the rewards nor a second lookup in `acc`: NaN for a NaN
 /// reward, `-0.0` for a sample of an uninformative group (`apply` never gives `-0.0`: it adds
 /// `+0.0`), the group-centred reward otherwise. In sums, `-0.0` acts exactly as `0.0`.
-fn centred_par<T: Real>(
-    pool: Option<&rayon::ThreadPool>,
-    rewards: &[T],
-    index: &[u32],
-    acc: &[Acc],
-    out: &mut [f64],
-) {
+fn centred_par<T: Real>(pool: usize, rewards: &[T], index: &[u32], acc: &[Acc], out: &mut [f64]) {
     let run = |rewards: &[T], index: &[u32], out: &mut [f64]| {
         for (i, ((o, &r), &g)) in out.iter_mut().zip(rewards).zip(index).enumerate() {
             prefetch_ahead(acc, index, i);
@@ -638,18 +751,10 @@ fn centred_par<T: Real>(
             *o = if x.is_nan() { f64::NAN } else { v };
         }
     };
-    match pool {
-        Some(p) if out.len() >= 2 => {
-            let chunk = out.len().div_ceil(p.current_num_threads());
-            p.install(|| {
-                out.par_chunks_mut(chunk)
-                    .zip(rewards.par_chunks(chunk))
-                    .zip(index.par_chunks(chunk))
-                    .for_each(|((o, r), g)| run(r, g, o));
-            });
-        }
-        _ => run(rewards, index, out),
-    }
+    scoped_chunks(pool, out, |start, o| {
+        let end = start + o.len();
+        run(&rewards[start..end], &index[start..end], o);
+    });
 }
 
 /// REINFORCE++ with unit weights, from the group accumulators alone (no per-sample pass
@@ -659,21 +764,26 @@ fn centred_par<T: Real>(
 /// `sum (a - mu)^2 = sum_g ss_g - 2 mu sum a + n mu^2`, so each sample's advantage is
 /// `((r - k) - (off_g + mu)) * inv`, one [`apply`] pass like GRPO's.
 fn rpp_from_groups<T: Real>(
-    pool: Option<&rayon::ThreadPool>,
+    pool: usize,
     ws: &mut Workspace,
     rewards: &[T],
+    unscorable: usize,
     eps: f64,
     out: &mut [T],
-) {
-    let (mut sw, mut swa, mut sss) = (0.0f64, 0.0f64, 0.0f64);
-    for a in ws.acc.iter() {
-        sw += f64::from(a.n);
-        if a.informative() {
-            let (off, ss) = a.centre();
-            swa += a.s1 - f64::from(a.n) * off;
-            sss += ss;
+) -> Stats {
+    let acc = &ws.acc;
+    let [sw, swa, sss] = chunked_sums(pool, acc.len(), |range| {
+        let (mut sw, mut swa, mut sss) = (0.0f64, 0.0f64, 0.0f64);
+        for a in &acc[range] {
+            sw += f64::from(a.n);
+            if a.informative() {
+                let (off, ss) = a.centre();
+                swa += a.s1 - f64::from(a.n) * off;
+                sss += ss;
+            }
         }
-    }
+        [sw, swa, sss]
+    });
     let mu = swa / sw;
     let ss = sss - 2.0 * mu * swa + sw * mu * mu;
     let denom = (ss / (sw - 1.0) + eps).sqrt();
@@ -685,38 +795,39 @@ fn rpp_from_groups<T: Real>(
     };
     if inv == 0.0 {
         out.fill(T::from_f64(0.0));
-        return;
+        return stats_of(&ws.acc, unscorable);
     }
     // `inv` is positive and finite, so no informative group is demoted.
-    finalize_par(pool, &mut ws.acc, |_, _| inv);
-    for a in ws.acc.iter_mut().filter(|a| a.s2 != 0.0) {
-        a.s1 += mu;
-    }
+    let stats = finalize_par(pool, &mut ws.acc, unscorable, mu, |_, _| inv);
     apply_par(pool, rewards, &ws.index, &ws.acc, out);
+    stats
 }
 
 /// Samples per partial sum of [`chunked_sums`].
 const SUM_CHUNK: usize = 1 << 16;
 
-/// Two sums over `0..n`: `f` sums one chunk of [`SUM_CHUNK`] indices, and the partial sums
+/// `K` sums over `0..n`: `f` sums one chunk of [`SUM_CHUNK`] indices, and the partial sums
 /// are added in chunk order. The chunks do not depend on the pool, so neither do the bits of
 /// the result (the chunks run in parallel on `pool`).
-fn chunked_sums(
-    pool: Option<&rayon::ThreadPool>,
+fn chunked_sums<const K: usize>(
+    pool: usize,
     n: usize,
-    f: impl Fn(std::ops::Range<usize>) -> (f64, f64) + Sync,
-) -> (f64, f64) {
+    f: impl Fn(std::ops::Range<usize>) -> [f64; K] + Sync,
+) -> [f64; K] {
     let chunk = |c: usize| f(c * SUM_CHUNK..((c + 1) * SUM_CHUNK).min(n));
     let n_chunks = n.div_ceil(SUM_CHUNK);
-    let parts: Vec<(f64, f64)> = match pool {
-        Some(p) if n_chunks >= 2 => {
-            p.install(|| (0..n_chunks).into_par_iter().map(chunk).collect())
+    let mut parts = vec![[0.0; K]; n_chunks];
+    scoped_chunks(pool, &mut parts, |start, p| {
+        for (c, part) in p.iter_mut().enumerate() {
+            *part = chunk(start + c);
         }
-        _ => (0..n_chunks).map(chunk).collect(),
-    };
-    parts
-        .iter()
-        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x, b + y))
+    });
+    parts.iter().fold([0.0; K], |mut acc, part| {
+        for (a, x) in acc.iter_mut().zip(part) {
+            *a += x;
+        }
+        acc
+    })
 }
 
 /// Unbiased std of all scorable rewards, combined from the group accumulators
@@ -781,16 +892,14 @@ pub fn grpo_into<T: Real>(
     check_eps(eps)?;
     check_len(rewards, out.len())?;
     let pool = pool_for(rewards.len());
-    let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
-    let mut stats = stats_of(&ws.acc, unscorable);
     let batch_denom = match scale {
         Scale::Batch => batch_std(&ws.acc) + eps,
         Scale::Group | Scale::None => 1.0,
     };
     // Distinct rewards whose squared deviations underflow, with eps = 0, give a zero
     // denominator: `finalize` demotes such groups to zero-variance.
-    stats.n_zero_variance_groups += finalize_par(pool, &mut ws.acc, |a, ss| match scale {
+    let stats = finalize_par(pool, &mut ws.acc, unscorable, 0.0, |a, ss| match scale {
         Scale::Group => 1.0 / ((ss / f64::from(a.n - 1)).sqrt() + eps),
         Scale::Batch => 1.0 / batch_denom,
         Scale::None => 1.0,
@@ -823,10 +932,8 @@ pub fn rloo_into<T: Real>(
 ) -> Result<Stats> {
     check_len(rewards, out.len())?;
     let pool = pool_for(rewards.len());
-    let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
-    let stats = stats_of(&ws.acc, unscorable);
-    finalize_par(pool, &mut ws.acc, |a, _| {
+    let stats = finalize_par(pool, &mut ws.acc, unscorable, 0.0, |a, _| {
         let n = f64::from(a.n);
         n / (n - 1.0)
     });
@@ -896,14 +1003,11 @@ pub fn reinforce_pp_baseline_into<T: Real>(
         }
     }
     let pool = pool_for(rewards.len());
-    let pool = pool.as_deref();
     let unscorable = accumulate(ws, rewards, groups)?;
-    let stats = stats_of(&ws.acc, unscorable);
     if weights.is_none() {
-        rpp_from_groups(pool, ws, rewards, eps, out);
-        return Ok(stats);
+        return Ok(rpp_from_groups(pool, ws, rewards, unscorable, eps, out));
     }
-    finalize_par(pool, &mut ws.acc, |_, _| 1.0);
+    let stats = finalize_par(pool, &mut ws.acc, unscorable, 0.0, |_, _| 1.0);
     // Group-centred values in f64 (NaN for NaN rewards, -0.0 for uninformative groups), then
     // whitening over the scorable samples. Every entry is overwritten by `centred_par`.
     let mut centred = std::mem::take(&mut ws.centred);
@@ -911,7 +1015,7 @@ pub fn reinforce_pp_baseline_into<T: Real>(
     centred.resize(n, 0.0);
     centred_par(pool, rewards, &ws.index, &ws.acc, &mut centred);
     let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
-    let (sw, swa) = chunked_sums(pool, n, |range| {
+    let [sw, swa] = chunked_sums(pool, n, |range| {
         let (mut sw, mut swa) = (0.0f64, 0.0f64);
         for i in range {
             let a = centred[i];
@@ -920,10 +1024,10 @@ pub fn reinforce_pp_baseline_into<T: Real>(
                 swa += weight(i) * a;
             }
         }
-        (sw, swa)
+        [sw, swa]
     });
     let mu = swa / sw;
-    let (ss, _) = chunked_sums(pool, n, |range| {
+    let [ss] = chunked_sums(pool, n, |range| {
         let mut ss = 0.0f64;
         for i in range {
             let a = centred[i];
@@ -931,7 +1035,7 @@ pub fn reinforce_pp_baseline_into<T: Real>(
                 ss += weight(i) * (a - mu) * (a - mu);
             }
         }
-        (ss, 0.0)
+        [ss]
     });
     let denom = (ss / (sw - 1.0) + eps).sqrt();
     // Degenerate batch (total weight <= 1, or a zero / NaN denominator): all advantages 0.
@@ -952,17 +1056,73 @@ pub fn reinforce_pp_baseline_into<T: Real>(
             *o = T::from_f64(v);
         }
     };
-    match pool {
-        Some(p) if n >= 2 => {
-            let chunk = n.div_ceil(p.current_num_threads());
-            p.install(|| {
-                out.par_chunks_mut(chunk)
-                    .zip(centred.par_chunks(chunk))
-                    .for_each(|(o, c)| whiten(o, c));
-            });
-        }
-        _ => whiten(out, &centred),
-    }
+    scoped_chunks(pool, out, |start, o| {
+        whiten(o, &centred[start..start + o.len()])
+    });
     ws.centred = centred;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{accumulate_range, merge, Acc, DIFFERS, PRESENT};
+
+    fn fresh(slots: usize) -> Vec<Acc> {
+        vec![
+            Acc {
+                k: f64::NAN,
+                ..Acc::default()
+            };
+            slots
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Accumulating two halves and merging them gives the accumulators of the whole
+        /// batch: the same counts and flags exactly, the same centred sums up to rounding.
+        #[test]
+        fn halves_merge_into_the_whole(
+            samples in prop::collection::vec(
+                (
+                    0u32..6,
+                    prop_oneof![
+                        1 => Just(f64::NAN),
+                        2 => (0i32..3).prop_map(f64::from),
+                        2 => -1e3f64..1e3,
+                        1 => 1e6f64..1e6 + 2.0,
+                    ],
+                ),
+                0..80,
+            ),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let r: Vec<f64> = samples.iter().map(|s| s.1).collect();
+            let g: Vec<u32> = samples.iter().map(|s| s.0).collect();
+            let h = if r.is_empty() { 0 } else { cut.index(r.len() + 1) };
+            let mut whole = fresh(6);
+            let (u, _) = accumulate_range(&r, &g, &mut whole);
+            let (mut a, mut b) = (fresh(6), fresh(6));
+            let (ua, _) = accumulate_range(&r[..h], &g[..h], &mut a);
+            let (ub, _) = accumulate_range(&r[h..], &g[h..], &mut b);
+            prop_assert_eq!(u, ua + ub);
+            for (x, y) in a.iter_mut().zip(&b) {
+                merge(x, y);
+            }
+            for (m, w) in a.iter().zip(&whole) {
+                prop_assert_eq!(m.n, w.n);
+                prop_assert_eq!(m.flags & (PRESENT | DIFFERS), w.flags & (PRESENT | DIFFERS));
+                if w.n > 0 {
+                    let ((mo, ms), (wo, ws)) = (m.centre(), w.centre());
+                    // Compare means (shift + offset) and sums of squares.
+                    let tol = 1e-9 * (1.0 + w.k.abs());
+                    prop_assert!((m.k + mo - (w.k + wo)).abs() <= tol, "{:?} {:?}", m, w);
+                    prop_assert!((ms - ws).abs() <= 1e-9 * (1.0 + ws.abs()) + tol * tol, "{:?} {:?}", m, w);
+                }
+            }
+        }
+    }
 }

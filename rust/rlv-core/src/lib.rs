@@ -10,6 +10,7 @@
 pub mod advantages;
 pub mod error;
 pub mod grading;
+mod id_table;
 pub mod parallel;
 mod prefetch;
 

@@ -278,6 +278,31 @@ fn errors() {
         reinforce_pp_baseline(&r, Groups::Uniform(3), Some(&[1.0]), 1e-8),
         Err(Error::LengthMismatch { .. })
     ));
+    // Groups::Indexed needs a workspace that indexed the same number of samples.
+    let mut ws = Workspace::new();
+    let mut out = [0.0; 3];
+    let e = rloo_into(&mut ws, &r, Groups::Indexed, &mut out).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid groups: Groups::Indexed: the workspace has no groups indexed"
+    );
+    ws.index_groups(Groups::Uniform(2), 4).unwrap();
+    let e = rloo_into(&mut ws, &r, Groups::Indexed, &mut out).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid groups: Groups::Indexed: the workspace indexed 4 samples, not 3"
+    );
+    // A failed indexing leaves nothing indexed.
+    assert!(ws.index_groups(Groups::Sizes(&[1, 1]), 3).is_err());
+    assert!(rloo_into(&mut ws, &r, Groups::Indexed, &mut out).is_err());
+    assert!(matches!(
+        group_index(Groups::Indexed, 3),
+        Err(Error::InvalidGroups(_))
+    ));
+    assert!(matches!(
+        rloo(&r, Groups::Indexed),
+        Err(Error::InvalidGroups(_))
+    ));
     assert_eq!(Scale::parse("batch").unwrap(), Scale::Batch);
     assert_eq!(
         Scale::parse("Group").unwrap_err().to_string(),
@@ -447,6 +472,13 @@ proptest! {
             reinforce_pp_baseline_into(&mut ws, r, g, None, 1e-6, &mut out).unwrap();
             let want = reinforce_pp_baseline(r, g, None, 1e-6).unwrap().values;
             prop_assert_eq!(bits(&out), bits(&want));
+            // Groups::Indexed reuses the grouping of the previous call, or of index_groups.
+            let st = grpo_into(&mut ws, r, Groups::Indexed, Scale::Group, 1e-6, &mut out).unwrap();
+            prop_assert_eq!(st, fresh.stats);
+            prop_assert_eq!(bits(&out), bits(&fresh.values));
+            ws.index_groups(g, r.len()).unwrap();
+            rloo_into(&mut ws, r, Groups::Indexed, &mut out).unwrap();
+            prop_assert_eq!(bits(&out), bits(&rloo(r, g).unwrap().values));
         }
     }
 

@@ -1,7 +1,8 @@
 //! Advantage bindings: numpy float32/float64 rewards in, an array of the same dtype out.
 //!
-//! Each function is "copy inputs to owned buffers -> run the core (GIL released for large
-//! batches) -> return the output array". The owned buffers (and the core's scratch space)
+//! Each function is "index the groups in place (GIL held) -> copy the rewards to an owned
+//! buffer -> run the core on the index (GIL released for large batches) -> return the output
+//! array". The owned buffers (and the core's scratch space)
 //! are kept between calls in one process-wide [`Scratch`]: on a 1M-reward batch the page
 //! faults of fresh buffers cost more than the arithmetic. Torch tensors, dtype conversion and
 //! the choice of backend are handled by the Python wrapper `rlv.advantages`.
@@ -105,7 +106,7 @@ fn int_array<'py>(obj: &Bound<'py, PyAny>, name: &str) -> PyResult<PyReadonlyArr
     })
 }
 
-/// The group description as given (ids or sizes are copied into the scratch later).
+/// The group description as given (indexed in place by [`GroupArg::index`]).
 enum GroupArg<'py> {
     Ids(PyReadonlyArray1<'py, i64>),
     Sizes(PyReadonlyArray1<'py, i64>),
@@ -129,35 +130,33 @@ impl<'py> GroupArg<'py> {
     }
 }
 
-/// The owned form of a [`GroupArg`] (ids/sizes live in `Scratch::ids`).
-#[derive(Clone, Copy)]
-enum GroupKind {
-    Ids,
-    Sizes,
-    Uniform(usize),
-}
-
-impl GroupKind {
-    fn of(arg: &GroupArg<'_>, ids: &mut Vec<i64>) -> Self {
-        match arg {
-            GroupArg::Ids(a) => {
-                copy_into(a, ids);
-                Self::Ids
-            }
-            GroupArg::Sizes(a) => {
-                copy_into(a, ids);
-                Self::Sizes
-            }
-            GroupArg::Uniform(n) => Self::Uniform(*n),
-        }
-    }
-
-    fn groups(self, ids: &[i64]) -> Groups<'_> {
+impl GroupArg<'_> {
+    /// Index the groups into `ws` for `n` samples, reading contiguous ids or sizes in place
+    /// (the GIL is held: no Python code can resize or free the array meanwhile) and copying
+    /// strided ones into `buf` first. This saves the copy of the ids: the only step of an
+    /// estimator that reads them runs here, and the rest uses the index.
+    fn index(&self, ws: &mut Workspace, n: usize, buf: &mut Vec<i64>) -> PyResult<()> {
+        let mut in_place = |a: &PyReadonlyArray1<'_, i64>, buf: &mut Vec<i64>, ids: bool| {
+            let slice = match a.as_slice() {
+                Ok(s) => s,
+                Err(_) => {
+                    copy_into(a, buf);
+                    &buf[..]
+                }
+            };
+            let g = if ids {
+                Groups::Ids(slice)
+            } else {
+                Groups::Sizes(slice)
+            };
+            ws.index_groups(g, n)
+        };
         match self {
-            Self::Ids => Groups::Ids(ids),
-            Self::Sizes => Groups::Sizes(ids),
-            Self::Uniform(n) => Groups::Uniform(n),
+            Self::Ids(a) => in_place(a, buf, true),
+            Self::Sizes(a) => in_place(a, buf, false),
+            Self::Uniform(size) => ws.index_groups(Groups::Uniform(*size), n),
         }
+        .map_err(to_py)
     }
 }
 
@@ -186,8 +185,9 @@ impl Float for f64 {
     }
 }
 
-/// Copy the inputs into the scratch, allocate the output array (numpy's allocator), run the
-/// estimator (GIL released for large batches) and return `(advantages, stats)`.
+/// Index the groups (in place, GIL held), copy the rewards and weights into the scratch,
+/// allocate the output array (numpy's allocator), run the estimator (GIL released for large
+/// batches) and return `(advantages, stats)`.
 fn compute<'py, T: Float>(
     py: Python<'py>,
     rewards: &PyReadonlyArray1<'py, T>,
@@ -205,9 +205,9 @@ fn compute<'py, T: Float>(
             ids,
             weights: wbuf,
         } = sc;
+        groups.index(ws, n, ids)?;
         let r = T::buffer(r32, r64);
         copy_into(rewards, r);
-        let kind = GroupKind::of(groups, ids);
         if let Some(w) = weights {
             copy_into(w, wbuf);
         }
@@ -215,9 +215,9 @@ fn compute<'py, T: Float>(
         let dst = rw
             .as_slice_mut()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        let (r, ids, wbuf) = (&r[..], &ids[..], &wbuf[..]);
+        let (r, wbuf) = (&r[..], &wbuf[..]);
         let work = move || {
-            let g = kind.groups(ids);
+            let g = Groups::Indexed;
             match est {
                 Estimator::Grpo { scale, eps } => core::grpo_into(ws, r, g, scale, eps, dst),
                 Estimator::Rloo => core::rloo_into(ws, r, g, dst),
