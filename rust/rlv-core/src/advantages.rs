@@ -315,7 +315,10 @@ fn build_index(
                     "rewards has length {n}, which is not divisible by group_size={size}"
                 )));
             }
-            ws.index.extend((0..n).map(|i| to_u32(i / size)));
+            // A run of `size` copies per group (no division per sample).
+            for g in 0..n / size {
+                ws.index.extend(std::iter::repeat_n(to_u32(g), size));
+            }
             Ok(n / size)
         }
     }
