@@ -9,9 +9,9 @@ The torch baseline is written here (not rlv's own torch path): ``torch.unique`` 
 index, ``index_add`` / ``scatter_reduce`` for the per-group statistics, the same semantics as
 rlv (NaN left out, singleton and zero-variance groups get 0). It runs in the rewards' dtype,
 the fastest honest choice (TRL computes in float32 too), on torch's default CPU threads;
-rlv uses its own pool of the same size (``RLV_NUM_THREADS``) for its element-wise passes,
-while the per-group accumulation is serial. Before timing, every baseline output is checked against
-rlv (rtol/atol 1e-4 in float32, 1e-9 in float64).
+rlv uses as many threads (``RLV_NUM_THREADS``, default the number of cores) for its
+element-wise passes and two for the per-group sums (two halves, merged). Before timing, every
+baseline output is checked against rlv (rtol/atol 1e-4 in float32, 1e-9 in float64).
 
 rlv and torch are timed in alternating blocks of calls (three of each, so machine noise hits
 both; see ``race``); the table reports the median per call and the ratio torch / rlv (target

@@ -195,7 +195,7 @@ impl Workspace {
     /// As the estimators for invalid groups; [`Error::InvalidGroups`] for
     /// [`Groups::Indexed`] with a different number of samples or nothing indexed yet.
     pub fn index_groups(&mut self, groups: Groups<'_>, n: usize) -> Result<()> {
-        slot_index(self, groups, n).map(|_| ())
+        slot_index(self, groups, n, threads_for(n)).map(|_| ())
     }
 
     /// Bytes currently reserved by the buffers.
@@ -411,9 +411,9 @@ fn check_len<T>(rewards: &[T], out_len: usize) -> Result<()> {
 /// Batches with fewer rewards than this are processed on the calling thread.
 const PAR_MIN_LEN: usize = 100_000;
 
-/// The pool for a batch of `n` rewards, or `None` to run on the calling thread (small
-/// batches, one thread, or a pool the system refuses to start).
-fn pool_for(n: usize) -> usize {
+/// Threads for a batch of `n` rewards: 1 (the calling thread) for small batches, else
+/// `RLV_NUM_THREADS` or the number of cores. Read once per estimator call.
+fn threads_for(n: usize) -> usize {
     if n < PAR_MIN_LEN {
         return 1;
     }
@@ -430,7 +430,12 @@ fn pool_for(n: usize) -> usize {
 /// (their accumulator) instead of two (a numbering table, then the accumulator). Unused slots
 /// are never marked present and are left out of every statistic. Other groupings use
 /// [`build_index`].
-fn slot_index(ws: &mut Workspace, groups: Groups<'_>, n: usize) -> Result<(usize, bool)> {
+fn slot_index(
+    ws: &mut Workspace,
+    groups: Groups<'_>,
+    n: usize,
+    threads: usize,
+) -> Result<(usize, bool)> {
     if groups == Groups::Indexed {
         return match ws.indexed {
             Some((len, slots, all)) if len == n => Ok((slots, all)),
@@ -443,7 +448,7 @@ fn slot_index(ws: &mut Workspace, groups: Groups<'_>, n: usize) -> Result<(usize
         };
     }
     ws.indexed = None;
-    let (slots, all) = match direct_slots(ws, groups, n) {
+    let (slots, all) = match direct_slots(ws, groups, n, threads) {
         Ok(slots) => (slots, false),
         Err(range) => (build_index(ws, groups, n, range)?, true),
     };
@@ -458,6 +463,7 @@ fn direct_slots(
     ws: &mut Workspace,
     groups: Groups<'_>,
     n: usize,
+    threads: usize,
 ) -> std::result::Result<usize, Option<(i64, i64)>> {
     let Groups::Ids(ids) = groups else {
         return Err(None);
@@ -471,7 +477,7 @@ fn direct_slots(
     // (Resizing a reused index writes nothing: every entry is overwritten below.)
     ws.index.truncate(n);
     ws.index.resize(n, 0);
-    let (lo, hi) = scoped_chunks(pool_for(n), &mut ws.index, |start, index| {
+    let (lo, hi) = scoped_chunks(threads, &mut ws.index, |start, index| {
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for (slot, &id) in index.iter_mut().zip(&ids[start..]) {
             lo = lo.min(id);
@@ -517,9 +523,14 @@ const SPLIT_MIN_LEN: usize = PAR_MIN_LEN;
 /// halving the samples per thread is what pays: splitting the *groups* between threads
 /// (each scanning all samples) measured no faster, nor did a counting sort of the samples
 /// into slot ranges whose accumulators fit in L2 (1.2-1.5x slower).
-fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) -> Result<usize> {
+fn accumulate<T: Real>(
+    ws: &mut Workspace,
+    rewards: &[T],
+    groups: Groups<'_>,
+    threads: usize,
+) -> Result<usize> {
     let n = rewards.len();
-    let (n_slots, all_groups) = slot_index(ws, groups, n)?;
+    let (n_slots, all_groups) = slot_index(ws, groups, n, threads)?;
     let init = Acc {
         k: f64::NAN,
         flags: if all_groups { PRESENT } else { 0 },
@@ -538,19 +549,20 @@ fn accumulate<T: Real>(ws: &mut Workspace, rewards: &[T], groups: Groups<'_>) ->
             (&rewards[..h], &index[..h], &mut ws.acc),
             (&rewards[h..], &index[h..], &mut ws.acc2),
         ];
-        let parts = scoped_chunks(pool_for(n).min(2), &mut halves, |_, jobs| {
+        let counts = scoped_chunks(threads.min(2), &mut halves, |_, jobs| {
             jobs.iter_mut()
                 .map(|(r, g, acc)| accumulate_range(r, g, acc))
-                .fold((0, false), |(u, i), (u2, i2)| (u + u2, i | i2))
+                .collect::<Vec<_>>()
         });
         let acc2 = &ws.acc2;
-        scoped_chunks(pool_for(n), &mut ws.acc, |start, a| {
+        scoped_chunks(threads, &mut ws.acc, |start, a| {
             for (a, b) in a.iter_mut().zip(&acc2[start..]) {
                 merge(a, b);
             }
         });
-        parts
+        counts
             .into_iter()
+            .flatten()
             .fold((0, false), |(u, i), (u2, i2)| (u + u2, i | i2))
     } else {
         accumulate_range(rewards, index, &mut ws.acc)
@@ -705,9 +717,10 @@ fn apply<T: Real, U: Real>(rewards: &[T], index: &[u32], acc: &[Acc], out: &mut 
     }
 }
 
-/// [`finalize`] on `pool` (chunks of groups are independent), with `unscorable` NaN rewards.
+/// [`finalize`] on `threads` (chunks of groups are independent), with `unscorable` NaN
+/// rewards.
 fn finalize_par(
-    pool: usize,
+    threads: usize,
     acc: &mut [Acc],
     unscorable: usize,
     shift: f64,
@@ -717,20 +730,20 @@ fn finalize_par(
         n_unscorable: unscorable,
         ..Stats::default()
     };
-    scoped_chunks(pool, acc, |_, a| finalize(a, shift, &mul))
+    scoped_chunks(threads, acc, |_, a| finalize(a, shift, &mul))
         .into_iter()
         .fold(st, Stats::add)
 }
 
-/// [`apply`] on `pool` (chunks of samples are independent).
+/// [`apply`] on `threads` (chunks of samples are independent).
 fn apply_par<T: Real, U: Real>(
-    pool: usize,
+    threads: usize,
     rewards: &[T],
     index: &[u32],
     acc: &[Acc],
     out: &mut [U],
 ) {
-    scoped_chunks(pool, out, |start, o| {
+    scoped_chunks(threads, out, |start, o| {
         let end = start + o.len();
         apply(&rewards[start..end], &index[start..end], acc, o);
     });
@@ -743,7 +756,13 @@ const NEG_ZERO_BITS: u64 = 0x8000_0000_0000_0000;
 /// the later passes need neither the rewards nor a second lookup in `acc`: NaN for a NaN
 /// reward, `-0.0` for a sample of an uninformative group (`apply` never gives `-0.0`: it adds
 /// `+0.0`), the group-centred reward otherwise. In sums, `-0.0` acts exactly as `0.0`.
-fn centred_par<T: Real>(pool: usize, rewards: &[T], index: &[u32], acc: &[Acc], out: &mut [f64]) {
+fn centred_par<T: Real>(
+    threads: usize,
+    rewards: &[T],
+    index: &[u32],
+    acc: &[Acc],
+    out: &mut [f64],
+) {
     let run = |rewards: &[T], index: &[u32], out: &mut [f64]| {
         for (i, ((o, &r), &g)) in out.iter_mut().zip(rewards).zip(index).enumerate() {
             prefetch_ahead(acc, index, i);
@@ -754,7 +773,7 @@ fn centred_par<T: Real>(pool: usize, rewards: &[T], index: &[u32], acc: &[Acc], 
             *o = if x.is_nan() { f64::NAN } else { v };
         }
     };
-    scoped_chunks(pool, out, |start, o| {
+    scoped_chunks(threads, out, |start, o| {
         let end = start + o.len();
         run(&rewards[start..end], &index[start..end], o);
     });
@@ -767,7 +786,7 @@ fn centred_par<T: Real>(pool: usize, rewards: &[T], index: &[u32], acc: &[Acc], 
 /// `sum (a - mu)^2 = sum_g ss_g - 2 mu sum a + n mu^2`, so each sample's advantage is
 /// `((r - k) - (off_g + mu)) * inv`, one [`apply`] pass like GRPO's.
 fn rpp_from_groups<T: Real>(
-    pool: usize,
+    threads: usize,
     ws: &mut Workspace,
     rewards: &[T],
     unscorable: usize,
@@ -775,7 +794,7 @@ fn rpp_from_groups<T: Real>(
     out: &mut [T],
 ) -> Stats {
     let acc = &ws.acc;
-    let [sw, swa, sss] = chunked_sums(pool, acc.len(), |range| {
+    let [sw, swa, sss] = chunked_sums(threads, acc.len(), |range| {
         let (mut sw, mut swa, mut sss) = (0.0f64, 0.0f64, 0.0f64);
         for a in &acc[range] {
             sw += f64::from(a.n);
@@ -801,8 +820,8 @@ fn rpp_from_groups<T: Real>(
         return stats_of(&ws.acc, unscorable);
     }
     // `inv` is positive and finite, so no informative group is demoted.
-    let stats = finalize_par(pool, &mut ws.acc, unscorable, mu, |_, _| inv);
-    apply_par(pool, rewards, &ws.index, &ws.acc, out);
+    let stats = finalize_par(threads, &mut ws.acc, unscorable, mu, |_, _| inv);
+    apply_par(threads, rewards, &ws.index, &ws.acc, out);
     stats
 }
 
@@ -810,17 +829,17 @@ fn rpp_from_groups<T: Real>(
 const SUM_CHUNK: usize = 1 << 16;
 
 /// `K` sums over `0..n`: `f` sums one chunk of [`SUM_CHUNK`] indices, and the partial sums
-/// are added in chunk order. The chunks do not depend on the pool, so neither do the bits of
-/// the result (the chunks run in parallel on `pool`).
+/// are added in chunk order. The chunks do not depend on the thread count, so neither do the
+/// bits of the result (the chunks run in parallel on `threads`).
 fn chunked_sums<const K: usize>(
-    pool: usize,
+    threads: usize,
     n: usize,
     f: impl Fn(std::ops::Range<usize>) -> [f64; K] + Sync,
 ) -> [f64; K] {
     let chunk = |c: usize| f(c * SUM_CHUNK..((c + 1) * SUM_CHUNK).min(n));
     let n_chunks = n.div_ceil(SUM_CHUNK);
     let mut parts = vec![[0.0; K]; n_chunks];
-    scoped_chunks(pool, &mut parts, |start, p| {
+    scoped_chunks(threads, &mut parts, |start, p| {
         for (c, part) in p.iter_mut().enumerate() {
             *part = chunk(start + c);
         }
@@ -894,20 +913,20 @@ pub fn grpo_into<T: Real>(
 ) -> Result<Stats> {
     check_eps(eps)?;
     check_len(rewards, out.len())?;
-    let pool = pool_for(rewards.len());
-    let unscorable = accumulate(ws, rewards, groups)?;
+    let threads = threads_for(rewards.len());
+    let unscorable = accumulate(ws, rewards, groups, threads)?;
     let batch_denom = match scale {
         Scale::Batch => batch_std(&ws.acc) + eps,
         Scale::Group | Scale::None => 1.0,
     };
     // Distinct rewards whose squared deviations underflow, with eps = 0, give a zero
     // denominator: `finalize` demotes such groups to zero-variance.
-    let stats = finalize_par(pool, &mut ws.acc, unscorable, 0.0, |a, ss| match scale {
+    let stats = finalize_par(threads, &mut ws.acc, unscorable, 0.0, |a, ss| match scale {
         Scale::Group => 1.0 / ((ss / f64::from(a.n - 1)).sqrt() + eps),
         Scale::Batch => 1.0 / batch_denom,
         Scale::None => 1.0,
     });
-    apply_par(pool, rewards, &ws.index, &ws.acc, out);
+    apply_par(threads, rewards, &ws.index, &ws.acc, out);
     Ok(stats)
 }
 
@@ -934,13 +953,13 @@ pub fn rloo_into<T: Real>(
     out: &mut [T],
 ) -> Result<Stats> {
     check_len(rewards, out.len())?;
-    let pool = pool_for(rewards.len());
-    let unscorable = accumulate(ws, rewards, groups)?;
-    let stats = finalize_par(pool, &mut ws.acc, unscorable, 0.0, |a, _| {
+    let threads = threads_for(rewards.len());
+    let unscorable = accumulate(ws, rewards, groups, threads)?;
+    let stats = finalize_par(threads, &mut ws.acc, unscorable, 0.0, |a, _| {
         let n = f64::from(a.n);
         n / (n - 1.0)
     });
-    apply_par(pool, rewards, &ws.index, &ws.acc, out);
+    apply_par(threads, rewards, &ws.index, &ws.acc, out);
     Ok(stats)
 }
 
@@ -1005,20 +1024,20 @@ pub fn reinforce_pp_baseline_into<T: Real>(
             });
         }
     }
-    let pool = pool_for(rewards.len());
-    let unscorable = accumulate(ws, rewards, groups)?;
+    let threads = threads_for(rewards.len());
+    let unscorable = accumulate(ws, rewards, groups, threads)?;
     if weights.is_none() {
-        return Ok(rpp_from_groups(pool, ws, rewards, unscorable, eps, out));
+        return Ok(rpp_from_groups(threads, ws, rewards, unscorable, eps, out));
     }
-    let stats = finalize_par(pool, &mut ws.acc, unscorable, 0.0, |_, _| 1.0);
+    let stats = finalize_par(threads, &mut ws.acc, unscorable, 0.0, |_, _| 1.0);
     // Group-centred values in f64 (NaN for NaN rewards, -0.0 for uninformative groups), then
     // whitening over the scorable samples. Every entry is overwritten by `centred_par`.
     let mut centred = std::mem::take(&mut ws.centred);
     centred.truncate(n);
     centred.resize(n, 0.0);
-    centred_par(pool, rewards, &ws.index, &ws.acc, &mut centred);
+    centred_par(threads, rewards, &ws.index, &ws.acc, &mut centred);
     let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
-    let [sw, swa] = chunked_sums(pool, n, |range| {
+    let [sw, swa] = chunked_sums(threads, n, |range| {
         let (mut sw, mut swa) = (0.0f64, 0.0f64);
         for i in range {
             let a = centred[i];
@@ -1030,7 +1049,7 @@ pub fn reinforce_pp_baseline_into<T: Real>(
         [sw, swa]
     });
     let mu = swa / sw;
-    let [ss] = chunked_sums(pool, n, |range| {
+    let [ss] = chunked_sums(threads, n, |range| {
         let mut ss = 0.0f64;
         for i in range {
             let a = centred[i];
@@ -1059,7 +1078,7 @@ pub fn reinforce_pp_baseline_into<T: Real>(
             *o = T::from_f64(v);
         }
     };
-    scoped_chunks(pool, out, |start, o| {
+    scoped_chunks(threads, out, |start, o| {
         whiten(o, &centred[start..start + o.len()])
     });
     ws.centred = centred;

@@ -136,27 +136,23 @@ impl GroupArg<'_> {
     /// strided ones into `buf` first. This saves the copy of the ids: the only step of an
     /// estimator that reads them runs here, and the rest uses the index.
     fn index(&self, ws: &mut Workspace, n: usize, buf: &mut Vec<i64>) -> PyResult<()> {
-        let mut in_place = |a: &PyReadonlyArray1<'_, i64>, buf: &mut Vec<i64>, ids: bool| {
-            let slice = match a.as_slice() {
-                Ok(s) => s,
-                Err(_) => {
-                    copy_into(a, buf);
-                    &buf[..]
-                }
-            };
-            let g = if ids {
-                Groups::Ids(slice)
-            } else {
-                Groups::Sizes(slice)
-            };
-            ws.index_groups(g, n)
+        let groups = match self {
+            Self::Ids(a) => Groups::Ids(contiguous(a, buf)),
+            Self::Sizes(a) => Groups::Sizes(contiguous(a, buf)),
+            Self::Uniform(size) => Groups::Uniform(*size),
         };
-        match self {
-            Self::Ids(a) => in_place(a, buf, true),
-            Self::Sizes(a) => in_place(a, buf, false),
-            Self::Uniform(size) => ws.index_groups(Groups::Uniform(*size), n),
+        ws.index_groups(groups, n).map_err(to_py)
+    }
+}
+
+/// The array's data if it is contiguous, else a copy of it in `buf`.
+fn contiguous<'a>(a: &'a PyReadonlyArray1<'_, i64>, buf: &'a mut Vec<i64>) -> &'a [i64] {
+    match a.as_slice() {
+        Ok(s) => s,
+        Err(_) => {
+            copy_into(a, buf);
+            buf
         }
-        .map_err(to_py)
     }
 }
 
