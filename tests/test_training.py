@@ -525,8 +525,13 @@ def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path, sample_inputs: Any) ->
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
 
-    rc = main(["sample", "--model", str(mdir), "--data", str(data), "--n", "4", "--out", str(out),
-               "--set", "generation.max_new_tokens=8", "--set", "train.progress=false"])  # fmt: skip
+    from rlv.config import to_yaml
+
+    cfg_file = tmp_path / "cfg.yaml"  # the model has no saved config: the defaults, explicitly
+    cfg_file.write_text(to_yaml(Config()))
+    rc = main(["sample", "--model", str(mdir), str(cfg_file), "--data", str(data), "--n", "4",
+               "--out", str(out), "--set", "generation.max_new_tokens=8",
+               "--set", "train.progress=false"])  # fmt: skip
     assert rc == 0
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 3 and all(len(r["completions"]) == 4 == len(r["scores"]) for r in rows)
@@ -589,3 +594,243 @@ def test_demo_paired_comparison() -> None:
     assert r["weighted_minus_majority"] == 0.0
     assert abs(r["stderr"] - np.std([1, 0, -1, 0], ddof=1) / 2) < 1e-12
     assert math.isnan(paired({}, "weighted", b, "majority")["weighted_minus_majority"])
+
+
+# ---------------------------------------------------------------------------------------------
+# run directories (issue 21, cases 3 and 5), sampling from a checkpoint's config (case 4)
+
+
+def _metric_steps(run: Path) -> list[int]:
+    return [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_train_refuses_a_directory_holding_another_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    old = small_config(tmp_path, "train.steps=3", "train.save_every=1", "train.keep_checkpoints=2")
+    train(old)
+    assert ckpt.run_status(run, "train") == "complete"
+    before = (run / "metrics.jsonl").read_text()
+    new = small_config(tmp_path, "train.steps=1", "train.save_every=1", "train.keep_checkpoints=2")
+    with pytest.raises(ckpt.RunDirError, match="--resume.*--overwrite"):
+        train(new)
+    # nothing of the old run was touched
+    assert (run / "metrics.jsonl").read_text() == before
+    assert [p.name for p in ckpt.list_checkpoints(run / "checkpoints")] == [
+        "step-000002",
+        "step-000003",
+    ]
+    from rlv.cli import main
+
+    args = ["train", "--set", f"train.run_dir={run}", *(f"--set={o}" for o in SMALL)]
+    assert main(args) == 2  # the CLI says so with exit code 2
+    res = train(new, overwrite=True)
+    cks = ckpt.list_checkpoints(run / "checkpoints")
+    assert [p.name for p in cks] == ["step-000001"]
+    assert res.checkpoint == cks[0] and res.checkpoint.is_dir()
+    assert (run / "checkpoints" / "latest").read_text().strip() == "step-000001"
+    assert _metric_steps(run) == [1]
+    assert ckpt.run_status(run, "train") == "complete"
+
+
+def test_pruning_never_deletes_the_checkpoint_just_saved(tmp_path: Path) -> None:
+    model, tok = tiny_model()
+    root = tmp_path / "ck"
+    for step in (4, 5):  # a stale run's checkpoints with larger step numbers
+        ckpt.save(root, step, model=model, tokenizer=tok, trainer_state={}, state={})
+    final = ckpt.save(root, 1, model=model, tokenizer=tok, trainer_state={}, state={}, keep=1)
+    assert final.is_dir()
+    latest = (root / "latest").read_text().strip()
+    assert latest == "step-000001" and (root / latest).is_dir()
+
+
+def test_interrupted_train_is_marked_incomplete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rlv.training as training
+
+    real = training.train_step
+    calls = {"n": 0}
+
+    def flaky(*a: Any, **k: Any) -> dict[str, float]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(training, "train_step", flaky)
+    cfg = small_config(tmp_path, "train.steps=3", "train.save_every=1")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    run = tmp_path / "run"
+    assert ckpt.run_status(run, "train") == "incomplete"
+    with pytest.raises(ckpt.RunDirError, match="incomplete train run"):
+        train(cfg)
+    monkeypatch.setattr(training, "train_step", real)
+    res = train(cfg, resume=True)
+    assert len(res.history) == 2 and _metric_steps(run) == [1, 2, 3]
+    assert ckpt.run_status(run, "train") == "complete"
+    with pytest.raises(ckpt.RunDirError, match="no sft run to continue|holds no"):
+        ckpt.check_run_dir(tmp_path / "empty", "train", resume=True)
+
+
+def test_sft_refuses_its_own_earlier_run(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path)
+    sft(cfg)
+    with pytest.raises(ckpt.RunDirError, match="sft run"):
+        sft(cfg)
+    _, _, out, _ = sft(cfg, overwrite=True)
+    assert ckpt.run_status(tmp_path / "run", "sft") == "complete"
+    # the SFT model carries its configuration (for rlv sample)
+    assert ckpt.saved_config(out) == json.loads(json.dumps(to_dict_of(cfg)))
+    # an SFT stage does not block RL training in the same run directory
+    assert ckpt.check_run_dir(tmp_path / "run", "train") is None
+
+
+def to_dict_of(cfg: Config) -> dict[str, Any]:
+    from rlv.config import to_dict
+
+    return to_dict(cfg)
+
+
+def test_sample_uses_the_checkpoints_config(tmp_path: Path) -> None:
+    from rlv.cli import main
+
+    cfg = small_config(tmp_path, "train.steps=1", "train.save_every=1")
+    cfg.verify.template = "\nCorrect?\n"
+    cfg.verify.score = "normalized"
+    res = train(cfg)
+    assert res.checkpoint is not None
+    out = tmp_path / "dump.jsonl"
+    rc = main(["sample", "--model", str(res.checkpoint), "--n", "2", "--limit", "2",
+               "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 2
+    # the held-out problems of the saved task, scored with the saved template and score mode
+    from rlv.training import load_problems
+
+    eval_probs = load_problems(cfg, "eval")[:2]
+    assert [r["prompt"] for r in rows] == [p.prompt for p in eval_probs]
+    model, tok = models.load(res.checkpoint)
+    s = score(
+        model, tok, [rows[0]["prompt"]], [rows[0]["completions"][0]], template=cfg.verify.template
+    )
+    assert rows[0]["scores"] == rows[0]["scores_normalized"]
+    assert (
+        rows[0]["scores"][0] == pytest.approx(float(s.normalized[0]), abs=1e-5)
+        or not rows[0]["finished"][0]
+    )
+    # explicit flags override the saved config
+    out2 = tmp_path / "dump2.jsonl"
+    rc = main(["sample", "--model", str(res.checkpoint), "--n", "2", "--limit", "1",
+               "--out", str(out2), "--set", "verify.score=raw"])  # fmt: skip
+    assert rc == 0
+    row = json.loads(out2.read_text().splitlines()[0])
+    assert row["scores"] == row["scores_raw"]
+
+
+def test_sample_without_a_saved_config_needs_one(
+    tmp_path: Path, sample_inputs: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlv.cli import main
+
+    model, tok = tiny_model()
+    mdir, data = sample_inputs(model, tok, max_steps=1)
+    out = tmp_path / "dump.jsonl"
+    rc = main(["sample", "--model", str(mdir), "--data", str(data), "--n", "2", "--out", str(out)])
+    assert rc == 2 and not out.exists()
+    assert "no saved rlv configuration" in capsys.readouterr().err
+
+
+DEMO_SMALL = [
+    *SMALL, "sft.steps=3", "sft.batch_size=8", "train.steps=1", "data.eval_size=2",
+    "data.train_size=32", "rl.prompts_per_step=2", "rl.group_size=2",
+    "generation.max_new_tokens=16", "train.progress=false", "train.threads=1",
+]  # fmt: skip
+
+
+def test_interrupted_demo_is_marked_and_not_silently_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rlv.training as training
+    from rlv.demo import run_demo
+
+    out = tmp_path / "demo"
+    real = training.train_step
+
+    def stop(*a: Any, **k: Any) -> dict[str, float]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train_step", stop)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(out, overrides=DEMO_SMALL, plot=False)
+    # SFT finished, then the RL stage was interrupted: the demo is marked incomplete
+    assert (out / "config.json").is_file() and (out / "sft" / "sft_metrics.jsonl").is_file()
+    assert ckpt.run_status(out, "demo") == "incomplete"
+    assert ckpt.run_status(out / "sft", "sft") == "complete"
+    assert ckpt.run_status(out / "rlv", "train") == "incomplete"
+    monkeypatch.setattr(training, "train_step", real)
+    with pytest.raises(ckpt.RunDirError, match="incomplete demo run"):
+        run_demo(out, overrides=DEMO_SMALL, plot=False)
+    with pytest.raises(ckpt.RunDirError, match="differs"):
+        run_demo(out, overrides=DEMO_SMALL, plot=False, resume=True, seed=1)
+    sft_model = (out / "sft" / "model" / "model.safetensors").stat().st_mtime_ns
+    rep = run_demo(out, overrides=DEMO_SMALL, plot=False, resume=True)
+    assert ckpt.run_status(out, "demo") == "complete"
+    assert (out / "sft" / "model" / "model.safetensors").stat().st_mtime_ns == sft_model
+    assert rep["problems"] == 2 and (out / "report.json").is_file()
+    rep2 = run_demo(out, overrides=DEMO_SMALL, plot=False, overwrite=True)
+    assert rep2["problems"] == 2 and ckpt.run_status(out, "demo") == "complete"
+
+
+def test_demo_needs_matplotlib_for_its_plot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from rlv.demo import run_demo
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "matplotlib" else real(n, *a)
+    )
+    with pytest.raises(ImportError, match="matplotlib"):
+        run_demo(tmp_path / "d", overrides=DEMO_SMALL)
+    assert not (tmp_path / "d").exists()  # failed before any work
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train"],
+        ["train", "--set", "rl.algo=rloo", "--set", "verify.lambda=0.5", "--set",
+         "verify.template=\nCorrect?\n", "--set", "verify.no_label=No"],
+        ["sft", "--set", "model.path=/models/x", "--set", "optim.lr=3e-5"],
+        ["config", "--set", "train.bf16=true", "--set", "data.prompt_template={prompt} Go."],
+    ],
+)  # fmt: skip
+def test_print_config_round_trips(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlv.cli import main
+
+    cmd = argv if argv[0] == "config" else [*argv, "--print-config"]
+    assert main(cmd) == 0
+    text = capsys.readouterr().out
+    overrides = [argv[i + 1] for i in range(len(argv)) if argv[i] == "--set"]
+    expected = load_config(None, overrides)
+    f = tmp_path / "printed.yaml"
+    f.write_text(text)
+    assert load_config(f) == expected
+    assert main(["config", str(f)]) == 0
+    assert capsys.readouterr().out == text  # and printing it again gives the same text
+
+
+def test_demo_print_config_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rlv.cli import main
+    from rlv.demo import demo_config
+
+    assert main(["demo", "--seed", "3", "--print-config"]) == 0
+    f = tmp_path / "demo.yaml"
+    f.write_text(capsys.readouterr().out)
+    assert load_config(f) == demo_config(seed=3)

@@ -10,6 +10,7 @@ Subcommands:
 * ``rlv compare REPORT_A REPORT_B``: efficiency ratio between two rescore reports.
 * ``rlv sft`` / ``rlv train`` / ``rlv sample`` / ``rlv demo``: RL^V training and evaluation
   (``rlv.training``; need ``rlv[train]``).
+* ``rlv config [CONFIG.yaml] [--set K=V]``: print the full effective training configuration.
 
 This module imports only the standard library at start-up; rlv's compiled core, numpy and
 torch are imported by the subcommand that needs them.
@@ -364,16 +365,48 @@ def _add_config_arguments(p: argparse.ArgumentParser, *, config_required: bool) 
         help="override a config key, e.g. --set rl.algo=rloo --set verify.lambda=0.5 "
         "(repeatable; VALUE is read as YAML)",
     )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the full effective configuration (YAML, every key) and exit; feeding it "
+        "back as CONFIG.yaml gives the same configuration",
+    )
 
 
-def _load_cfg(args: argparse.Namespace, command: str) -> Any:
+def _add_run_dir_arguments(p: argparse.ArgumentParser, *, resume: bool = True) -> None:
+    g = p.add_mutually_exclusive_group()
+    if resume:
+        g.add_argument(
+            "--resume", action="store_true", help="continue the run already in the directory"
+        )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="the directory holds an earlier run of this command: delete its outputs and "
+        "start clean (without --resume or --overwrite such a directory is refused)",
+    )
+
+
+def _load_cfg(args: argparse.Namespace, command: str, base: Any = None) -> Any:
     from rlv.config import ConfigError, load_config
 
     try:
-        return load_config(args.config, args.overrides)
+        return load_config(args.config, args.overrides, base=base)
     except (ConfigError, FileNotFoundError) as e:
         print(f"rlv {command}: config error: {e}", file=sys.stderr)
         return None
+
+
+def _print_config(cfg: Any) -> int:
+    from rlv.config import to_yaml
+
+    sys.stdout.write(to_yaml(cfg))
+    return 0
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    cfg = _load_cfg(args, "config")
+    return 2 if cfg is None else _print_config(cfg)
 
 
 def _guarded(command: str, work: Callable[[], int], interrupted: str = "interrupted") -> int:
@@ -394,11 +427,13 @@ def _run_sft(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args, "sft")
     if cfg is None:
         return 2
+    if args.print_config:
+        return _print_config(cfg)
 
     def work() -> int:
         from rlv.training import sft
 
-        _, _, out, hist = sft(cfg)
+        _, _, out, hist = sft(cfg, overwrite=args.overwrite)
         print(
             f"SFT: {len(hist)} steps, final loss {hist[-1]['loss/sft']:.4f}"
             if hist
@@ -414,11 +449,13 @@ def _run_train(args: argparse.Namespace) -> int:
     cfg = _load_cfg(args, "train")
     if cfg is None:
         return 2
+    if args.print_config:
+        return _print_config(cfg)
 
     def work() -> int:
         from rlv.training import train
 
-        res = train(cfg, resume=args.resume)
+        res = train(cfg, resume=args.resume, overwrite=args.overwrite)
         if res.history:
             last = res.history[-1]
             print(
@@ -432,9 +469,31 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    cfg = _load_cfg(args, "sample")
+    from rlv.checkpoint import saved_config
+
+    try:
+        saved = saved_config(args.model)
+    except ValueError as e:
+        print(f"rlv sample: error: {e}", file=sys.stderr)
+        return 2
+    if saved is None and args.config is None:
+        print(
+            f"rlv sample: error: {args.model} holds no saved rlv configuration (state.json of "
+            "a checkpoint, rlv_config.json of an SFT model), so the task, prompt template, "
+            "verifier template, labels and score mode are unknown; pass them as a CONFIG.yaml "
+            "(`rlv config > cfg.yaml` writes the defaults to edit)",
+            file=sys.stderr,
+        )
+        return 2
+    cfg = _load_cfg(args, "sample", base=saved)
     if cfg is None:
         return 2
+    if args.print_config:
+        return _print_config(cfg)
+    if saved is not None:
+        told = " with " + " ".join(args.overrides) if args.overrides else ""
+        told = f" and {args.config}{told}" if args.config else told
+        print(f"rlv sample: configuration from {args.model}{told}", file=sys.stderr)
 
     def work() -> int:
         from rlv import models
@@ -497,15 +556,36 @@ def _run_sample(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.print_config:
+        from rlv.config import ConfigError
+        from rlv.demo import demo_config
+
+        try:
+            return _print_config(demo_config(args.overrides, seed=args.seed))
+        except ConfigError as e:
+            print(f"rlv demo: config error: {e}", file=sys.stderr)
+            return 2
+
     def work() -> int:
         from rlv.demo import format_summary, run_demo
 
-        rep = run_demo(args.out, seed=args.seed, baseline=args.baseline, overrides=args.overrides)
+        try:
+            rep = run_demo(
+                args.out,
+                seed=args.seed,
+                baseline=args.baseline,
+                overrides=args.overrides,
+                resume=args.resume,
+                overwrite=args.overwrite,
+            )
+        except ImportError as e:
+            print(f"rlv demo: error: {e}", file=sys.stderr)
+            return 2
         print(format_summary(rep))
         print(f"report: {args.out}/report.json  plot: {args.out}/curves.png")
         return 0
 
-    return _guarded("demo", work)
+    return _guarded("demo", work, "interrupted (the output directory stays marked incomplete)")
 
 
 def _add_training_commands(sub: Any) -> None:
@@ -516,6 +596,7 @@ def _add_training_commands(sub: Any) -> None:
         "with a verifier warm start, sft.verify_lambda). Writes RUN_DIR/model.",
     )
     _add_config_arguments(s, config_required=False)
+    _add_run_dir_arguments(s, resume=False)
     t = sub.add_parser(
         "train",
         help="RL^V training (GRPO / Dr. GRPO / RLOO + generative verifier)",
@@ -524,16 +605,20 @@ def _add_training_commands(sub: Any) -> None:
         "checkpoints to RUN_DIR/checkpoints.",
     )
     _add_config_arguments(t, config_required=False)
-    t.add_argument(
-        "--resume", action="store_true", help="continue from the newest checkpoint of the run"
-    )
+    _add_run_dir_arguments(t)
     sm = sub.add_parser(
         "sample",
         help="sample N completions per problem with verifier scores (a rescore dump)",
         description="Sample N completions per problem from a model directory, score each with "
-        "the model's own P(Yes), and write an `rlv rescore` dump (one row per problem).",
+        "the model's own P(Yes), and write an `rlv rescore` dump (one row per problem). The "
+        "task, prompt template, verifier settings, score mode and generation settings come "
+        "from the configuration saved with the model (a checkpoint's state.json, an SFT "
+        "model's rlv_config.json); CONFIG.yaml and --set override them. A model without a "
+        "saved configuration needs CONFIG.yaml.",
     )
-    sm.add_argument("--model", required=True, help="a local Hugging Face model directory")
+    sm.add_argument(
+        "--model", required=True, help="a checkpoint or model directory (Hugging Face format)"
+    )
     sm.add_argument(
         "--data",
         default=None,
@@ -561,6 +646,12 @@ def _add_training_commands(sub: Any) -> None:
     d.add_argument("--out", default="rlv-demo", help="output directory (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
     d.add_argument("--baseline", action="store_true", help="also train the lambda = 0 baseline")
+    _add_run_dir_arguments(d)
+    d.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the demo's full configuration (YAML) and exit",
+    )
     d.add_argument(
         "--set",
         dest="overrides",
@@ -569,6 +660,14 @@ def _add_training_commands(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="override a demo setting (see rlv.demo.DEMO_PRESET)",
     )
+    cf = sub.add_parser(
+        "config",
+        help="print the full effective training configuration (YAML)",
+        description="Print every configuration key with its effective value: the defaults, "
+        "then CONFIG.yaml, then --set. The output is a valid CONFIG.yaml giving the same run "
+        "configuration.",
+    )
+    _add_config_arguments(cf, config_required=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,7 +733,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_rescore(args)
     if args.command == "compare":
         return _run_compare(args)
-    runners = {"sft": _run_sft, "train": _run_train, "sample": _run_sample, "demo": _run_demo}
+    runners = {
+        "sft": _run_sft,
+        "train": _run_train,
+        "sample": _run_sample,
+        "demo": _run_demo,
+        "config": _run_config,
+    }
     if args.command in runners:
         return runners[args.command](args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover

@@ -44,6 +44,7 @@ __all__ = [
     "from_dict",
     "load_config",
     "to_dict",
+    "to_yaml",
 ]
 
 
@@ -493,6 +494,14 @@ def to_dict(obj: Any) -> dict[str, Any]:
         v = getattr(obj, f.name)
         out[_yaml_key(f)] = to_dict(v) if dataclasses.is_dataclass(v) else v
     return out
+
+
+def to_yaml(cfg: Config) -> str:
+    """The full configuration as YAML, every key with its value (``rlv config``,
+    ``rlv train --print-config``); :func:`load_config` of this text gives ``cfg`` back."""
+    import yaml
+
+    return str(yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True, width=100))
 
 
 _YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}

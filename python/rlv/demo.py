@@ -22,6 +22,7 @@ paper's claim). The settings are
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import math
 import time
@@ -209,27 +210,52 @@ def run_demo(
     baseline: bool = False,
     overrides: Sequence[str] = (),
     plot: bool = True,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Run the demo (see the module docstring) and write ``out_dir/report.json``."""
+    """Run the demo (see the module docstring) and write ``out_dir/report.json``.
+
+    ``out_dir`` is a run directory (``rlv.checkpoint.claim_run_dir``, stage ``demo``): marked
+    incomplete in ``out_dir/run.json`` until the report and plot are written, and refused if
+    it already holds a demo unless ``overwrite`` (delete it, start clean) or ``resume``
+    (reuse the stages that completed: the SFT model, and an RL run's checkpoint; the
+    evaluations are run again). ``plot`` needs matplotlib (in the ``train`` extra): without
+    it an ``ImportError`` is raised before any work.
+    """
     import torch
 
+    from rlv import checkpoint as ckpt
     from rlv.training import load_problems, sft, train
 
+    if plot and importlib.util.find_spec("matplotlib") is None:
+        raise ImportError(
+            'rlv demo writes a plot and needs matplotlib: pip install "rlv[train]" '
+            "(or run_demo(..., plot=False) from Python)"
+        )
     t0 = time.perf_counter()
     _quiet_transformers()
     out = Path(out_dir)
     cfg = demo_config(overrides, seed=seed)
+    ckpt.check_run_dir(out, "demo", resume=resume, overwrite=overwrite)
+    if resume and json.loads((out / "config.json").read_text()) != to_dict(cfg):
+        raise ckpt.RunDirError(
+            f"--resume: {out}/config.json differs from this demo's configuration (seed or "
+            f"--set); resume with the same settings or pass --overwrite"
+        )
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
     train_probs = load_problems(cfg, "train")
     eval_probs = load_problems(cfg, "eval")
-    out.mkdir(parents=True, exist_ok=True)
+    ckpt.claim_run_dir(out, "demo", resume=resume, overwrite=overwrite)
     (out / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
     cfg.train.run_dir = str(out / "sft")
-    _, _, sft_dir, _ = sft(cfg, problems=train_probs)
+    if resume and ckpt.run_status(out / "sft", "sft") == "complete":
+        sft_dir = out / "sft" / "model"  # reused: the demo is resumed after its SFT stage
+    else:
+        _, _, sft_dir, _ = sft(cfg, problems=train_probs, overwrite=True)
     timings["sft_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -242,7 +268,8 @@ def run_demo(
         c.verify.lam = lam
         c.train.run_dir = str(out / name)
         t = time.perf_counter()
-        res = train(c, problems=train_probs)
+        again = resume and ckpt.latest_checkpoint(out / name / "checkpoints") is not None
+        res = train(c, problems=train_probs, resume=again, overwrite=not again)
         timings[f"{name}_train_s"] = time.perf_counter() - t
         t = time.perf_counter()
         rep = evaluate(
@@ -270,15 +297,13 @@ def run_demo(
     report["seed"] = seed
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     if plot:
-        try:
-            from rlv.rescore import plot_report
+        from rlv.rescore import plot_report
 
-            runs = {"RL^V": report}
-            if baseline:
-                runs["base RL"] = report["baseline"]
-            plot_report(runs, out / "curves.png", title="rlv demo: held-out scaling")
-        except ImportError:
-            pass
+        runs = {"RL^V": report}
+        if baseline:
+            runs["base RL"] = report["baseline"]
+        plot_report(runs, out / "curves.png", title="rlv demo: held-out scaling")
+    ckpt.finish_run(out, "demo", seed=seed)
     return report
 
 

@@ -347,9 +347,12 @@ def _load_tokenizer(directory: Path) -> PreTrainedTokenizerBase:
     config_file = directory / "tokenizer_config.json"
     if config_file.is_file():
         try:
-            declared = json.loads(config_file.read_text(encoding="utf-8")).get("tokenizer_class")
-        except (ValueError, AttributeError):
-            declared = None
+            meta = json.loads(config_file.read_text(encoding="utf-8"))
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"{config_file}: not a readable JSON file: {e}") from e
+        if not isinstance(meta, dict):
+            raise ValueError(f"{config_file}: expected a JSON object, got {type(meta).__name__}")
+        declared = meta.get("tokenizer_class")
     if declared in _GENERIC_TOKENIZER_CLASSES and (directory / "tokenizer.json").is_file():
         generic: PreTrainedTokenizerBase = PreTrainedTokenizerFast.from_pretrained(
             directory, local_files_only=True

@@ -644,6 +644,7 @@ def train(
     cfg: Config,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     model: Any = None,
     tokenizer: Any = None,
     problems: Sequence[Problem] | None = None,
@@ -654,22 +655,30 @@ def train(
         cfg: a validated :class:`Config`.
         resume: continue from the newest checkpoint of ``cfg.train.run_dir`` (its model,
             optimizer, scheduler, RNG and data position), up to ``cfg.train.steps``.
+        overwrite: the run directory may hold another training run: delete its outputs
+            (checkpoints, metrics, config) and start clean. Without ``resume`` or
+            ``overwrite`` such a directory is refused (:class:`rlv.checkpoint.RunDirError`).
         model, tokenizer: use these instead of building ``cfg.model`` (tests, notebooks).
         problems: use these instead of loading ``cfg.data``.
 
-    Everything that can be checked (config, data, tokenizer labels, logging backends) is
-    checked before the run directory is touched.
+    Everything that can be checked (config, data, tokenizer labels, logging backends, the
+    run directory's state) is checked before the run directory is touched. The run is marked
+    incomplete in ``RUN/run.json`` until its last step is saved.
     """
     cfg.validate()
     check_logging_available(cfg)
     tc = cfg.train
     run_dir = Path(tc.run_dir)
     ckpt_dir = run_dir / "checkpoints"
+    ckpt.check_run_dir(run_dir, "train", resume=resume, overwrite=overwrite)
     last: Path | None = None
     if resume:  # the checkpoint's model replaces any other
         last = ckpt.latest_checkpoint(ckpt_dir)
         if last is None:
-            raise FileNotFoundError(f"--resume: no checkpoint under {ckpt_dir}")
+            raise ckpt.RunDirError(
+                f"--resume: no complete checkpoint under {ckpt_dir} (the run stopped before "
+                f"its first save); start it again with --overwrite"
+            )
     run = _set_up(cfg, model, tokenizer, problems, model_dir=last)
     device, bf16, probs = run.device, run.bf16, run.problems
     model, tokenizer, verifier = run.model, run.tokenizer, run.verifier
@@ -710,7 +719,11 @@ def train(
 
     # Before anything is written: an unavailable backend fails here.
     backend = make_generation_backend(cfg, model, tokenizer)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        ckpt.claim_run_dir(run_dir, "train", resume=resume, overwrite=overwrite)
+    except BaseException:
+        close_backend(backend)
+        raise
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     logger = MetricsLogger(run_dir, cfg, resume_step=start)
     prompt_cache: dict[str, list[int]] = {}
@@ -767,6 +780,9 @@ def train(
         close_backend(backend)
     if final is None and start == tc.steps:
         final = ckpt.latest_checkpoint(ckpt_dir)
+    ckpt.finish_run(
+        run_dir, "train", steps=tc.steps, checkpoint=None if final is None else final.name
+    )
     return TrainResult(run_dir, final, history, model, tokenizer)
 
 
@@ -961,6 +977,7 @@ def sft(
     tokenizer: Any = None,
     problems: Sequence[Problem] | None = None,
     out_dir: str | Path | None = None,
+    overwrite: bool = False,
 ) -> tuple[Any, Any, Path, list[dict[str, float]]]:
     """Supervised fine-tuning on the problems' demonstration solutions (``rlv sft``).
 
@@ -968,18 +985,25 @@ def sft(
     demonstrations' known correctness also trains the verifier (same template as RL). Writes
     the model to ``out_dir`` (default ``RUN_DIR/model``) and ``sft_metrics.jsonl``.
 
+    The directory holding the model (``RUN_DIR``) is claimed for the ``sft`` stage in
+    ``run.json`` (marked incomplete until the model is written): one that already holds an SFT
+    run is refused unless ``overwrite`` (SFT has no checkpoints to resume from).
+
     Returns ``(model, tokenizer, model_dir, history)``.
     """
     sc = cfg.sft
     tc = cfg.train
+    out = Path(out_dir) if out_dir is not None else Path(tc.run_dir) / "model"
+    ckpt.check_run_dir(out.parent, "sft", overwrite=overwrite)
+    if out_dir is not None and out.exists() and not overwrite:
+        raise ckpt.RunDirError(f"{out} exists; pass overwrite to replace it")
     run = _set_up(cfg, model, tokenizer, problems)
     device, bf16 = run.device, run.bf16
     model, tokenizer, verifier = run.model, run.tokenizer, run.verifier
     demos = [p for p in run.problems if p.solution]
     if not demos:
         raise ConfigError("rlv sft needs problems with demonstration solutions")
-    out = Path(out_dir) if out_dir is not None else Path(tc.run_dir) / "model"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt.claim_run_dir(out.parent, "sft", overwrite=overwrite)
     opt = torch.optim.AdamW(model.parameters(), lr=sc.lr, weight_decay=sc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(sc.warmup_steps, sc.steps, "cosine"))
     sampler = PromptSampler(len(demos), tc.seed)
@@ -1052,9 +1076,11 @@ def sft(
     from rlv import models
 
     models.save(model, tokenizer, tmp)
+    (tmp / ckpt.MODEL_CONFIG_FILE).write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     if out.exists():
         import shutil
 
         shutil.rmtree(out)
     os.replace(tmp, out)
+    ckpt.finish_run(out.parent, "sft", steps=sc.steps, model=out.name)
     return model, tokenizer, out, history
