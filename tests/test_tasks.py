@@ -524,3 +524,100 @@ def test_rewrite_style() -> None:
     assert any(not p.solution_correct for p in problems)
     with pytest.raises(ValueError, match="style"):
         ArithmeticTask(style="prose")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parquet files and saved Hugging Face dataset directories (rlv train's data.path)
+
+ROWS = [
+    {
+        "problem": "What is $1+1$?",
+        "answer": "2",
+        "solution": "It is $\\boxed{2}$.",
+        "unique_id": "a",
+    },
+    {"problem": "What is $2\\cdot 3$?", "answer": "6", "solution": "", "unique_id": "b"},
+    {"problem": "Solve $x+1=3$.", "answer": "x=2", "solution": "So $x=2$.", "unique_id": "c"},
+]
+
+
+def _arrow_dir(root: Path, tables: list[Any]) -> Path:
+    """The layout ``Dataset.save_to_disk`` writes: Arrow stream shards listed in state.json."""
+    import pyarrow as pa
+
+    root.mkdir()
+    names = []
+    for i, t in enumerate(tables):
+        name = f"data-{i:05d}-of-{len(tables):05d}.arrow"
+        with pa.OSFile(str(root / name), "wb") as sink, pa.ipc.new_stream(sink, t.schema) as w:
+            w.write_table(t)
+        names.append({"filename": name})
+    (root / "state.json").write_text(json.dumps({"_data_files": names, "_split": None}))
+    return root
+
+
+def test_parquet_and_arrow_dir_read_like_jsonl(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from rlv.tasks import load_problems_file
+
+    want = load_jsonl(write_jsonl(tmp_path / "p.jsonl", ROWS), prompt_template="Q: {prompt}")
+    table = pa.Table.from_pylist(ROWS)
+    pq.write_table(table, tmp_path / "p.parquet")
+    got_pq = load_problems_file(tmp_path / "p.parquet", prompt_template="Q: {prompt}")
+    # two shards, read in state.json's order
+    d = _arrow_dir(tmp_path / "ds", [table.slice(0, 2), table.slice(2)])
+    got_dir = load_problems_file(d, prompt_template="Q: {prompt}")
+    assert got_pq == want == got_dir
+    assert [p.id for p in want] == ["a", "b", "c"] and want[1].solution is None
+    # explicit fields and default ids (name-row) work the same way
+    got = load_problems_file(tmp_path / "p.parquet", prompt_field="problem", gold_field="answer")
+    assert [(p.id, p.gold) for p in got] == [("a", "2"), ("b", "6"), ("c", "x=2")]
+    pq.write_table(pa.Table.from_pylist([{"question": "1+1?", "answer": "so\n#### 1,002"}]),
+                   tmp_path / "g.parquet")  # fmt: skip
+    (g,) = load_problems_file(tmp_path / "g.parquet")
+    assert (g.id, g.gold) == ("g-1", "1002")
+    assert load_problems_file(tmp_path / "p.jsonl") == load_jsonl(tmp_path / "p.jsonl")
+
+
+def test_saved_hf_dataset_directory(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    from rlv.tasks import load_problems_file
+
+    ds = datasets.Dataset.from_list(ROWS)
+    ds.save_to_disk(str(tmp_path / "ds"))
+    assert load_problems_file(tmp_path / "ds") == load_jsonl(
+        write_jsonl(tmp_path / "p.jsonl", ROWS)
+    )
+    # a selection (an indices mapping) is saved flattened, in the selected order
+    ds.select([2, 0]).save_to_disk(str(tmp_path / "sel"))
+    assert [p.id for p in load_problems_file(tmp_path / "sel")] == ["c", "a"]
+    datasets.DatasetDict({"train": ds, "test": ds}).save_to_disk(str(tmp_path / "dd"))
+    with pytest.raises(DataError, match="DatasetDict.*dd/train"):
+        load_problems_file(tmp_path / "dd")
+    assert len(load_problems_file(tmp_path / "dd" / "train")) == 3
+
+
+def test_bad_parquet_and_dataset_dirs_are_data_errors(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from rlv.tasks import load_problems_file
+
+    rows = [ROWS[0], {"problem": "No gold here", "answer": None, "unique_id": "z"}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "bad.parquet")
+    with pytest.raises(DataError, match=r"bad\.parquet:2: gold field 'answer'"):
+        load_problems_file(tmp_path / "bad.parquet")
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="not a readable Parquet file"):
+        load_problems_file(tmp_path / "junk.parquet")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(DataError, match="no state.json"):
+        load_problems_file(tmp_path / "plain")
+    d = _arrow_dir(tmp_path / "ds", [pa.Table.from_pylist(ROWS)])
+    (d / "data-00000-of-00001.arrow").unlink()
+    with pytest.raises(DataError, match="missing"):
+        load_problems_file(d)
+    with pytest.raises(FileNotFoundError):
+        load_problems_file(tmp_path / "nope.parquet")

@@ -524,7 +524,6 @@ def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path, sample_inputs: Any) ->
     mdir, data = sample_inputs(model, tok, max_steps=1)
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
-
     from rlv.config import to_yaml
 
     cfg_file = tmp_path / "cfg.yaml"  # the model has no saved config: the defaults, explicitly
@@ -834,3 +833,36 @@ def test_demo_print_config_round_trips(tmp_path: Path, capsys: pytest.CaptureFix
     f = tmp_path / "demo.yaml"
     f.write_text(capsys.readouterr().out)
     assert load_config(f) == demo_config(seed=3)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "dataset_dir"])
+def test_train_reads_parquet_and_saved_datasets(tmp_path: Path, kind: str) -> None:
+    pa = pytest.importorskip("pyarrow")
+    from rlv.cli import main
+    from rlv.tasks import ArithmeticTask
+
+    probs = ArithmeticTask(min_steps=1, max_steps=1).sample(8, seed=0, split="train")
+    table = pa.Table.from_pylist([{"problem": p.prompt, "answer": p.gold} for p in probs])
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        data = tmp_path / "train.parquet"
+        pq.write_table(table, data)
+    else:
+        datasets = pytest.importorskip("datasets")
+        data = tmp_path / "train_ds"
+        datasets.Dataset(table).save_to_disk(str(data))
+    run = tmp_path / "run"
+    args = [f"--set={o}" for o in SMALL]
+    rc = main(["train", *args, "--set", "data.task=file", "--set", f"data.path={data}",
+               "--set", f"train.run_dir={run}", "--set", "train.steps=1",
+               "--set", "rl.group_size=2", "--set", "rl.prompts_per_step=2",
+               "--set", "generation.max_new_tokens=8", "--set", "train.progress=false"])  # fmt: skip
+    assert rc == 0
+    assert _metric_steps(run) == [1]
+    from rlv.training import load_problems
+
+    cfg = load_config(None, ["data.task=file", f"data.path={data}"])
+    assert [(p.prompt, p.gold) for p in load_problems(cfg, "train")] == [
+        (p.prompt, p.gold) for p in probs
+    ]

@@ -498,7 +498,7 @@ def _run_sample(args: argparse.Namespace) -> int:
     def work() -> int:
         from rlv import models
         from rlv.sampling import sample_dump
-        from rlv.tasks import load_jsonl
+        from rlv.tasks import load_problems_file
         from rlv.training import (
             build_verifier,
             close_backend,
@@ -514,7 +514,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         device = resolve_device(cfg.train.device)
         seed_everything(args.seed)
         if args.data is not None:
-            problems = load_jsonl(
+            problems = load_problems_file(
                 args.data,
                 prompt_field=cfg.data.prompt_field,
                 gold_field=cfg.data.gold_field,
@@ -622,7 +622,8 @@ def _add_training_commands(sub: Any) -> None:
     sm.add_argument(
         "--data",
         default=None,
-        help="problems (JSONL, MATH/GSM8K style); default: the config's held-out problems",
+        help="problems (JSONL, Parquet or a saved HF dataset directory; MATH/GSM8K style); "
+        "default: the config's held-out problems",
     )
     sm.add_argument("--n", type=int, default=64, help="samples per problem (default: %(default)s)")
     sm.add_argument("--out", required=True, help="output dump (.jsonl)")

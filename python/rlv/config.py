@@ -82,12 +82,14 @@ class ModelConfig:
 class DataConfig:
     """Problems with gold answers."""
 
-    task: Literal["arithmetic", "jsonl"] = "arithmetic"
-    """``arithmetic``: the built-in synthetic task; ``jsonl``: ``path`` (MATH / GSM8K style)."""
+    task: Literal["arithmetic", "file", "jsonl"] = "arithmetic"
+    """``arithmetic``: the built-in synthetic task; ``file`` (or its older name ``jsonl``):
+    problems read from ``path`` (MATH / GSM8K style), a JSONL file, a Parquet file or a saved
+    Hugging Face dataset directory (``rlv.tasks.load_problems_file``)."""
     path: str | None = None
-    """Training problems (``task: jsonl``)."""
+    """Training problems (``task: file``)."""
     eval_path: str | None = None
-    """Held-out problems for evaluation (``task: jsonl``); default: none."""
+    """Held-out problems for evaluation (``task: file``); default: none."""
     prompt_field: str | None = None
     gold_field: str | None = None
     id_field: str | None = None
@@ -108,8 +110,8 @@ class DataConfig:
     seed: int = 0
 
     def validate(self) -> None:
-        if self.task == "jsonl" and not self.path:
-            raise ConfigError("data.path is required when data.task is 'jsonl'")
+        if self.task != "arithmetic" and not self.path:
+            raise ConfigError(f"data.path is required when data.task is {self.task!r}")
         if self.min_steps < 1 or self.max_steps < self.min_steps:
             raise ConfigError(
                 f"data.min_steps/max_steps must satisfy 1 <= min_steps <= max_steps, got "

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import random
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -38,6 +39,7 @@ __all__ = [
     "DataError",
     "Problem",
     "load_jsonl",
+    "load_problems_file",
     "split_of",
 ]
 
@@ -249,54 +251,187 @@ def load_jsonl(
         ValueError: a ``prompt_template`` without ``{prompt}``.
         FileNotFoundError: no such file.
     """
+    _check_template(prompt_template)
+    file = Path(path)
+    with file.open("rb") as f:
+        return _problems(
+            _jsonl_records(f, file), file, file.stem, prompt_field, gold_field, id_field,
+            prompt_template,
+        )  # fmt: skip
+
+
+def _check_template(prompt_template: str) -> None:
     if not isinstance(prompt_template, str) or "{prompt}" not in prompt_template:
         raise ValueError(f"prompt_template must contain '{{prompt}}', got {prompt_template!r}")
-    file = Path(path)
+
+
+def _jsonl_records(f: Any, file: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line_no, raw in enumerate(f, start=1):
+        try:
+            text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"invalid UTF-8: {exc.reason}", path=file, line=line_no) from exc
+        if not text.strip():
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"invalid JSON: {exc.msg} (column {exc.colno})", path=file, line=line_no
+            ) from exc
+        if not isinstance(record, dict):
+            raise DataError(
+                f"expected a JSON object, got {type(record).__name__}", path=file, line=line_no
+            )
+        yield line_no, record
+
+
+def _problems(
+    records: Iterable[tuple[int, dict[str, Any]]],
+    file: Path,
+    stem: str,
+    prompt_field: str | None,
+    gold_field: str | None,
+    id_field: str | None,
+    prompt_template: str,
+) -> list[Problem]:
+    """Problems of ``(line or row number, record)`` pairs (see :func:`load_jsonl`)."""
     problems: list[Problem] = []
     first_line_of: dict[str, int] = {}
     fmt: _Format | None = None
-    with file.open("rb") as f:
-        for line_no, raw in enumerate(f, start=1):
-            try:
-                text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"invalid UTF-8: {exc.reason}", path=file, line=line_no) from exc
-            if not text.strip():
-                continue
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"invalid JSON: {exc.msg} (column {exc.colno})", path=file, line=line_no
-                ) from exc
-            if not isinstance(record, dict):
-                raise DataError(
-                    f"expected a JSON object, got {type(record).__name__}",
-                    path=file,
-                    line=line_no,
-                )
-            if fmt is None:
-                fmt = _detect_format(record, prompt_field, gold_field, file, line_no)
-            prompt, gold, solution = _parse_record(record, fmt, prompt_template, file, line_no)
-            pid, id_from = _record_id(record, id_field, file.stem, file, line_no)
-            if pid in first_line_of:
-                raise DataError(
-                    f"duplicate id {pid!r} (first on line {first_line_of[pid]})",
-                    path=file,
-                    line=line_no,
-                    field=id_from,
-                )
-            first_line_of[pid] = line_no
-            problems.append(
-                Problem(
-                    id=pid,
-                    prompt=prompt,
-                    gold=gold,
-                    solution=solution,
-                    solution_correct=None if solution is None else True,
-                )
+    for line_no, record in records:
+        if fmt is None:
+            fmt = _detect_format(record, prompt_field, gold_field, file, line_no)
+        prompt, gold, solution = _parse_record(record, fmt, prompt_template, file, line_no)
+        pid, id_from = _record_id(record, id_field, stem, file, line_no)
+        if pid in first_line_of:
+            raise DataError(
+                f"duplicate id {pid!r} (first on line {first_line_of[pid]})",
+                path=file,
+                line=line_no,
+                field=id_from,
             )
+        first_line_of[pid] = line_no
+        problems.append(
+            Problem(
+                id=pid,
+                prompt=prompt,
+                gold=gold,
+                solution=solution,
+                solution_correct=None if solution is None else True,
+            )
+        )
     return problems
+
+
+def load_problems_file(
+    path: str | os.PathLike[str],
+    *,
+    prompt_field: str | None = None,
+    gold_field: str | None = None,
+    id_field: str | None = None,
+    prompt_template: str = "{prompt}",
+) -> list[Problem]:
+    """Read problems from JSONL, Parquet or a saved Hugging Face dataset directory.
+
+    * a directory: a ``datasets.Dataset.save_to_disk`` directory, read with pyarrow (the
+      ``datasets`` package is not needed): the Arrow stream files listed in its
+      ``state.json`` (``_data_files``), in order. A ``DatasetDict`` directory (with
+      ``dataset_dict.json``) is a :class:`DataError` naming its splits: point at one split's
+      directory (``DIR/train``);
+    * a ``.parquet`` file: read with pyarrow;
+    * anything else: JSONL (:func:`load_jsonl`).
+
+    Records are read exactly as JSONL objects are (same format detection, fields, ids and
+    errors); for Parquet and Arrow the "line" in error messages is the 1-based row number,
+    and the default id is ``"{name}-{row}"``. pyarrow is in the ``train`` extra; without it
+    reading Parquet or Arrow raises an ``ImportError`` saying so.
+    """
+    _check_template(prompt_template)
+    p = Path(path)
+    if p.is_dir():
+        return _problems(
+            _rows(_arrow_dir_tables(p)), p, p.name, prompt_field, gold_field, id_field,
+            prompt_template,
+        )  # fmt: skip
+    if p.suffix.lower() == ".parquet":
+        if not p.is_file():
+            raise FileNotFoundError(f"no such file: {p}")
+        pq = _pyarrow("parquet")
+        try:
+            table = pq.read_table(p)
+        except _pyarrow().ArrowException as e:  # ArrowInvalid, ArrowIOError, ...
+            raise DataError(f"not a readable Parquet file: {e}", path=p) from e
+        return _problems(
+            _rows([table]), p, p.stem, prompt_field, gold_field, id_field, prompt_template
+        )
+    return load_jsonl(
+        p,
+        prompt_field=prompt_field,
+        gold_field=gold_field,
+        id_field=id_field,
+        prompt_template=prompt_template,
+    )
+
+
+def _pyarrow(sub: str = "") -> Any:
+    import importlib
+
+    name = f"pyarrow.{sub}" if sub else "pyarrow"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        raise ImportError(
+            f'reading Parquet files and saved datasets needs pyarrow: pip install "rlv[train]" '
+            f"({e})"
+        ) from e
+
+
+def _arrow_dir_tables(root: Path) -> list[Any]:
+    if (root / "dataset_dict.json").is_file():
+        try:
+            splits = json.loads((root / "dataset_dict.json").read_text(encoding="utf-8"))["splits"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise DataError(f"unreadable dataset_dict.json ({e})", path=root) from e
+        raise DataError(
+            "a saved DatasetDict, not one dataset: use one split's directory, e.g. "
+            + ", ".join(str(root / str(s)) for s in splits),
+            path=root,
+        )
+    state_file = root / "state.json"
+    if not state_file.is_file():
+        raise DataError(
+            "a directory, but not a saved Hugging Face dataset (no state.json; "
+            "Dataset.save_to_disk writes one)",
+            path=root,
+        )
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        names = [str(f["filename"]) for f in state["_data_files"]]
+    except (ValueError, KeyError, TypeError) as e:
+        raise DataError(f"state.json does not list the data files ({e})", path=root) from e
+    if not names:
+        raise DataError("state.json lists no data files", path=root)
+    pa = _pyarrow()
+    tables = []
+    for name in names:
+        f = root / name
+        if not f.is_file():
+            raise DataError(f"data file {name} listed in state.json is missing", path=root)
+        try:
+            with pa.memory_map(str(f)) as source:
+                tables.append(pa.ipc.open_stream(source).read_all())
+        except pa.ArrowException as e:
+            raise DataError(f"{name}: not an Arrow stream file ({e})", path=root) from e
+    return tables
+
+
+def _rows(tables: Sequence[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    row = 0
+    for table in tables:
+        for record in table.to_pylist():
+            row += 1
+            yield row, record
 
 
 # ---------------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def load_problems(cfg: Config, split: str) -> list[Problem]:
         path = d.path if split == "train" else d.eval_path
         if path is None:
             return []
-        probs = tasks.load_jsonl(
+        probs = tasks.load_problems_file(
             path,
             prompt_field=d.prompt_field,
             gold_field=d.gold_field,
