@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rlv.config import Config, ConfigError, apply_overrides, from_dict, load_config, to_dict
 
@@ -104,3 +108,62 @@ def test_config_error_is_a_value_error_and_an_rlv_error() -> None:
 def test_config_module_does_not_import_torch() -> None:
     code = "import rlv.config, sys; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_docs_training_shows_every_key_with_its_default(tmp_path: Path) -> None:
+    """docs/training.md's configuration block is exactly ``rlv config``'s output."""
+    from rlv.config import to_yaml
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
+    m = re.search(
+        r"<!-- rlv config: begin -->\n```yaml\n(.*?)```\n<!-- rlv config: end -->", doc, re.S
+    )
+    assert m is not None, "docs/training.md lost its generated configuration block"
+    assert m.group(1) == to_yaml(Config()), (
+        "docs/training.md is out of date: replace the block with the output of `rlv config`"
+    )
+    f = tmp_path / "c.yaml"
+    f.write_text(m.group(1))
+    assert load_config(f) == Config()
+    # every key of every section is in the block
+    for section in dataclasses.fields(Config):
+        for key in to_dict(getattr(Config(), section.name)):
+            assert re.search(rf"^{section.name}:\n(?:  .*\n)*?  {key}:", m.group(1), re.M), key
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    template=_TEXT,
+    prompt=_TEXT,
+    yes=_TEXT.filter(bool),
+    lr=st.floats(min_value=1e-12, max_value=10.0),
+    steps=st.integers(0, 10**9),
+    wandb=st.none() | _TEXT,
+)
+def test_yaml_output_round_trips(
+    tmp_path_factory: pytest.TempPathFactory,
+    template: str,
+    prompt: str,
+    yes: str,
+    lr: float,
+    steps: int,
+    wandb: str | None,
+) -> None:
+    """``to_yaml`` then ``load_config`` gives the same Config for awkward strings ("No",
+    "null", "1e3", newlines, unicode) and numbers."""
+    from rlv.config import to_yaml
+
+    cfg = Config()
+    cfg.verify.template = template or "plain"
+    cfg.verify.yes_label = yes
+    cfg.verify.no_label = yes + "x"
+    cfg.data.prompt_template = prompt + "{prompt}"
+    cfg.optim.lr = lr
+    cfg.train.steps = steps
+    cfg.train.wandb = wandb
+    f = tmp_path_factory.mktemp("rt") / "c.yaml"
+    f.write_text(to_yaml(cfg), encoding="utf-8")
+    assert load_config(f) == cfg
