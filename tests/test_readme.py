@@ -87,3 +87,15 @@ def test_value_comments_are_checked() -> None:
     assert run_block("x = 2\nx + 1  # 3\nx  # not a value\n", "t") == 1
     with pytest.raises(AssertionError, match="README says 4"):
         run_block("1 + 2  # 4\n", "t")
+
+
+def test_train_extra_has_what_rlv_demo_needs() -> None:
+    """README: `pip install ".[train]" && rlv demo` writes the plot (matplotlib) and reads
+    Parquet / saved-dataset training data (pyarrow)."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    meta = tomllib.loads((README.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    train = {
+        re.split(r"[<>=!~ \[]", r, maxsplit=1)[0]
+        for r in meta["project"]["optional-dependencies"]["train"]
+    }
+    assert {"torch", "transformers", "pyyaml", "matplotlib", "pyarrow"} <= train
