@@ -167,3 +167,10 @@ def test_yaml_output_round_trips(
     f = tmp_path_factory.mktemp("rt") / "c.yaml"
     f.write_text(to_yaml(cfg), encoding="utf-8")
     assert load_config(f) == cfg
+
+
+def test_set_value_that_is_not_yaml_is_a_string_or_a_type_error() -> None:
+    cfg = load_config(None, ["data.prompt_template={prompt}: 'x"])
+    assert cfg.data.prompt_template == "{prompt}: 'x"
+    with pytest.raises(ConfigError, match="train.steps: expected int"):
+        load_config(None, ["train.steps=[1"])

@@ -866,3 +866,30 @@ def test_train_reads_parquet_and_saved_datasets(tmp_path: Path, kind: str) -> No
     assert [(p.prompt, p.gold) for p in load_problems(cfg, "train")] == [
         (p.prompt, p.gold) for p in probs
     ]
+
+
+def test_unreadable_tokenizer_config_is_an_error(tmp_path: Path) -> None:
+    model, tok = tiny_model()
+    d = tmp_path / "m"
+    models.save(model, tok, d)
+    (d / "tokenizer_config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="tokenizer_config.json: not a readable JSON file"):
+        models.load(d)
+    (d / "tokenizer_config.json").write_text("[]")
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        models.load(d)
+
+
+def test_vllm_close_warns_when_the_engine_does_not_shut_down() -> None:
+    from rlv.generation import VLLMBackend
+
+    class Core:
+        def shutdown(self) -> None:
+            raise RuntimeError("worker gone")
+
+    b = VLLMBackend.__new__(VLLMBackend)  # no engine: only close() is exercised
+    b.llm = type("LLM", (), {"llm_engine": type("E", (), {"engine_core": Core()})()})()
+    b._tmp = None
+    with pytest.warns(RuntimeWarning, match="shutdown failed.*worker gone"):
+        b.close()
+    assert not hasattr(b, "llm")

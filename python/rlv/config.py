@@ -510,7 +510,11 @@ _YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 
 
 def _parse_value(text: str) -> Any:
-    """A --set value as YAML, except that yes/no/on/off stay strings (``verify.no_label=No``)."""
+    """A --set value as YAML, except that yes/no/on/off stay strings (``verify.no_label=No``).
+
+    Text that is not valid YAML (``{prompt}: x``, an unbalanced quote) is taken verbatim as a
+    string: for a string key that is the text the user typed, and for any other key the type
+    check of :func:`from_dict` reports it (``expected int, got '...'``)."""
     import yaml
 
     if text.strip().lower() in _YAML11_BOOL_WORDS:

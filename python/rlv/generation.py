@@ -34,6 +34,7 @@ import os
 import random
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -618,8 +619,15 @@ class VLLMBackend:
         """Shut the engine down and free its memory (the backend is unusable afterwards)."""
         llm = getattr(self, "llm", None)
         if llm is not None:
-            with contextlib.suppress(Exception):
+            try:
                 llm.llm_engine.engine_core.shutdown()
+            except Exception as e:  # noqa: BLE001 - close() runs in finally blocks: warn, do not mask
+                warnings.warn(
+                    f"vLLM engine shutdown failed ({type(e).__name__}: {e}); its worker "
+                    "processes may outlive the backend",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             del self.llm
         import gc
 
