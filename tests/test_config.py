@@ -153,7 +153,7 @@ def test_yaml_output_round_trips(
     wandb: str | None,
 ) -> None:
     """``to_yaml`` then ``load_config`` gives the same Config for awkward strings ("No",
-    "null", "1e3", newlines, unicode) and numbers."""
+    "null", "1e3", newlines, unicode line breaks such as U+0085) and numbers."""
     from rlv.config import to_yaml
 
     cfg = Config()
@@ -164,6 +164,8 @@ def test_yaml_output_round_trips(
     cfg.optim.lr = lr
     cfg.train.steps = steps
     cfg.train.wandb = wandb
+    if wandb is not None and "\x85" not in wandb:
+        cfg.train.run_dir = wandb + "\x85\u2028 é"  # always one raw-unsafe string, one readable
     f = tmp_path_factory.mktemp("rt") / "c.yaml"
     f.write_text(to_yaml(cfg), encoding="utf-8")
     assert load_config(f) == cfg

@@ -276,9 +276,12 @@ def test_rlv_sample_with_the_vllm_backend(tmp_path: Path, sample_inputs: Any) ->
     mdir, data = sample_inputs(model, tok, max_steps=2)
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
+    from rlv.config import Config, to_yaml
 
-    rc = main(["sample", "--model", str(mdir), "--data", str(data), "--n", "4", "--out", str(out),
-               "--backend", "vllm", "--set", "generation.max_new_tokens=96",
+    cfg_file = tmp_path / "cfg.yaml"  # the model has no saved config: the defaults, explicitly
+    cfg_file.write_text(to_yaml(Config()))
+    rc = main(["sample", "--model", str(mdir), str(cfg_file), "--data", str(data), "--n", "4",
+               "--out", str(out), "--backend", "vllm", "--set", "generation.max_new_tokens=96",
                "--set", "generation.vllm_dtype=float32", "--set", "train.progress=false"])  # fmt: skip
     assert rc == 0
     rows = [json.loads(x) for x in out.read_text().splitlines()]

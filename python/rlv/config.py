@@ -503,7 +503,13 @@ def to_yaml(cfg: Config) -> str:
     ``rlv train --print-config``); :func:`load_config` of this text gives ``cfg`` back."""
     import yaml
 
-    return str(yaml.safe_dump(to_dict(cfg), sort_keys=False, allow_unicode=True, width=100))
+    data = to_dict(cfg)
+    text = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
+    if yaml.safe_load(text) != data:
+        # Unicode line breaks (U+0085, U+2028, ...) written raw are folded by a YAML reader;
+        # escaped (ASCII-only output) every string reads back exactly.
+        text = str(yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100))
+    return text
 
 
 _YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
