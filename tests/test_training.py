@@ -893,3 +893,23 @@ def test_vllm_close_warns_when_the_engine_does_not_shut_down() -> None:
     with pytest.warns(RuntimeWarning, match="shutdown failed.*worker gone"):
         b.close()
     assert not hasattr(b, "llm")
+
+
+def test_run_status_of_directories_without_run_json(tmp_path: Path) -> None:
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "config.json").write_text("{}")  # e.g. a user's own file: not a run
+    assert ckpt.run_status(d, "train") is None and ckpt.run_status(d, "demo") is None
+    assert ckpt.check_run_dir(d, "train", overwrite=True) is None
+    (d / "metrics.jsonl").write_text("")  # an older rlv's training run
+    assert ckpt.run_status(d, "train") == "incomplete"
+    with pytest.raises(ckpt.RunDirError, match="incomplete train run"):
+        ckpt.check_run_dir(d, "train")
+    (d / "sft").mkdir()
+    assert ckpt.run_status(d, "demo") == "incomplete"
+    assert ckpt.run_status(d, "sft") is None
+    with pytest.raises(ckpt.RunDirError, match="exclude"):
+        ckpt.check_run_dir(d, "train", resume=True, overwrite=True)
+    (d / "run.json").write_text("[]")
+    with pytest.raises(ckpt.RunDirError, match="not an rlv run file"):
+        ckpt.run_status(d, "train")

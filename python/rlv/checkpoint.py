@@ -177,6 +177,14 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
 }
 """What each stage writes into its run directory (``--overwrite`` removes exactly these)."""
 
+_LEGACY_MARKERS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "sft": (("sft_metrics.jsonl",),),
+    "train": (("metrics.jsonl",), ("checkpoints",)),
+    "demo": (("config.json", "sft"), ("report.json",)),
+}
+"""Without a run.json (a directory written before run files existed), a stage is there when
+all paths of one of these groups exist (files an unrelated directory is unlikely to hold)."""
+
 RUN_FILE = "run.json"
 
 
@@ -206,13 +214,14 @@ def _write_run_file(run_dir: Path, data: dict[str, Any]) -> None:
 
 def run_status(run_dir: str | Path, stage: str) -> str | None:
     """``"complete"``, ``"incomplete"`` (started, never finished: interrupted or running), or
-    ``None`` when ``run_dir`` holds no ``stage``. A directory with the stage's outputs but no
-    ``run.json`` (written before run files existed) counts as ``"incomplete"``."""
+    ``None`` when ``run_dir`` holds no ``stage``. A directory with the stage's typical
+    outputs but no ``run.json`` (written before run files existed) counts as
+    ``"incomplete"``."""
     root = Path(run_dir)
     info = _read_run_file(root)["stages"].get(stage)
     if info is not None:
         return "complete" if info.get("status") == "complete" else "incomplete"
-    if any((root / name).exists() for name in STAGE_OUTPUTS[stage]):
+    if any(all((root / name).exists() for name in group) for group in _LEGACY_MARKERS[stage]):
         return "incomplete"
     return None
 
