@@ -913,3 +913,35 @@ def test_run_status_of_directories_without_run_json(tmp_path: Path) -> None:
     (d / "run.json").write_text("[]")
     with pytest.raises(ckpt.RunDirError, match="not an rlv run file"):
         ckpt.run_status(d, "train")
+
+
+def test_demo_interrupted_during_sft(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21, case 5 as reported: Ctrl-C during the SFT stage leaves config.json and a
+    partial sft_metrics.jsonl; both are now marked incomplete and a rerun is refused."""
+    import rlv.training as training
+    from rlv.demo import run_demo
+
+    out = tmp_path / "demo"
+    real = training.micro_batches
+    calls = {"n": 0}
+
+    def flaky(*a: Any, **k: Any) -> list[list[int]]:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second SFT step
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(training, "micro_batches", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(out, overrides=DEMO_SMALL, plot=False)
+    assert (out / "config.json").is_file()
+    assert len((out / "sft" / "sft_metrics.jsonl").read_text().splitlines()) == 1
+    assert ckpt.run_status(out, "demo") == "incomplete"
+    assert ckpt.run_status(out / "sft", "sft") == "incomplete"
+    assert not (out / "sft" / "model").exists()
+    monkeypatch.setattr(training, "micro_batches", real)
+    with pytest.raises(ckpt.RunDirError, match="incomplete demo run"):
+        run_demo(out, overrides=DEMO_SMALL, plot=False)
+    run_demo(out, overrides=DEMO_SMALL, plot=False, resume=True)  # SFT is run again
+    assert len((out / "sft" / "sft_metrics.jsonl").read_text().splitlines()) == 3
+    assert ckpt.run_status(out, "demo") == "complete"
