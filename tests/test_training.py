@@ -739,6 +739,8 @@ def test_sample_without_a_saved_config_needs_one(
     rc = main(["sample", "--model", str(mdir), "--data", str(data), "--n", "2", "--out", str(out)])
     assert rc == 2 and not out.exists()
     assert "no saved rlv configuration" in capsys.readouterr().err
+    rc = main(["sample", "--model", str(tmp_path / "nope"), "--n", "2", "--out", str(out)])
+    assert rc == 2 and "model directory not found" in capsys.readouterr().err
 
 
 DEMO_SMALL = [

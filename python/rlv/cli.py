@@ -473,7 +473,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 
     try:
         saved = saved_config(args.model)
-    except ValueError as e:
+    except (ValueError, FileNotFoundError) as e:
         print(f"rlv sample: error: {e}", file=sys.stderr)
         return 2
     if saved is None and args.config is None:
