@@ -119,6 +119,11 @@ def save(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # ``latest`` names the new checkpoint before anything is pruned, so at every moment it
+    # names one that exists.
+    latest_tmp = root / ".tmp-latest"
+    latest_tmp.write_text(final.name + "\n")
+    os.replace(latest_tmp, root / "latest")
     if keep is not None:
         # Prune by step number among this run's checkpoints up to ``step`` only: one with a
         # larger step number (which a claimed run directory never holds) is never a reason to
@@ -127,9 +132,6 @@ def save(
         for old_ckpt in mine[: max(0, len(mine) - keep)]:
             if old_ckpt != final:
                 shutil.rmtree(old_ckpt)
-    latest_tmp = root / ".tmp-latest"
-    latest_tmp.write_text(final.name + "\n")
-    os.replace(latest_tmp, root / "latest")
     return final
 
 
