@@ -347,7 +347,9 @@ def _run_compare(args: argparse.Namespace) -> int:
 # rlv sft / train / sample / demo (torch + transformers, imported when run)
 
 
-def _add_config_arguments(p: argparse.ArgumentParser, *, config_required: bool) -> None:
+def _add_config_arguments(
+    p: argparse.ArgumentParser, *, config_required: bool, print_config: bool = True
+) -> None:
     p.add_argument(
         "config",
         metavar="CONFIG.yaml",
@@ -365,12 +367,13 @@ def _add_config_arguments(p: argparse.ArgumentParser, *, config_required: bool) 
         help="override a config key, e.g. --set rl.algo=rloo --set verify.lambda=0.5 "
         "(repeatable; VALUE is read as YAML)",
     )
-    p.add_argument(
-        "--print-config",
-        action="store_true",
-        help="print the full effective configuration (YAML, every key) and exit; feeding it "
-        "back as CONFIG.yaml gives the same configuration",
-    )
+    if print_config:
+        p.add_argument(
+            "--print-config",
+            action="store_true",
+            help="print the full effective configuration (YAML, every key) and exit; feeding "
+            "it back as CONFIG.yaml gives the same configuration",
+        )
 
 
 def _add_run_dir_arguments(p: argparse.ArgumentParser, *, resume: bool = True) -> None:
@@ -668,7 +671,7 @@ def _add_training_commands(sub: Any) -> None:
         "then CONFIG.yaml, then --set. The output is a valid CONFIG.yaml giving the same run "
         "configuration.",
     )
-    _add_config_arguments(cf, config_required=False)
+    _add_config_arguments(cf, config_required=False, print_config=False)
 
 
 # ---------------------------------------------------------------------------------------------
