@@ -1191,4 +1191,8 @@ fn single_bare_word_completion() {
     }
     // A word never equals a number.
     assert_eq!(grade_status("seven", "7", L), NotEqual);
+    // A bare Unicode fraction is an answer too.
+    check("½", L, "½", Rule::Whole);
+    check("1½", L, "1½", Rule::Whole);
+    assert_eq!(grade_status("1½", "\\frac32", L), Equal);
 }

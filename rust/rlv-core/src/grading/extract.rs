@@ -413,7 +413,7 @@ fn offset(parent: &str, sub: &str) -> usize {
 const MAX_BARE_WORD: usize = 24;
 
 /// A short, single-line completion without prose words or math delimiters is the answer
-/// itself (`\frac{10}{9}`, `-5`, `x = 3`); so is a completion that is one word of letters
+/// itself (`\frac{10}{9}`, `-5`, `x = 3`, `1½`); so is a completion that is one word of letters
 /// and nothing else (`odd`, `**Yes.**`), at most [`MAX_BARE_WORD`] letters.
 fn bare_answer(region: &str) -> Option<&str> {
     let t = region.trim();
@@ -431,7 +431,9 @@ fn bare_answer(region: &str) -> Option<&str> {
             (2..=MAX_BARE_WORD).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphabetic());
         return one_word.then_some(c);
     }
-    (!c.is_empty() && c.bytes().any(|b| b.is_ascii_alphanumeric())).then_some(c)
+    // A letter or digit, or a Unicode number (`½`).
+    let readable = c.bytes().any(|b| b.is_ascii_alphanumeric()) || c.chars().any(char::is_numeric);
+    readable.then_some(c)
 }
 
 /// Read a gold: a solution with `\boxed{}` or `#### N` (or a phrase anchor, or for a prose
