@@ -34,14 +34,17 @@
 //! * Rule 0 is math-verify's top-priority Minerva format: a model that boxes an intermediate
 //!   value and then closes with the Minerva sentence means the sentence.
 //! * Rules 6–7 run when either fallback of [`ExtractConfig`] is on (heuristics, never explicit
-//!   anchors). Rule 6 reads bare completions such as `\frac{10}{9}` or `-5` whole.
+//!   anchors). Rule 6 reads bare completions such as `\frac{10}{9}`, `-5` or `½` whole, and a
+//!   completion that is one word of 2 to 24 ASCII letters and nothing else (`odd`,
+//!   `**Neither.**`); any other prose is not read whole.
 //!   Bold: only a short `**X**` with a digit or math, at most one prose word, not a heading
 //!   (`**Step 2:**`, `**Final Answer**`) counts.
 //! * Rule 8: the math span needs `math_fallback`, the number `number_fallback`. With both on,
 //!   the one that ends **later** in the text wins (a number inside the last math span belongs
 //!   to it), like math-verify's rightmost match: `.. $d=\frac{90}{n}$ .. there are 12` gives
 //!   `12`. A number is returned as written; digits glued to a preceding letter (`AZYUK2A`) are
-//!   not a number.
+//!   not a number. Math spans joined as boxes are (see below) form one answer:
+//!   `$x = 2$ and $x = 3$` is a [`Rule::MathList`], `$2$ or $3$` a [`Rule::Hedged`] answer.
 //!
 //! Anchors are matched case-insensitively and must start at a word boundary.
 //!
@@ -70,8 +73,17 @@
 //! holds the word `and` and at most two other words (`\boxed{1} papers and \boxed{2}`,
 //! `\boxed{(3,3)} \text{ for part (a) and } \boxed{(1,1)}`), or is under 10 bytes with no
 //! letters at all (`\boxed{a} ++ \boxed{b}`); a sentence end (`. `) never joins.
-//! `or` never joins (it usually introduces an alternative form: `\boxed{15\frac{39}{40}}` or
-//! `\boxed{\frac{639}{40}}`), and a list whose boxes all hold the same text is just the last box.
+//! A list whose boxes all hold the same text is just the last box.
+//!
+//! # Alternatives (hedged finals)
+//!
+//! Boxes joined by a gap of at most 70 bytes that holds the word `or` and no sentence end
+//! (`\boxed{2} or \boxed{3}`, `\boxed{15\frac{39}{40}}, or \boxed{\frac{639}{40}}`) are
+//! alternatives: [`Rule::Hedged`], with a span from the first box to the last. The grader
+//! calls it equal only when every alternative is ([`alternatives`] splits the span), so
+//! offering more alternatives never raises a reward. The same holds for math spans after an
+//! anchor (`The answer is $2$ or $3$`) and in the lenient math-span fallback. Gold answers
+//! never hedge: their alternatives are forms of one answer and the last one is read.
 //!
 //! # Gold answers ([`extract_gold`])
 //!

@@ -3,7 +3,9 @@
 //! Layout commands (`\left`, `\,`, `\displaystyle`, `$`, font wrappers such as `\mathrm`,
 //! `\boxed`, ...) are dropped here, so the parser sees only math. Numbers are read exactly,
 //! with their written precision: thousands separators (`1,000`, `1{,}000`, `1 000`),
-//! decimals, `.5`, repeating decimals (`0.\overline{3}`) and scientific notation (`1.5e3`).
+//! decimals, `.5`, repeating decimals (`0.\overline{3}`, `0.1\dot{6}`, `0.\dot{1}\dot{2}`),
+//! scientific notation (`2.5e-2`; `1.5e3` is emitted as `(1.5 * 10^{3})` so that the mantissa
+//! keeps its written digits) and Unicode vulgar fractions (`½` is `(1/2)`, `1½` is `(1+1/2)`).
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
