@@ -1278,10 +1278,12 @@ fn refine_anchor(s: &str) -> Extraction<'_> {
         return e;
     }
     let t = clean(cut_clause(t));
-    // `$2$ or $3$`: math spans offered as alternatives.
-    if let Some(e) = last_math_chain(t) {
-        if e.rule == Rule::Hedged && e.span.len() == t.len() {
-            return e;
+    // `$2$ or $3$`: math spans offered as alternatives (the chain must cover `t`).
+    if t.starts_with(['$', '\\']) {
+        if let Some(e) = last_math_chain(t) {
+            if e.rule == Rule::Hedged && e.span.len() == t.len() {
+                return e;
+            }
         }
     }
     whole(refine_sentence(t))
