@@ -605,5 +605,34 @@ fn inequalities_joined_by_words() {
             false,
         ),
         ("x > 1 \\text{ and } x > 3", "(1, 3)", false),
+        // Against a relation that is solved by membership, and against each other.
+        ("x^2 > 1", "x < -1 \\text{ or } x > 1", true),
+        ("x^2 > 1", "x > 1 \\text{ or } x < -1", true),
+        ("x^2 > 1", "x > 1 \\text{ or } x < -2", false),
+        ("x^2 \\ge 1", "x > 1 \\text{ or } x < -1", false),
+        ("x \\ne 3", "x < 3 \\text{ or } x > 3", true),
+        ("x \\ne 3", "x < 3 \\text{ or } x > 4", false),
+        ("x < 0 \\text{ or } x > 2", "x > 2 \\text{ or } x < 0", true),
+        (
+            "x < 0 \\text{ or } x > 2",
+            "x < 0 \\text{ or } x > 3",
+            false,
+        ),
     ]);
+}
+
+#[test]
+fn joined_inequalities_follow_the_interval_option() {
+    let off = GradeOptions {
+        interval_inequality: false,
+        ..GradeOptions::default()
+    };
+    let rel = "x \\ge 1 \\text{ or } x \\le 0";
+    let set = "(-\\infty, 0] \\cup [1, \\infty)";
+    assert_eq!(is_equiv(rel, set, &off), Status::NotEqual);
+    assert_eq!(
+        is_equiv(rel, "x \\le 0 \\text{ or } x \\ge 1", &off),
+        Status::Equal
+    );
+    assert_eq!(is_equiv(rel, set, &GradeOptions::default()), Status::Equal);
 }
