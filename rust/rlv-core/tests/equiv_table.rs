@@ -479,6 +479,11 @@ fn repeating_decimals_with_dots() {
         ("0.\\dot{1}\\dot{2}", "0.\\overline{12}", true),
         ("1.\\dot{9}", "2", true),
         ("0.\\overline{142857}", "\\frac17", true),
+        ("0.(3)", "\\frac13", true),
+        ("0.(3)", "0", false),
+        ("0.1(6)", "\\frac16", true),
+        ("0.(12)", "\\frac{4}{33}", true),
+        ("0.(12)", "\\frac{12}{100}", false),
     ]);
 }
 

@@ -3,7 +3,7 @@
 //! Layout commands (`\left`, `\,`, `\displaystyle`, `$`, font wrappers such as `\mathrm`,
 //! `\boxed`, ...) are dropped here, so the parser sees only math. Numbers are read exactly,
 //! with their written precision: thousands separators (`1,000`, `1{,}000`, `1 000`),
-//! decimals, `.5`, repeating decimals (`0.\overline{3}`, `0.1\dot{6}`, `0.\dot{1}\dot{2}`),
+//! decimals, `.5`, repeating decimals (`0.\overline{3}`, `0.1\dot{6}`, `0.\dot{1}\dot{2}`, `0.(3)`),
 //! scientific notation (`2.5e-2`; `1.5e3` is emitted as `(1.5 * 10^{3})` so that the mantissa
 //! keeps its written digits) and Unicode vulgar fractions (`½` is `(1/2)`, `1½` is `(1+1/2)`).
 
@@ -319,6 +319,15 @@ impl<'a> Lexer<'a> {
                     j = de + 1;
                     decimals = None;
                 }
+            } else if b.get(j) == Some(&b'(')
+                && self.digits_from(j + 1) > j + 1
+                && b.get(self.digits_from(j + 1)) == Some(&b')')
+            {
+                // `0.(3)`, `0.1(6)`: the repeating block in parentheses.
+                let de = self.digits_from(j + 1);
+                repeating.push_str(&s[j + 1..de]);
+                j = de + 1;
+                decimals = None;
             } else if let Some((block, end)) = dotted_block(s, j) {
                 // `0.\dot{3}`, `0.1\dot{6}`, `0.\dot{1}\dot{2}`: dots over the first and last
                 // digit of the repeating block (one dot: a single repeating digit).
@@ -751,6 +760,10 @@ mod tests {
         assert_eq!(num("0.\\dot{1}\\dot{2}").value, r(4, 33));
         assert_eq!(num("0.\\dot{1}2\\dot{3}").value, r(41, 333));
         assert_eq!(num("2.\\dot{9}").value, r(3, 1));
+        assert_eq!(num("0.(3)").value, r(1, 3));
+        assert_eq!(num("0.1(6)").value, r(1, 6));
+        // Not a repeating block: a product with a bracket.
+        assert_eq!(tokenize("0.5(x)").unwrap().len(), 4);
         // `\dots` is not a dot over a digit.
         assert!(tokenize("0.\\dots").unwrap().len() == 1);
         let half = tokenize("½").unwrap();
