@@ -365,22 +365,30 @@ fn last_math_chain(text: &str) -> Option<Extraction<'_>> {
     let spans = math_spans(text);
     let content = |k: usize| clean(&text[spans[k].0..spans[k].1]);
     let last = (0..spans.len()).rev().find(|&k| !content(k).is_empty())?;
+    let last_content = content(last);
+    // Inside the chain, spans are only compared as written (cheap on long chains).
+    let raw = |k: usize| text[spans[k].0..spans[k].1].trim();
+    let last_raw = raw(last);
     let mut first = last;
     let mut hedged = false;
     let mut all_same = true;
     while first > 0 {
         let prev = first - 1;
         let gap = gap_kind(&text[spans[prev].1..spans[first].0]);
-        if content(prev).is_empty() || gap == Gap::Apart {
+        if gap == Gap::Apart {
+            break;
+        }
+        let c = raw(prev);
+        if c.is_empty() {
             break;
         }
         hedged |= gap == Gap::Or;
-        all_same &= content(prev) == content(last);
+        all_same &= c == last_raw;
         first = prev;
     }
     if first == last || all_same {
         return Some(Extraction {
-            span: content(last),
+            span: last_content,
             rule: Rule::MathSpan,
         });
     }
