@@ -419,3 +419,225 @@ fn matrix_after_an_anchor() {
     );
     assert_eq!(v.status, Status::Equal, "{v:?}");
 }
+
+#[test]
+fn scientific_notation_keeps_written_digits() {
+    check(&[
+        ("4^{20}", "1.09951162778E+12", true),
+        ("4^{20}", "1.09951162778e+12", true),
+        ("4^{20}", "1.09951162778e12", true),
+        ("4^{20}", "1.0995116278E+12", true),
+        ("4^{20}", "1.09951162779E+12", false),
+        ("4^{20}", "1.09951162777E+12", false),
+        ("4^{20}", "1.1E+12", true),
+        ("4^{20}", "1.2E+12", false),
+        ("4^{20}", "1099511627780", false),
+        ("1.5E+12", "1.5 \\times 10^{12}", true),
+        ("1.5E+12", "1.6 \\times 10^{12}", false),
+        ("1E5", "100000", true),
+        ("1E5", "100001", false),
+        ("2.5E-2", "\\frac{1}{40}", true),
+        ("2.5E-2", "0.026", false),
+        // `e` stays Euler's number when no exponent follows.
+        ("2e", "2e", true),
+        ("2e", "5.43656", true),
+        ("2e", "2", false),
+        ("2e", "20", false),
+        ("e^2", "7.389", true),
+    ]);
+}
+
+#[test]
+fn function_value_powers() {
+    check(&[
+        ("\\cos(x)^2", "1 - \\sin(x)^2", true),
+        ("\\cos(x)^2", "\\cos^2(x)", true),
+        ("\\cos(x)^2", "\\cos(x^2)", false),
+        ("\\sin(x)^2", "1-\\cos^2 x", true),
+        ("\\sin(x)^2", "\\sin(x^2)", false),
+        ("\\ln(x)^2", "(\\ln x)^2", true),
+        ("\\ln(x)^2", "2\\ln x", false),
+        ("\\ln(x)^2", "\\ln(x^2)", false),
+        ("\\sqrt{x}^2", "x", true),
+        ("\\sqrt{x}^2", "x^2", false),
+        ("\\tan(x)^{2}+1", "\\sec(x)^2", true),
+        ("\\sin x^2", "\\sin(x^2)", true),
+        ("\\sin x^2", "\\sin^2 x", false),
+    ]);
+}
+
+#[test]
+fn repeating_decimals_with_dots() {
+    check(&[
+        ("0.\\dot{3}", "\\frac13", true),
+        ("0.\\dot{3}", "0.3", false),
+        ("0.1\\dot{6}", "\\frac16", true),
+        ("0.1\\dot{6}", "\\frac{16}{100}", false),
+        ("0.\\dot{1}\\dot{2}", "\\frac{4}{33}", true),
+        ("0.\\dot{1}\\dot{2}", "\\frac{12}{100}", false),
+        ("0.\\dot{1}2\\dot{3}", "\\frac{41}{333}", true),
+        ("0.\\dot{1}\\dot{2}", "0.\\overline{12}", true),
+        ("1.\\dot{9}", "2", true),
+        ("0.\\overline{142857}", "\\frac17", true),
+        ("0.(3)", "\\frac13", true),
+        ("0.(3)", "0", false),
+        ("0.1(6)", "\\frac16", true),
+        ("0.(12)", "\\frac{4}{33}", true),
+        ("0.(12)", "\\frac{12}{100}", false),
+    ]);
+}
+
+#[test]
+fn unicode_fractions_and_operators() {
+    check(&[
+        ("½", "0.5", true),
+        ("½", "\\frac12", true),
+        ("½", "12", false),
+        ("¼", "0.25", true),
+        ("¾", "\\frac34", true),
+        ("⅓", "\\frac13", true),
+        ("⅔", "\\frac23", true),
+        ("⅛", "0.125", true),
+        ("⅞", "\\frac78", true),
+        ("1½", "\\frac32", true),
+        ("1½", "\\frac12", false),
+        ("-1½", "-1.5", true),
+        ("-1½", "-0.5", false),
+        ("2 ½", "1", true),
+        ("3½x", "\\frac{7x}{2}", true),
+        ("1⁄2", "\\frac12", true),
+        ("−3", "-3", true),
+        ("−3", "3", false),
+        ("2×3", "6", true),
+        ("7÷2", "3.5", true),
+        ("√2", "\\sqrt{2}", true),
+        ("√2", "2", false),
+    ]);
+}
+
+#[test]
+fn systems_written_as_cases() {
+    check(&[
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "x = 1, y = 2",
+            true,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "y = 2, x = 1",
+            true,
+        ),
+        (
+            "\\begin{cases} x &= 1 \\\\ y &= 2 \\end{cases}",
+            "x=1, y=2",
+            true,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "x = 1",
+            false,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "y = 2",
+            false,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "x = 1, y = 3",
+            false,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "x = 2, y = 1",
+            false,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "x = 1, y = 2, z = 3",
+            false,
+        ),
+        (
+            "\\begin{cases} x = 1 \\\\ y = 2 \\end{cases}",
+            "\\begin{cases} y = 2 \\\\ x = 1 \\end{cases}",
+            true,
+        ),
+        (
+            "\\begin{cases} a+b = 5 \\\\ a-b = 1 \\end{cases}",
+            "a-b=1, a+b=5",
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn inequalities_joined_by_words() {
+    let u = "(-\\infty, 0] \\cup [1, \\infty)";
+    check(&[
+        ("x \\ge 1 \\text{ or } x \\le 0", u, true),
+        ("x \\le 0 \\text{ or } x \\ge 1", u, true),
+        (
+            "x \\ge 1 \\text{ or } x \\le 0",
+            "(-\\infty, 0) \\cup [1, \\infty)",
+            false,
+        ),
+        (
+            "x \\ge 1 \\text{ or } x \\le 0",
+            "(-\\infty, 0] \\cup (1, \\infty)",
+            false,
+        ),
+        ("x \\ge 1 \\text{ or } x \\le 0", "[1, \\infty)", false),
+        ("x \\ge 1 \\text{ or } x \\le 0", "(-\\infty, 0]", false),
+        ("x \\ge 1 \\text{ or } x \\le 0", "[0, 1]", false),
+        (
+            "x < -2 \\text{ or } x > 3",
+            "(-\\infty,-2)\\cup(3,\\infty)",
+            true,
+        ),
+        ("x < -2 or x > 3", "(-\\infty,-2)\\cup(3,\\infty)", true),
+        (
+            "x < -2 \\text{ or } y > 3",
+            "(-\\infty,-2)\\cup(3,\\infty)",
+            false,
+        ),
+        ("x > 1 \\text{ and } x < 3", "(1, 3)", true),
+        ("x < 3 \\text{ and } x \\ge 1", "[1, 3)", true),
+        ("x > 1 \\text{ and } x < 3", "[1, 3)", false),
+        (
+            "x > 1 \\text{ and } x < 3",
+            "(1, \\infty) \\cup (-\\infty, 3)",
+            false,
+        ),
+        ("x > 1 \\text{ and } x > 3", "(1, 3)", false),
+        // Against a relation that is solved by membership, and against each other.
+        ("x^2 > 1", "x < -1 \\text{ or } x > 1", true),
+        ("x^2 > 1", "x > 1 \\text{ or } x < -1", true),
+        ("x^2 > 1", "x > 1 \\text{ or } x < -2", false),
+        ("x^2 \\ge 1", "x > 1 \\text{ or } x < -1", false),
+        ("x \\ne 3", "x < 3 \\text{ or } x > 3", true),
+        ("x \\ne 3", "x < 3 \\text{ or } x > 4", false),
+        ("x < 0 \\text{ or } x > 2", "x > 2 \\text{ or } x < 0", true),
+        (
+            "x < 0 \\text{ or } x > 2",
+            "x < 0 \\text{ or } x > 3",
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn joined_inequalities_follow_the_interval_option() {
+    let off = GradeOptions {
+        interval_inequality: false,
+        ..GradeOptions::default()
+    };
+    let rel = "x \\ge 1 \\text{ or } x \\le 0";
+    let set = "(-\\infty, 0] \\cup [1, \\infty)";
+    assert_eq!(is_equiv(rel, set, &off), Status::NotEqual);
+    assert_eq!(
+        is_equiv(rel, "x \\le 0 \\text{ or } x \\ge 1", &off),
+        Status::Equal
+    );
+    assert_eq!(is_equiv(rel, set, &GradeOptions::default()), Status::Equal);
+}

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 // `extract_answer_with` is not re-exported from `grading` (yet); use the module path.
-use rlv_core::grading::extract::extract_answer_with;
+use rlv_core::grading::extract::{alternatives, extract_answer_with};
 use rlv_core::grading::{extract_answer, extract_gold, ExtractConfig, Mode, Rule};
 
 const L: Mode = Mode::Lenient;
@@ -149,11 +149,11 @@ fn boxed_lists() {
         "\\boxed{35 cm} ++++++ \\boxed{4}",
         Rule::BoxedList,
     );
-    // `or` introduces an alternative form: only the last box.
+    // `or` offers alternatives (here two forms of one value): every one is graded.
     check_both(
         "$\\boxed{15\\frac{39}{40}},$ or $\\boxed{\\frac{639}{40}}$ inches.",
-        "\\frac{639}{40}",
-        Rule::Boxed,
+        "\\boxed{15\\frac{39}{40}},$ or $\\boxed{\\frac{639}{40}}",
+        Rule::Hedged,
     );
     // Far apart: the last one.
     check_both(
@@ -432,7 +432,12 @@ fn math_span_fallback() {
     );
     check("first $$4$$ then \\[3\\]", L, "3", Rule::MathSpan);
     check("costs \\$5 and $x$", L, "x", Rule::MathSpan);
-    check("are $-14,$ $-7,$ and $14.$", L, "14", Rule::MathSpan);
+    check(
+        "are $-14,$ $-7,$ and $14.$",
+        L,
+        "$-14,$ $-7,$ and $14.$",
+        Rule::MathList,
+    );
     check("a $x$ b $ $", L, "x", Rule::MathSpan);
     check(
         "The identity matrix is $ \\begin{pmatrix}1 & 0 \\\\ 0 & 1\\end{pmatrix} $.",
@@ -830,7 +835,7 @@ proptest! {
         if let Some(e) = extract_answer(&s, S) {
             prop_assert!(matches!(
                 e.rule,
-                Rule::Boxed | Rule::BoxedList | Rule::FinalAnswer | Rule::AnswerIs | Rule::AnswerColon | Rule::Gsm8k
+                Rule::Boxed | Rule::BoxedList | Rule::Hedged | Rule::FinalAnswer | Rule::AnswerIs | Rule::AnswerColon | Rule::Gsm8k
             ));
             // Strict answers are also what lenient mode returns.
             prop_assert_eq!(extract_answer(&s, L), Some(e));
@@ -951,8 +956,13 @@ fn math500_gold_extraction() {
         } else {
             mismatches.push((ans.to_string(), got.map(str::to_string)));
         }
-        // The completion extractor agrees with the gold extractor on MATH solutions.
-        assert_eq!(extract_answer(sol, S).map(|e| e.span), got);
+        // The completion extractor agrees with the gold extractor on MATH solutions (a
+        // gold's alternative forms are read by the last one, a completion's are all graded).
+        let pred = extract_answer(sol, S).map(|e| match e.rule {
+            Rule::Hedged => *alternatives(e.span).last().unwrap_or(&e.span),
+            _ => e.span,
+        });
+        assert_eq!(pred, got);
     }
     eprintln!("MATH-500 gold extraction: {exact}/{} exact", lines.len());
     for (ans, got) in &mismatches {
@@ -1056,4 +1066,133 @@ fn conformance_preds() {
         "120",
         Rule::FinalAnswer,
     );
+}
+
+// ------------------------------------------------------------------------------------
+// Hedged finals and bare words (issue 20)
+// ------------------------------------------------------------------------------------
+
+fn grade_status(completion: &str, gold: &str, mode: Mode) -> rlv_core::grading::Status {
+    let opts = rlv_core::grading::GradeOptions {
+        mode,
+        ..Default::default()
+    };
+    rlv_core::grading::grade(completion, gold, &opts).status
+}
+
+#[test]
+fn hedged_boxes_are_alternatives() {
+    use rlv_core::grading::Status::{Equal, NotEqual};
+    check_both(
+        "\\boxed{2} or \\boxed{3}",
+        "\\boxed{2} or \\boxed{3}",
+        Rule::Hedged,
+    );
+    check_both(
+        "So $\\boxed{2}$ \\text{ or } $\\boxed{3}$.",
+        "\\boxed{2}$ \\text{ or } $\\boxed{3}",
+        Rule::Hedged,
+    );
+    check_both(
+        "The answer is \\boxed{2} or \\boxed{3}.",
+        "\\boxed{2} or \\boxed{3}",
+        Rule::Hedged,
+    );
+    assert_eq!(alternatives("\\boxed{2} or \\boxed{3}"), vec!["2", "3"]);
+    for mode in [L, S] {
+        for (completion, gold, want) in [
+            ("\\boxed{2} or \\boxed{3}", "3", NotEqual),
+            ("\\boxed{2} or \\boxed{3}", "2", NotEqual),
+            ("\\boxed{2} or \\boxed{3}", "2, 3", NotEqual),
+            ("\\boxed{3} or \\boxed{3.0}", "3", Equal),
+            ("\\boxed{\\frac12} or \\boxed{0.5}", "\\frac{1}{2}", Equal),
+            ("\\boxed{\\frac12} or \\boxed{0.6}", "\\frac{1}{2}", NotEqual),
+            ("\\boxed{1} or \\boxed{2} or \\boxed{3}", "3", NotEqual),
+            ("\\boxed{1} and \\boxed{2} or \\boxed{3}", "1, 2", NotEqual),
+            ("\\boxed{2} and \\boxed{3}", "2, 3", Equal),
+            ("\\boxed{2}, \\boxed{3}", "2, 3", Equal),
+            ("\\boxed{2} and \\boxed{3}", "3", NotEqual),
+            // Far apart: the last box is the answer (a correction, not an alternative).
+            (
+                "\\boxed{2} is what I first got, but after checking every step again the answer is \\boxed{3}",
+                "3",
+                Equal,
+            ),
+            ("The answer is $2$ or $3$.", "3", NotEqual),
+            ("The answer is $2$ or $3$.", "2, 3", NotEqual),
+            ("Final Answer: The final answer is \\boxed{2} or \\boxed{3}. I hope it is correct.", "3", NotEqual),
+        ] {
+            assert_eq!(grade_status(completion, gold, mode), want, "{completion:?} vs {gold:?} ({mode:?})");
+        }
+    }
+    // A gold's alternatives are forms of one answer: its last box is read.
+    assert_eq!(
+        gold("so $\\boxed{2}$ or equivalently $\\boxed{2.0}$"),
+        Some(("2.0", Rule::Boxed))
+    );
+}
+
+#[test]
+fn math_spans_joined_in_the_fallback() {
+    use rlv_core::grading::Status::{Equal, NotEqual};
+    let sols = "The solutions are $x = 2$ and $x = 3$.";
+    check(sols, L, "$x = 2$ and $x = 3$", Rule::MathList);
+    none(sols, S);
+    assert_eq!(grade_status(sols, "3", L), NotEqual);
+    assert_eq!(grade_status(sols, "2", L), NotEqual);
+    assert_eq!(grade_status(sols, "2, 3", L), Equal);
+    assert_eq!(grade_status(sols, "3, 2", L), Equal);
+    let hedge = "It is either $x = 2$ or $x = 3$.";
+    check(hedge, L, "$x = 2$ or $x = 3$", Rule::Hedged);
+    assert_eq!(grade_status(hedge, "3", L), NotEqual);
+    assert_eq!(grade_status(hedge, "2, 3", L), NotEqual);
+    // Prose between the spans: only the last one.
+    check(
+        "We have $x = 2$. Substituting back, we get $y = 3$.",
+        L,
+        "y = 3",
+        Rule::MathSpan,
+    );
+    // Repeating one value is one answer.
+    check("$5$ and again $5$", L, "5", Rule::MathSpan);
+}
+
+#[test]
+fn single_bare_word_completion() {
+    use rlv_core::grading::Status::{Equal, NoAnswer, NotEqual};
+    for w in ["odd", "Odd.", "**even**", "neither", "Yes", "no"] {
+        assert_eq!(
+            ex(w, L).map(|e| e.1),
+            Some(Rule::Whole),
+            "{w:?} is a bare word answer"
+        );
+        none(w, S);
+    }
+    assert_eq!(grade_status("odd", "\\text{odd}", L), Equal);
+    assert_eq!(grade_status("odd", "odd", L), Equal);
+    assert_eq!(grade_status("odd", "\\text{even}", L), NotEqual);
+    assert_eq!(grade_status("odd", "\\text{odd}", S), NoAnswer);
+    assert_eq!(grade_status("Neither.", "\\text{neither}", L), Equal);
+    // Prose is not a bare word: no answer (no number, no math).
+    for prose in [
+        "I think it is odd",
+        "odd even",
+        "The function is odd.",
+        "odd\nanswer",
+        "Supercalifragilisticexpialidocious",
+        "odd, probably",
+    ] {
+        assert_ne!(
+            ex(prose, L).map(|e| e.1),
+            Some(Rule::Whole),
+            "{prose:?} must not be read whole"
+        );
+        assert_ne!(grade_status(prose, "\\text{odd}", L), Equal, "{prose:?}");
+    }
+    // A word never equals a number.
+    assert_eq!(grade_status("seven", "7", L), NotEqual);
+    // A bare Unicode fraction is an answer too.
+    check("½", L, "½", Rule::Whole);
+    check("1½", L, "1½", Rule::Whole);
+    assert_eq!(grade_status("1½", "\\frac32", L), Equal);
 }

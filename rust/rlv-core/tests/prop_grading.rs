@@ -102,3 +102,43 @@ proptest! {
         }
     }
 }
+
+/// A small rational answer in one of several forms (`-3`, `\frac{2}{5}`, `0.4`, `x = 7`).
+fn answer() -> impl Strategy<Value = String> {
+    (-12i64..12, 1i64..6, 0usize..4).prop_map(|(p, q, form)| match form {
+        0 => format!("{p}"),
+        1 => renderings(p, q)[0].clone(),
+        2 => renderings(p, q).last().cloned().unwrap_or_default(),
+        _ => format!("x = {p}"),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Offering an alternative never raises the reward: a completion that offers `y` beside
+    /// `x` is equal only if `x` alone and `y` alone are (strict and lenient).
+    #[test]
+    fn alternatives_never_raise_the_reward(
+        x in answer(),
+        y in answer(),
+        gold in prop_oneof![answer(), (answer(), answer()).prop_map(|(a, b)| format!("{a}, {b}"))],
+        form in 0usize..4,
+        strict in any::<bool>(),
+    ) {
+        let mode = if strict { rlv_core::grading::Mode::Strict } else { rlv_core::grading::Mode::Lenient };
+        let o = GradeOptions { mode, ..GradeOptions::default() };
+        let (single, hedged) = match form {
+            0 => ("\\boxed{X}", "\\boxed{X} or \\boxed{Y}"),
+            1 => ("\\boxed{X}", "\\boxed{Y} or \\boxed{X}"),
+            2 => ("The answer is $X$.", "The answer is $X$ or $Y$."),
+            _ => ("We get $X$.", "We get $Y$, or $X$."),
+        };
+        let with = |t: &str, a: &str, b: &str| t.replace('X', a).replace('Y', b);
+        let both = grade(&with(hedged, &x, &y), &gold, &o).status;
+        if both == Status::Equal {
+            prop_assert_eq!(grade(&with(single, &x, ""), &gold, &o).status, Status::Equal);
+            prop_assert_eq!(grade(&with(single, &y, ""), &gold, &o).status, Status::Equal);
+        }
+    }
+}

@@ -5,7 +5,7 @@
 //! then the first stand-alone choice letter of the text (not part of a word: the `A` in
 //! "Answer" does not count, the `B` in "Because B is valid" does).
 
-use super::extract::{answer_region, extract_answer, Mode, Rule};
+use super::extract::{alternatives, answer_region, extract_answer, Mode, Rule};
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'\\'
@@ -33,6 +33,17 @@ fn letter_of(span: &str, choices: &str) -> Option<char> {
 pub fn extract_choice(text: &str, choices: &str) -> Option<(char, Rule)> {
     let region = answer_region(text)?;
     if let Some(e) = extract_answer(region, Mode::Strict) {
+        if e.rule == Rule::Hedged {
+            // `\boxed{A} or \boxed{B}`: one letter only if every alternative names it.
+            let letters: Vec<Option<char>> = alternatives(e.span)
+                .into_iter()
+                .map(|a| letter_of(a, choices))
+                .collect();
+            return match letters.first() {
+                Some(&Some(c)) if letters.iter().all(|l| *l == Some(c)) => Some((c, e.rule)),
+                _ => None,
+            };
+        }
         if let Some(c) = letter_of(e.span, choices) {
             return Some((c, e.rule));
         }
@@ -75,5 +86,12 @@ mod tests {
             Some('U')
         );
         assert_eq!(ch("<think>A? B?</think> The answer is C"), Some('C'));
+    }
+
+    #[test]
+    fn hedged_letters_are_no_choice() {
+        assert_eq!(ch("The answer is \\boxed{A} or \\boxed{B}."), None);
+        assert_eq!(ch("\\boxed{B} or \\boxed{\\text{(B)}}"), Some('B'));
+        assert_eq!(ch("\\boxed{C}"), Some('C'));
     }
 }

@@ -897,6 +897,27 @@ fn rel_to_set(e: &Expr) -> Option<Expr> {
     }
 }
 
+/// A union with inequality parts (the parser's reading of `x < -1 \text{ or } x > 1`) as the
+/// union of the parts' solution sets; `None` when it has no relation part or one is not an
+/// inequality in one variable.
+fn rel_union_to_set(e: &Expr) -> Option<Expr> {
+    let Expr::Union(parts) = e else { return None };
+    if !parts.iter().any(|p| matches!(p, Expr::Rel(..))) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Expr::Rel(..) => match rel_to_set(p)? {
+                Expr::Union(v) => out.extend(v),
+                s => out.push(s),
+            },
+            other => out.push(other.clone()),
+        }
+    }
+    Some(Expr::Union(out))
+}
+
 /// Replace variable `name` by `val`.
 fn substitute(e: &Expr, name: &str, val: &Expr) -> Expr {
     match e {
@@ -992,6 +1013,15 @@ impl Ctx<'_, '_> {
     #[allow(clippy::too_many_lines)]
     fn eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
         self.spend(1)?;
+        // `x < -1 \text{ or } x > 1` (a union of inequalities): the union of their sets.
+        if self.opts.interval_inequality {
+            if let Some(s) = rel_union_to_set(a) {
+                return self.eq(&s, b);
+            }
+            if let Some(s) = rel_union_to_set(b) {
+                return self.eq(a, &s);
+            }
+        }
         // Relations.
         match (a, b) {
             (Expr::Rel(..), Expr::Rel(..)) => return self.rel_eq(a, b),

@@ -34,14 +34,17 @@
 //! * Rule 0 is math-verify's top-priority Minerva format: a model that boxes an intermediate
 //!   value and then closes with the Minerva sentence means the sentence.
 //! * Rules 6–7 run when either fallback of [`ExtractConfig`] is on (heuristics, never explicit
-//!   anchors). Rule 6 reads bare completions such as `\frac{10}{9}` or `-5` whole.
+//!   anchors). Rule 6 reads bare completions such as `\frac{10}{9}`, `-5` or `½` whole, and a
+//!   completion that is one word of 2 to 24 ASCII letters and nothing else (`odd`,
+//!   `**Neither.**`); any other prose is not read whole.
 //!   Bold: only a short `**X**` with a digit or math, at most one prose word, not a heading
 //!   (`**Step 2:**`, `**Final Answer**`) counts.
 //! * Rule 8: the math span needs `math_fallback`, the number `number_fallback`. With both on,
 //!   the one that ends **later** in the text wins (a number inside the last math span belongs
 //!   to it), like math-verify's rightmost match: `.. $d=\frac{90}{n}$ .. there are 12` gives
 //!   `12`. A number is returned as written; digits glued to a preceding letter (`AZYUK2A`) are
-//!   not a number.
+//!   not a number. Math spans joined as boxes are (see below) form one answer:
+//!   `$x = 2$ and $x = 3$` is a [`Rule::MathList`], `$2$ or $3$` a [`Rule::Hedged`] answer.
 //!
 //! Anchors are matched case-insensitively and must start at a word boundary.
 //!
@@ -70,8 +73,17 @@
 //! holds the word `and` and at most two other words (`\boxed{1} papers and \boxed{2}`,
 //! `\boxed{(3,3)} \text{ for part (a) and } \boxed{(1,1)}`), or is under 10 bytes with no
 //! letters at all (`\boxed{a} ++ \boxed{b}`); a sentence end (`. `) never joins.
-//! `or` never joins (it usually introduces an alternative form: `\boxed{15\frac{39}{40}}` or
-//! `\boxed{\frac{639}{40}}`), and a list whose boxes all hold the same text is just the last box.
+//! A list whose boxes all hold the same text is just the last box.
+//!
+//! # Alternatives (hedged finals)
+//!
+//! Boxes joined by a gap of at most 70 bytes that holds the word `or` and no sentence end
+//! (`\boxed{2} or \boxed{3}`, `\boxed{15\frac{39}{40}}, or \boxed{\frac{639}{40}}`) are
+//! alternatives: [`Rule::Hedged`], with a span from the first box to the last. The grader
+//! calls it equal only when every alternative is ([`alternatives`] splits the span), so
+//! offering more alternatives never raises a reward. The same holds for math spans after an
+//! anchor (`The answer is $2$ or $3$`) and in the lenient math-span fallback. Gold answers
+//! never hedge: their alternatives are forms of one answer and the last one is read.
 //!
 //! # Gold answers ([`extract_gold`])
 //!
@@ -121,6 +133,12 @@ pub enum Rule {
     Boxed,
     /// Several adjacent boxes (`\boxed{1} and \boxed{2}`); the span keeps the wrappers.
     BoxedList,
+    /// Several adjacent math spans read as one list (`$x = 2$ and $x = 3$`, lenient
+    /// fallback); the span keeps the delimiters.
+    MathList,
+    /// Alternatives offered as the final answer (`\boxed{2} or \boxed{3}`, `$2$ or $3$`):
+    /// equal only when every alternative is ([`alternatives`] splits the span).
+    Hedged,
     FinalAnswer,
     AnswerIs,
     AnswerColon,
@@ -140,6 +158,8 @@ impl Rule {
         match self {
             Rule::Boxed => "boxed",
             Rule::BoxedList => "boxed_list",
+            Rule::MathList => "math_list",
+            Rule::Hedged => "hedged",
             Rule::FinalAnswer => "final_answer",
             Rule::AnswerIs => "answer_is",
             Rule::AnswerColon => "answer_colon",
@@ -248,7 +268,7 @@ pub fn extract_answer_with(text: &str, cfg: ExtractConfig) -> Option<Extraction<
     if let Some(e) = minerva_rule(region, &answers) {
         return Some(e);
     }
-    if let Some(e) = boxed_rule(region) {
+    if let Some(e) = boxed_rule(region, true) {
         return Some(e);
     }
     if let Some(e) = final_answer_rule(region, &answers) {
@@ -279,7 +299,7 @@ pub fn extract_answer_with(text: &str, cfg: ExtractConfig) -> Option<Extraction<
         });
     }
     let math = if cfg.math_fallback {
-        last_math_span(region)
+        last_math_chain(region)
     } else {
         None
     };
@@ -289,16 +309,13 @@ pub fn extract_answer_with(text: &str, cfg: ExtractConfig) -> Option<Extraction<
         None
     };
     match (math, num) {
-        (Some(m), Some(n)) if offset(region, n) >= offset(region, m) + m.len() => {
+        (Some(m), Some(n)) if offset(region, n) >= offset(region, m.span) + m.span.len() => {
             Some(Extraction {
                 span: n,
                 rule: Rule::LastNumber,
             })
         }
-        (Some(m), _) => Some(Extraction {
-            span: m,
-            rule: Rule::MathSpan,
-        }),
+        (Some(m), _) => Some(m),
         (None, Some(n)) => Some(Extraction {
             span: n,
             rule: Rule::LastNumber,
@@ -307,13 +324,117 @@ pub fn extract_answer_with(text: &str, cfg: ExtractConfig) -> Option<Extraction<
     }
 }
 
+/// A gold never hedges: alternatives in a solution are equivalent forms of one answer
+/// (`\boxed{15\frac{39}{40}}` or `\boxed{\frac{639}{40}}`), so its last one is read.
+fn unhedge(e: Extraction<'_>) -> Extraction<'_> {
+    if e.rule != Rule::Hedged {
+        return e;
+    }
+    match alternatives(e.span).last() {
+        Some(&span) => Extraction {
+            span,
+            rule: Rule::Boxed,
+        },
+        None => e,
+    }
+}
+
+/// The alternatives of a [`Rule::Hedged`] span (or the items of a [`Rule::BoxedList`] /
+/// [`Rule::MathList`] span): the box contents when the span starts with a box, else the
+/// contents of its math spans; empty ones are left out.
+#[must_use]
+pub fn alternatives(span: &str) -> Vec<&str> {
+    let b = span.as_bytes();
+    if b.first() == Some(&b'\\') && box_name_len(b, 1).is_some() {
+        return box_contents(span)
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect();
+    }
+    math_spans(span)
+        .into_iter()
+        .map(|(a, e)| clean(&span[a..e]))
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// The last non-empty math span, joined with the math spans before it when only separators
+/// lie between them: `$x = 2$ and $x = 3$` is a [`Rule::MathList`], `$2$ or $3$` a
+/// [`Rule::Hedged`] answer (the gaps are read as between boxes, see [`gap_kind`]).
+fn last_math_chain(text: &str) -> Option<Extraction<'_>> {
+    let spans = math_spans(text);
+    let content = |k: usize| clean(&text[spans[k].0..spans[k].1]);
+    let last = (0..spans.len()).rev().find(|&k| !content(k).is_empty())?;
+    let last_content = content(last);
+    // Inside the chain, spans are only compared as written (cheap on long chains).
+    let raw = |k: usize| text[spans[k].0..spans[k].1].trim();
+    let last_raw = raw(last);
+    let mut first = last;
+    let mut hedged = false;
+    let mut all_same = true;
+    while first > 0 {
+        let prev = first - 1;
+        let gap = gap_kind(&text[spans[prev].1..spans[first].0]);
+        if gap == Gap::Apart {
+            break;
+        }
+        let c = raw(prev);
+        if c.is_empty() {
+            break;
+        }
+        hedged |= gap == Gap::Or;
+        all_same &= c == last_raw;
+        first = prev;
+    }
+    if first == last || all_same {
+        return Some(Extraction {
+            span: last_content,
+            rule: Rule::MathSpan,
+        });
+    }
+    let start = outer_start(text, spans[first].0);
+    let end = outer_end(text, spans[last].1);
+    Some(Extraction {
+        span: &text[start..end],
+        rule: if hedged { Rule::Hedged } else { Rule::MathList },
+    })
+}
+
+/// Start of the opening delimiter of the math span whose content starts at `a`.
+fn outer_start(text: &str, a: usize) -> usize {
+    let head = &text[..a];
+    if ["$$", "\\(", "\\["].iter().any(|d| head.ends_with(d)) {
+        a - 2
+    } else if head.ends_with('$') {
+        a - 1
+    } else {
+        a
+    }
+}
+
+/// End of the closing delimiter of the math span whose content ends at `e`.
+fn outer_end(text: &str, e: usize) -> usize {
+    let tail = &text[e..];
+    if ["$$", "\\)", "\\]"].iter().any(|d| tail.starts_with(d)) {
+        e + 2
+    } else if tail.starts_with('$') {
+        e + 1
+    } else {
+        e
+    }
+}
+
 /// Byte offset of a sub-slice within its parent.
 fn offset(parent: &str, sub: &str) -> usize {
     (sub.as_ptr() as usize).saturating_sub(parent.as_ptr() as usize)
 }
 
+/// Longest single word read as a whole completion (`odd`, `neither`, `Wednesday`).
+const MAX_BARE_WORD: usize = 24;
+
 /// A short, single-line completion without prose words or math delimiters is the answer
-/// itself (`\frac{10}{9}`, `-5`, `x = 3`).
+/// itself (`\frac{10}{9}`, `-5`, `x = 3`, `1½`); so is a completion that is one word of letters
+/// and nothing else (`odd`, `**Yes.**`), at most [`MAX_BARE_WORD`] letters.
 fn bare_answer(region: &str) -> Option<&str> {
     let t = region.trim();
     if t.is_empty()
@@ -321,12 +442,18 @@ fn bare_answer(region: &str) -> Option<&str> {
         || t.contains(['\n', '$'])
         || t.contains("\\(")
         || t.contains("\\[")
-        || count_words_upto(t, 1) > 0
     {
         return None;
     }
     let c = clean(t);
-    (!c.is_empty() && c.bytes().any(|b| b.is_ascii_alphanumeric())).then_some(c)
+    if count_words_upto(t, 1) > 0 {
+        let one_word =
+            (2..=MAX_BARE_WORD).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_alphabetic());
+        return one_word.then_some(c);
+    }
+    // A letter or digit, or a Unicode number (`½`).
+    let readable = c.bytes().any(|b| b.is_ascii_alphanumeric()) || c.chars().any(char::is_numeric);
+    readable.then_some(c)
 }
 
 /// Read a gold: a solution with `\boxed{}` or `#### N` (or a phrase anchor, or for a prose
@@ -338,11 +465,11 @@ pub fn extract_gold(gold: &str) -> Option<Extraction<'_>> {
     if t.is_empty() {
         return None;
     }
-    if let Some(e) = boxed_rule(t) {
+    if let Some(e) = boxed_rule(t, false) {
         return Some(e);
     }
     if let Some(e) = gsm8k_rule(t) {
-        return Some(e);
+        return Some(unhedge(e));
     }
     // A gold whose last `\boxed{` is never closed (a typo in the dataset): the rest of the
     // text. (Completions get no such leniency: a truncated box is no answer.)
@@ -356,14 +483,11 @@ pub fn extract_gold(gold: &str) -> Option<Extraction<'_>> {
         }
     }
     let answers = answer_positions(t.as_bytes());
-    if let Some(e) = final_answer_rule(t, &answers) {
-        return Some(e);
-    }
-    if let Some(e) = answer_is_rule(t, &answers) {
-        return Some(e);
-    }
-    if let Some(e) = answer_colon_rule(t, &answers) {
-        return Some(e);
+    if let Some(e) = final_answer_rule(t, &answers)
+        .or_else(|| answer_is_rule(t, &answers))
+        .or_else(|| answer_colon_rule(t, &answers))
+    {
+        return Some(unhedge(e));
     }
     if is_prose_solution(t) {
         if let Some(span) = last_math_span(t) {
@@ -720,8 +844,9 @@ fn tex_token(text: &str, j: usize) -> Option<(usize, usize)> {
     ch.is_alphanumeric().then_some((j, j + ch.len_utf8()))
 }
 
-/// Boxed rule over a region: last non-empty box, possibly extended into a box list.
-fn boxed_rule(text: &str) -> Option<Extraction<'_>> {
+/// Boxed rule over a region: last non-empty box, possibly extended into a box list, or with
+/// `hedge`, into [`Rule::Hedged`] alternatives when a gap holds the word `or`.
+fn boxed_rule(text: &str, hedge: bool) -> Option<Extraction<'_>> {
     let boxes = find_boxes(text);
     let content = |bx: &BoxSpan| text[bx.content.0..bx.content.1].trim();
     let last_idx = (0..boxes.len())
@@ -731,6 +856,7 @@ fn boxed_rule(text: &str) -> Option<Extraction<'_>> {
     let mut first = last;
     let mut count = 1usize;
     let mut all_same = true;
+    let mut hedged = false;
     let mut k = last_idx;
     while k > 0 {
         k -= 1;
@@ -739,9 +865,11 @@ fn boxed_rule(text: &str) -> Option<Extraction<'_>> {
             // Nested inside (or overlapping) the current first box.
             continue;
         }
-        if content(&cand).is_empty() || !is_list_gap(&text[cand.end..first.cmd]) {
+        let gap = gap_kind(&text[cand.end..first.cmd]);
+        if content(&cand).is_empty() || gap == Gap::Apart || (gap == Gap::Or && !hedge) {
             break;
         }
+        hedged |= gap == Gap::Or;
         if content(&cand) != content(&last) {
             all_same = false;
         }
@@ -752,7 +880,11 @@ fn boxed_rule(text: &str) -> Option<Extraction<'_>> {
         let span = text[first.cmd..last.end].trim();
         return Some(Extraction {
             span,
-            rule: Rule::BoxedList,
+            rule: if hedged {
+                Rule::Hedged
+            } else {
+                Rule::BoxedList
+            },
         });
     }
     Some(Extraction {
@@ -761,16 +893,27 @@ fn boxed_rule(text: &str) -> Option<Extraction<'_>> {
     })
 }
 
-/// Whether the text between two boxes only separates list items.
-fn is_list_gap(g: &str) -> bool {
+/// How two answers (boxes or math spans) are joined by the text between them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Gap {
+    /// Only separators, or `and` with at most two other words: one list.
+    List,
+    /// The word `or` within [`MAX_LIST_GAP`] bytes and no sentence end: alternatives.
+    Or,
+    /// Anything else: separate answers (the last one counts).
+    Apart,
+}
+
+/// How the text `g` between two answers joins them.
+fn gap_kind(g: &str) -> Gap {
     if g.len() > MAX_LIST_GAP {
-        return false;
+        return Gap::Apart;
     }
     if g.len() < 10 && !g.bytes().any(|c| c.is_ascii_alphabetic()) {
-        return true;
+        return Gap::List;
     }
     let b = g.as_bytes();
-    let (mut has_and, mut others, mut only_sep) = (false, 0usize, true);
+    let (mut has_and, mut has_or, mut others, mut only_sep) = (false, false, 0usize, true);
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -798,9 +941,8 @@ fn is_list_gap(g: &str) -> bool {
             let j = skip(b, i, |c| c.is_ascii_alphabetic());
             let w = &g[i..j];
             if w.eq_ignore_ascii_case("or") {
-                return false;
-            }
-            if w.eq_ignore_ascii_case("and") {
+                has_or = true;
+            } else if w.eq_ignore_ascii_case("and") {
                 has_and = true;
             } else {
                 only_sep = false;
@@ -812,14 +954,20 @@ fn is_list_gap(g: &str) -> bool {
             continue;
         }
         if c == b'.' && b.get(i + 1).is_none_or(u8::is_ascii_whitespace) {
-            return false;
+            return Gap::Apart;
         }
         if !(c.is_ascii_whitespace() || matches!(c, b'$' | b',' | b';' | b'{' | b'}' | b'~')) {
             only_sep = false;
         }
         i += 1;
     }
-    only_sep || (has_and && others <= 2)
+    if has_or {
+        Gap::Or
+    } else if only_sep || (has_and && others <= 2) {
+        Gap::List
+    } else {
+        Gap::Apart
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -879,9 +1027,16 @@ fn phrase_rule_if<'a>(
             }
             continue;
         }
-        let span = refine_anchor(&text[s..e]);
-        if !span.is_empty() {
-            return Some(Extraction { span, rule });
+        let found = refine_anchor(&text[s..e]);
+        if !found.span.is_empty() {
+            return Some(Extraction {
+                span: found.span,
+                rule: if found.rule == Rule::Hedged {
+                    Rule::Hedged
+                } else {
+                    rule
+                },
+            });
         }
         if tries >= MAX_ANCHOR_TRIES {
             break;
@@ -993,11 +1148,16 @@ fn gsm8k_rule(text: &str) -> Option<Extraction<'_>> {
         let s = skip(b, p + 4, |c| matches!(c, b' ' | b'\t'));
         let e = sentence_end(text, s);
         let raw = &text[s..e];
-        let span = refine_anchor(raw);
-        if !span.is_empty() && count_words(clean(raw)) == 0 && !raw.trim_end().ends_with(':') {
+        let found = refine_anchor(raw);
+        if !found.span.is_empty() && count_words(clean(raw)) == 0 && !raw.trim_end().ends_with(':')
+        {
             return Some(Extraction {
-                span,
-                rule: Rule::Gsm8k,
+                span: found.span,
+                rule: if found.rule == Rule::Hedged {
+                    Rule::Hedged
+                } else {
+                    Rule::Gsm8k
+                },
             });
         }
         if tries >= MAX_ANCHOR_TRIES {
@@ -1110,16 +1270,35 @@ fn sentence_end(text: &str, s: usize) -> usize {
     limit.min(b.len())
 }
 
-/// Clean an anchored answer text and reduce a sentence to its answer part.
-fn refine_anchor(s: &str) -> &str {
+/// Clean an anchored answer text and reduce a sentence to its answer part. The rule is
+/// [`Rule::Hedged`] for alternatives (`\boxed{2} or \boxed{3}`, `$2$ or $3$`), else
+/// [`Rule::Whole`] (the caller names its own rule).
+fn refine_anchor(s: &str) -> Extraction<'_> {
+    let whole = |span| Extraction {
+        span,
+        rule: Rule::Whole,
+    };
     let t = clean(s);
     if t.is_empty() {
-        return t;
+        return whole(t);
     }
-    if let Some(e) = boxed_rule(t) {
-        return e.span;
+    if let Some(e) = boxed_rule(t, true) {
+        return e;
     }
     let t = clean(cut_clause(t));
+    // `$2$ or $3$`: math spans offered as alternatives (the chain must cover `t`).
+    if t.starts_with(['$', '\\']) {
+        if let Some(e) = last_math_chain(t) {
+            if e.rule == Rule::Hedged && e.span.len() == t.len() {
+                return e;
+            }
+        }
+    }
+    whole(refine_sentence(t))
+}
+
+/// [`refine_anchor`] after boxes: reduce a sentence to its answer part.
+fn refine_sentence(t: &str) -> &str {
     // `$x=3$, done` / `$12$ cm`: a leading math span followed by plain words only.
     if let Some((cs, ce, end)) = math_span_at(t, 0) {
         let rest = &t[end..];

@@ -3,7 +3,9 @@
 //! Layout commands (`\left`, `\,`, `\displaystyle`, `$`, font wrappers such as `\mathrm`,
 //! `\boxed`, ...) are dropped here, so the parser sees only math. Numbers are read exactly,
 //! with their written precision: thousands separators (`1,000`, `1{,}000`, `1 000`),
-//! decimals, `.5`, repeating decimals (`0.\overline{3}`) and scientific notation (`1.5e3`).
+//! decimals, `.5`, repeating decimals (`0.\overline{3}`, `0.1\dot{6}`, `0.\dot{1}\dot{2}`, `0.(3)`),
+//! scientific notation (`2.5e-2`; `1.5e3` is emitted as `(1.5 * 10^{3})` so that the mantissa
+//! keeps its written digits) and Unicode vulgar fractions (`½` is `(1/2)`, `1½` is `(1+1/2)`).
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -161,6 +163,56 @@ fn sig_digits(int_part: &str, frac: &str) -> u32 {
     u32::try_from(t.len()).unwrap_or(u32::MAX)
 }
 
+/// The Unicode vulgar fractions (`½`, `⅔`, ...) as (numerator, denominator).
+fn vulgar_fraction(c: char) -> Option<(i64, i64)> {
+    Some(match c {
+        '½' => (1, 2),
+        '⅓' => (1, 3),
+        '⅔' => (2, 3),
+        '¼' => (1, 4),
+        '¾' => (3, 4),
+        '⅕' => (1, 5),
+        '⅖' => (2, 5),
+        '⅗' => (3, 5),
+        '⅘' => (4, 5),
+        '⅙' => (1, 6),
+        '⅚' => (5, 6),
+        '⅐' => (1, 7),
+        '⅛' => (1, 8),
+        '⅜' => (3, 8),
+        '⅝' => (5, 8),
+        '⅞' => (7, 8),
+        '⅑' => (1, 9),
+        '⅒' => (1, 10),
+        '↉' => (0, 3),
+        _ => return None,
+    })
+}
+
+/// A repeating block written with dots (`\dot{1}2\dot{3}` or a single `\dot{3}`, braces
+/// optional) at byte `j`: the block's digits and the end position.
+fn dotted_block(s: &str, j: usize) -> Option<(String, usize)> {
+    fn dot_digit(s: &str, j: usize) -> Option<(char, usize)> {
+        let rest = s.get(j..)?.strip_prefix("\\dot")?;
+        let (d, used) = if let Some(r) = rest.strip_prefix('{') {
+            let d = r.chars().next()?;
+            (d, r.strip_prefix(d)?.strip_prefix('}').map(|_| 3)?)
+        } else {
+            (rest.chars().next()?, 1)
+        };
+        d.is_ascii_digit().then_some((d, j + "\\dot".len() + used))
+    }
+    let (first, mut k) = dot_digit(s, j)?;
+    let mut block = String::from(first);
+    let mid_end = k + s[k..].bytes().take_while(u8::is_ascii_digit).count();
+    if let Some((last, end)) = dot_digit(s, mid_end) {
+        block.push_str(&s[k..mid_end]);
+        block.push(last);
+        k = end;
+    }
+    Some((block, k))
+}
+
 impl<'a> Lexer<'a> {
     fn peek(&self) -> Option<char> {
         self.s[self.i..].chars().next()
@@ -267,6 +319,21 @@ impl<'a> Lexer<'a> {
                     j = de + 1;
                     decimals = None;
                 }
+            } else if b.get(j) == Some(&b'(')
+                && self.digits_from(j + 1) > j + 1
+                && b.get(self.digits_from(j + 1)) == Some(&b')')
+            {
+                // `0.(3)`, `0.1(6)`: the repeating block in parentheses.
+                let de = self.digits_from(j + 1);
+                repeating.push_str(&s[j + 1..de]);
+                j = de + 1;
+                decimals = None;
+            } else if let Some((block, end)) = dotted_block(s, j) {
+                // `0.\dot{3}`, `0.1\dot{6}`, `0.\dot{1}\dot{2}`: dots over the first and last
+                // digit of the repeating block (one dot: a single repeating digit).
+                repeating.push_str(&block);
+                j = end;
+                decimals = None;
             }
         }
         if int_digits.len() + frac.len() + repeating.len() > MAX_DIGITS {
@@ -290,6 +357,7 @@ impl<'a> Lexer<'a> {
             value = BigRational::from_integer(int_of(&int_digits)) + BigRational::new(num, den);
         }
         // Scientific notation: mantissa immediately followed by e/E and a signed integer.
+        let mut sci_exp: Option<u32> = None;
         if matches!(b.get(j), Some(b'e' | b'E')) {
             let mut k = j + 1;
             let neg = match b.get(k) {
@@ -309,22 +377,45 @@ impl<'a> Lexer<'a> {
                 if e > MAX_DIGITS {
                     return Err(LexError::TooBig);
                 }
-                let scale = BigRational::from_integer(pow10(e));
-                value = if neg { value / scale } else { value * scale };
-                decimals = if neg {
-                    Some(decimals.unwrap_or(0) + u32::try_from(e).unwrap_or(0))
-                } else {
-                    decimals.map(|d| d.saturating_sub(u32::try_from(e).unwrap_or(0)))
-                };
+                let e32 = u32::try_from(e).unwrap_or(u32::MAX);
+                match decimals {
+                    // `1.09951162778E+12`: more places shifted than written. The value is
+                    // read as `1.09951162778 \times 10^{12}`, so the tolerance of the digits
+                    // written applies (an integer would demand every digit).
+                    Some(d) if !neg && e32 > d => sci_exp = Some(e32),
+                    _ => {
+                        let scale = BigRational::from_integer(pow10(e));
+                        value = if neg { value / scale } else { value * scale };
+                        decimals = if neg {
+                            Some(decimals.unwrap_or(0) + e32)
+                        } else {
+                            decimals.map(|d| d - e32)
+                        };
+                    }
+                }
                 j = ke;
             }
         }
         self.i = j;
-        self.out.push(Tok::Num(Number {
+        let mantissa = Tok::Num(Number {
             value,
             decimals,
             sig_digits: sig,
-        }));
+        });
+        match sci_exp {
+            None => self.out.push(mantissa),
+            Some(e) => self.out.extend([
+                Tok::Op('('),
+                mantissa,
+                Tok::Op('*'),
+                Tok::Num(Number::int(10)),
+                Tok::Op('^'),
+                Tok::Op('{'),
+                Tok::Num(Number::int(i64::from(e))),
+                Tok::Op('}'),
+                Tok::Op(')'),
+            ]),
+        }
         Ok(())
     }
 
@@ -459,6 +550,27 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    /// A vulgar fraction `n/d` (`½`): `(n/d)`, or with an integer written right before it
+    /// a mixed number (`1½` is `(1 + 1/2)`, so `-1½` is -3/2).
+    fn vulgar(&mut self, n: i64, d: i64, glued: bool) {
+        let whole = match self.out.last() {
+            Some(Tok::Num(w)) if glued && w.decimals.is_none() && w.value.is_integer() => {
+                self.out.pop()
+            }
+            _ => None,
+        };
+        self.out.push(Tok::Op('('));
+        if let Some(w) = whole {
+            self.out.extend([w, Tok::Op('+')]);
+        }
+        self.out.extend([
+            Tok::Num(Number::int(n)),
+            Tok::Op('/'),
+            Tok::Num(Number::int(d)),
+            Tok::Op(')'),
+        ]);
+    }
+
     fn run(mut self) -> Result<Vec<Tok>, LexError> {
         while self.i < self.b.len() {
             let c = self.b[self.i];
@@ -533,11 +645,16 @@ impl<'a> Lexer<'a> {
                 _ if c < 0x80 => return Err(LexError::Invalid),
                 _ => {
                     let ch = self.peek().unwrap_or('\u{fffd}');
+                    let glued = self.i > 0 && self.b[self.i - 1].is_ascii_digit();
                     self.i += ch.len_utf8();
+                    if let Some((n, d)) = vulgar_fraction(ch) {
+                        self.vulgar(n, d, glued);
+                        continue;
+                    }
                     match ch {
                         '−' | '–' | '—' => self.out.push(Tok::Op('-')),
                         '×' | '·' | '⋅' | '∙' => self.out.push(Tok::Op('*')),
-                        '÷' => self.out.push(Tok::Op('/')),
+                        '÷' | '\u{2044}' | '\u{2215}' => self.out.push(Tok::Op('/')),
                         '≤' | '⩽' => self.out.push(Tok::Le),
                         '≥' | '⩾' => self.out.push(Tok::Ge),
                         '≠' => self.out.push(Tok::Ne),
@@ -617,9 +734,46 @@ mod tests {
         assert_eq!(num(".5").value, r(1, 2));
         assert_eq!(num("0.\\overline{3}").value, r(1, 3));
         assert_eq!(num("0.1\\overline{6}").value, r(1, 6));
-        assert_eq!(num("1.5e3").value, r(1500, 1));
+        assert_eq!(num("1.25e1").value, r(25, 2));
+        assert_eq!(num("1.25e1").decimals, Some(1));
+        assert_eq!(num("15e2").value, r(1500, 1));
         assert_eq!(num("2.5E-2").value, r(1, 40));
         assert_eq!(num("1,000.99").value, r(100_099, 100));
+    }
+
+    #[test]
+    fn scientific_beyond_written_places_keeps_its_digits() {
+        // `1.5e3` is `(1.5 * 10^{3})`: the mantissa keeps its written precision.
+        let t = tokenize("1.5e3").unwrap();
+        assert_eq!(t.len(), 9);
+        assert!(matches!(&t[1], Tok::Num(n) if n.value == r(3, 2) && n.decimals == Some(1)));
+        assert_eq!(t[6], Tok::Num(Number::int(3)));
+        // `2e` is 2 times e; a letter after the exponent is no exponent.
+        assert_eq!(tokenize("2e").unwrap().len(), 2);
+        assert_eq!(tokenize("3e5x").unwrap().len(), 4);
+    }
+
+    #[test]
+    fn repeating_dots_and_vulgar_fractions() {
+        assert_eq!(num("0.\\dot{3}").value, r(1, 3));
+        assert_eq!(num("0.1\\dot{6}").value, r(1, 6));
+        assert_eq!(num("0.\\dot{1}\\dot{2}").value, r(4, 33));
+        assert_eq!(num("0.\\dot{1}2\\dot{3}").value, r(41, 333));
+        assert_eq!(num("2.\\dot{9}").value, r(3, 1));
+        assert_eq!(num("0.(3)").value, r(1, 3));
+        assert_eq!(num("0.1(6)").value, r(1, 6));
+        // Not a repeating block: a product with a bracket.
+        assert_eq!(tokenize("0.5(x)").unwrap().len(), 4);
+        // `\dots` is not a dot over a digit.
+        assert!(tokenize("0.\\dots").unwrap().len() == 1);
+        let half = tokenize("½").unwrap();
+        assert_eq!(half.len(), 5);
+        let mixed = tokenize("-1½").unwrap();
+        assert_eq!(mixed[0], Tok::Op('-'));
+        assert_eq!(mixed[1], Tok::Op('('));
+        assert_eq!(mixed[3], Tok::Op('+'));
+        // Not glued: `2 ½` is a product of two factors, not a mixed number.
+        assert_eq!(tokenize("2 ½").unwrap().len(), 6);
     }
 
     #[test]

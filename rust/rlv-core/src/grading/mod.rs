@@ -181,16 +181,41 @@ pub fn is_equiv(a: &str, b: &str, opts: &GradeOptions) -> Status {
     equiv::compare_spans(a, b, opts, &mut budget)
 }
 
-/// The text compared for an extracted span: a list of boxes (`\boxed{1} and \boxed{2}`) is
-/// read as the list of their contents (`1, 2`).
+/// The text compared for an extracted span: a list of boxes (`\boxed{1} and \boxed{2}`) or
+/// of math spans (`$x = 2$ and $x = 3$`) is read as the list of their contents (`1, 2`).
+/// A [`Rule::Hedged`] span is returned as written ([`grade`] compares each alternative).
 pub fn answer_text(e: Extraction<'_>) -> std::borrow::Cow<'_, str> {
-    if e.rule == Rule::BoxedList {
-        let parts = extract::box_contents(e.span);
+    if matches!(e.rule, Rule::BoxedList | Rule::MathList) {
+        let parts = extract::alternatives(e.span);
         if parts.len() >= 2 {
             return std::borrow::Cow::Owned(parts.join(", "));
         }
     }
     std::borrow::Cow::Borrowed(e.span)
+}
+
+/// A final answer that offers alternatives is equal only when every alternative is: offering
+/// more alternatives never raises the reward. The alternatives share one work budget.
+/// [`Status::NotEqual`] if any alternative is not equal, else the first other status.
+fn hedged_status(gold: &str, span: &str, opts: &GradeOptions) -> Status {
+    let alts = extract::alternatives(span);
+    let mut budget = Budget::new(opts.fuel);
+    if alts.is_empty() {
+        return equiv::compare_spans(gold, span, opts, &mut budget);
+    }
+    let mut worst = Status::Equal;
+    for alt in alts {
+        match equiv::compare_spans(gold, alt, opts, &mut budget) {
+            Status::Equal => {}
+            st @ (Status::InvalidGold | Status::NotEqual) => return st,
+            st => {
+                if worst == Status::Equal {
+                    worst = st;
+                }
+            }
+        }
+    }
+    worst
 }
 
 /// Grade one completion against one gold (a bare answer, or a solution with `\boxed{}` or
@@ -221,7 +246,12 @@ pub fn grade_borrowed<'a>(
     let Some(ext) = ext else {
         return (Status::NoAnswer, None, Some(gold_span));
     };
-    let status = is_equiv(&answer_text(gold_span), &answer_text(ext), opts);
+    let gold_text = answer_text(gold_span);
+    let status = if ext.rule == Rule::Hedged {
+        hedged_status(&gold_text, ext.span, opts)
+    } else {
+        is_equiv(&gold_text, &answer_text(ext), opts)
+    };
     (status, Some(ext), Some(gold_span))
 }
 

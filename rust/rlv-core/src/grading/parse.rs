@@ -203,12 +203,31 @@ impl Parser<'_> {
         }
     }
 
+    /// The word of a separator token (`or`, `and`), lowercased; `None` for punctuation.
+    fn separator_word(&self) -> Option<String> {
+        let w = match self.peek()? {
+            Tok::Word(w) => w.to_ascii_lowercase(),
+            Tok::Text(t) => t.trim().to_ascii_lowercase(),
+            _ => return None,
+        };
+        matches!(w.as_str(), "and" | "or").then_some(w)
+    }
+
     // list := item (sep item)*
     fn list(&mut self, closers: &[char]) -> PResult<Vec<Expr>> {
         let mut items = Vec::new();
+        // The word of every gap between two items (`None`: punctuation only).
+        let mut joins: Vec<Option<String>> = Vec::new();
         loop {
+            let mut word = None;
             while self.is_separator() {
+                if let Some(w) = self.separator_word() {
+                    word = Some(w);
+                }
                 self.pos += 1;
+            }
+            if !items.is_empty() {
+                joins.push(word);
             }
             match self.peek() {
                 None => break,
@@ -225,7 +244,8 @@ impl Parser<'_> {
                 break;
             }
         }
-        Ok(items)
+        joins.truncate(items.len().saturating_sub(1));
+        Ok(join_inequalities(items, &joins))
     }
 
     fn item(&mut self) -> PResult<Expr> {
@@ -255,6 +275,11 @@ impl Parser<'_> {
             self.pos += 1;
             return self.union();
         }
+        self.rel_from(first)
+    }
+
+    /// The rest of a relation chain whose first operand is read.
+    fn rel_from(&mut self, first: Expr) -> PResult<Expr> {
         let mut operands = vec![first];
         let mut ops = Vec::new();
         while let Some(op) = self.relop() {
@@ -565,8 +590,10 @@ impl Parser<'_> {
 
     /// The argument of `\sin`, `\log`, ...: a parenthesised group or a tight product.
     fn func_arg(&mut self) -> PResult<Expr> {
+        // A bracketed argument ends at its bracket: `\cos(x)^2` is `(\cos x)^2`, as
+        // `\cos^2(x)` is (the power is read by the caller, on the function value).
         if self.at_op('(') || self.at_op('{') || self.at_op('[') {
-            return self.power();
+            return self.atom();
         }
         let mut acc = self.power()?;
         while matches!(
@@ -710,20 +737,8 @@ impl Parser<'_> {
     fn matrix(&mut self, env: &str) -> PResult<Expr> {
         let mut rows: Vec<Vec<Expr>> = Vec::new();
         let mut row: Vec<Expr> = Vec::new();
-        loop {
-            self.budget.spend(1).map_err(|_| ParseError::Budget)?;
+        while !self.env_end(env)? {
             match self.peek() {
-                None => return Err(ParseError::Invalid),
-                Some(Tok::End(e)) => {
-                    if e != env {
-                        return Err(ParseError::Invalid);
-                    }
-                    self.pos += 1;
-                    if !row.is_empty() {
-                        rows.push(std::mem::take(&mut row));
-                    }
-                    break;
-                }
                 Some(Tok::Op('&')) => self.pos += 1,
                 Some(Tok::RowSep) => {
                     self.pos += 1;
@@ -740,10 +755,68 @@ impl Parser<'_> {
                 }
             }
         }
+        if !row.is_empty() {
+            rows.push(row);
+        }
         if rows.is_empty() {
             return Err(ParseError::Invalid);
         }
         Ok(Expr::Matrix(rows))
+    }
+
+    /// At the `\end{env}` of the environment being read: consume it and say so. Every call
+    /// spends fuel; the end of input or another environment's `\end` is an error.
+    fn env_end(&mut self, env: &str) -> PResult<bool> {
+        self.budget.spend(1).map_err(|_| ParseError::Budget)?;
+        match self.peek() {
+            None => Err(ParseError::Invalid),
+            Some(Tok::End(e)) if e == env => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(Tok::End(_)) => Err(ParseError::Invalid),
+            Some(_) => Ok(false),
+        }
+    }
+
+    /// `\begin{cases} x = 1 \\ y = 2 \end{cases}`: a system, read as the list of its rows
+    /// (`x = 1, y = 2`). An alignment `&` next to a relation (`x &= 1`) is layout. A row that
+    /// still has two cells is a piecewise definition (`x & x > 0`), which is not read.
+    fn cases(&mut self, env: &str) -> PResult<Expr> {
+        let mut rows: Vec<Expr> = Vec::new();
+        let mut cells = 0usize;
+        while !self.env_end(env)? {
+            match self.peek() {
+                Some(Tok::RowSep) => {
+                    self.pos += 1;
+                    cells = 0;
+                }
+                Some(Tok::Op('&')) => {
+                    self.pos += 1;
+                    if self.relop().is_none() {
+                        cells += 1;
+                    } else if let Some(Expr::Rel(..)) | None = rows.last() {
+                        return Err(ParseError::Invalid);
+                    } else {
+                        // `x &= 1`: continue the row's relation.
+                        let lhs = rows.pop().unwrap_or(Expr::List(vec![]));
+                        rows.push(self.rel_from(lhs)?);
+                    }
+                }
+                _ => {
+                    if cells > 0 {
+                        return Err(ParseError::Invalid);
+                    }
+                    let before = self.pos;
+                    let items = self.list(&[])?;
+                    if self.pos == before {
+                        return Err(ParseError::Invalid);
+                    }
+                    rows.extend(items);
+                }
+            }
+        }
+        one_or_list(rows)
     }
 
     fn atom(&mut self) -> PResult<Expr> {
@@ -781,6 +854,7 @@ impl Parser<'_> {
             Tok::Begin(env) => match env.trim_end_matches('*') {
                 "pmatrix" | "bmatrix" | "Bmatrix" | "vmatrix" | "Vmatrix" | "matrix"
                 | "smallmatrix" | "array" => self.matrix(&env),
+                "cases" | "dcases" | "rcases" => self.cases(&env),
                 _ => Err(ParseError::Invalid),
             },
             Tok::Cmd(c) => self.command(&c),
@@ -922,6 +996,71 @@ impl Parser<'_> {
             _ if GREEK.contains(&c) => Ok(Expr::Sym(c.to_string())),
             _ => Err(ParseError::Invalid),
         }
+    }
+}
+
+/// Inequalities in one variable joined by words: `x \ge 1 \text{ or } x \le 0` is the union
+/// of their solution sets, `x > 1 \text{ and } x < 3` (a lower and an upper bound) the chain
+/// `1 < x < 3`. Anything else is left as a list.
+fn join_inequalities(items: Vec<Expr>, joins: &[Option<String>]) -> Vec<Expr> {
+    if items.len() < 2 || joins.len() + 1 != items.len() {
+        return items;
+    }
+    let all = |w: &str| joins.iter().all(|j| j.as_deref() == Some(w));
+    let mut var: Option<String> = None;
+    let mut bounds = Vec::with_capacity(items.len());
+    for it in &items {
+        let Some((x, op, c)) = one_var_inequality(it) else {
+            return items;
+        };
+        if var.as_ref().is_some_and(|v| *v != x) {
+            return items;
+        }
+        var = Some(x);
+        bounds.push((op, c));
+    }
+    let Some(x) = var else { return items };
+    if all("or") {
+        return vec![Expr::Union(items)];
+    }
+    if all("and") {
+        if let [(o1, c1), (o2, c2)] = bounds.as_slice() {
+            let lower = |o: RelOp| matches!(o, RelOp::Gt | RelOp::Ge);
+            let upper = |o: RelOp| matches!(o, RelOp::Lt | RelOp::Le);
+            let ((lo_op, lo), (hi_op, hi)) = if lower(*o1) && upper(*o2) {
+                ((*o1, c1), (*o2, c2))
+            } else if upper(*o1) && lower(*o2) {
+                ((*o2, c2), (*o1, c1))
+            } else {
+                return items;
+            };
+            return vec![Expr::Rel(
+                vec![lo.clone(), Expr::Sym(x), hi.clone()],
+                vec![lo_op.flip(), hi_op],
+            )];
+        }
+    }
+    items
+}
+
+/// `x op c` or `c op x` with `x` a variable and `c` constant: `(x, op as x op c, c)`.
+fn one_var_inequality(e: &Expr) -> Option<(String, RelOp, Expr)> {
+    let Expr::Rel(v, ops) = e else { return None };
+    let ([a, b], [op]) = (v.as_slice(), ops.as_slice()) else {
+        return None;
+    };
+    if !matches!(op, RelOp::Lt | RelOp::Le | RelOp::Gt | RelOp::Ge) {
+        return None;
+    }
+    let constant = |e: &Expr| {
+        let mut vars = Vec::new();
+        e.free_vars(&mut vars);
+        vars.is_empty()
+    };
+    match (a, b) {
+        (Expr::Sym(x), c) if constant(c) => Some((x.clone(), *op, c.clone())),
+        (c, Expr::Sym(x)) if constant(c) => Some((x.clone(), op.flip(), c.clone())),
+        _ => None,
     }
 }
 
