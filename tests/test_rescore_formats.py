@@ -586,6 +586,10 @@ def test_compare_wording_cannot_be_misread(
         "samples (about 4.0 instead of 8); A is the more sample-efficient"
     ) in out
     assert "more than 0.2x k samples" in out  # k = 16: A never gets to 0.8 within N = 4
+    assert (
+        "; at k = 16 A never reaches B within its largest N (at k = 16 it would need more "
+        "than 0.2x the samples)"
+    ) in out
 
 
 def test_compare_lists_curves_on_bad_method(

@@ -410,28 +410,39 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 
 def _efficiency_sentence(eff: Any, method_a: str, method_b: str) -> str:
-    """The headline, worded so that it cannot be read backwards."""
+    """The headline, worded so that it cannot be read backwards, with the larger k where
+    the baseline never catches up (a ratio read at a small k is not the whole story)."""
     if eff.headline is None:
         k = max(eff.at_least, default=None)
         if k is None:
             return "efficiency: no k where the two curves can be compared"
         return (
             f"efficiency: the baseline A ({method_a}) never reaches B's ({method_b}) accuracy "
-            f"at k = {k} within its largest N: it would need more than "
-            f"{eff.at_least[k]:.1f}x the samples"
+            f"within its largest N: at k = {k} it would need more than {eff.at_least[k]:.1f}x "
+            f"the samples"
         )
     k, r = eff.headline_k, eff.headline
     if r >= 1:
-        return (
+        text = (
             f"efficiency: the baseline A ({method_a}) needs {r:.1f}x the samples of B "
             f"({method_b}) to match B's accuracy at k = {k} (about {r * k:.0f} samples "
             f"instead of {k}); B is the more sample-efficient"
         )
-    return (
-        f"efficiency: the baseline A ({method_a}) matches B's ({method_b}) accuracy at k = "
-        f"{k} with {r:.2f}x the samples (about {r * k:.1f} instead of {k}); A is the more "
-        f"sample-efficient"
-    )
+    else:
+        text = (
+            f"efficiency: the baseline A ({method_a}) matches B's ({method_b}) accuracy at "
+            f"k = {k} with {r:.2f}x the samples (about {r * k:.1f} instead of {k}); A is the "
+            f"more sample-efficient"
+        )
+    beyond = sorted(x for x, v in eff.per_k.items() if v is None and x > k)
+    if beyond:
+        lo, hi = beyond[0], beyond[-1]
+        span = f"k = {lo}" if lo == hi else f"k = {lo} to {hi}"
+        text += (
+            f"; at {span} A never reaches B within its largest N (at k = {lo} it would need "
+            f"more than {eff.at_least[lo]:.1f}x the samples)"
+        )
+    return text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -427,6 +427,14 @@ def _warnings(
     return out
 
 
+#: What a format's preset leaves unread on purpose, said next to the detected format.
+_FORMAT_NOTES = {
+    "qwen-math": "their `score` (booleans from their own grader) and `pred` are not read",
+    "verl": "its `score` (the training reward, a grade, not a verifier probability) is not "
+    "read: map it with --field score=NAME to use a verifier's score",
+}
+
+
 def describe_input(report: Mapping[str, Any]) -> list[str]:
     """Lines saying how each dump was read: the format (detected or given), the field
     mapping, a preset score aggregation, rows left out, and every warning (a tool that
@@ -441,6 +449,9 @@ def describe_input(report: Mapping[str, Any]) -> list[str]:
         extra = ""
         if f["score_agg_from_format"]:
             extra += f"; step scores combined with --score-agg {f['score_agg']}"
+        note = _FORMAT_NOTES.get(f["format"])
+        if note and f["detected"]:
+            extra += f"; {note}"
         if f["select"] is not None:
             extra += f"; rows with {f['select']['field']} = {f['select']['value']!r} only"
         lines.append(f"{f['file']}: format {f['format']} ({how}), {layout}: {mapping}{extra}")

@@ -1463,7 +1463,7 @@ impl Rescorer {
             };
             return Err(Error::Dump {
                 file: self.file.to_string(),
-                line: self.chunks.lines,
+                line: 0,
                 field: None,
                 message: format!("no rows to rescore: {what}"),
             });
@@ -1795,6 +1795,92 @@ mod tests {
         let mut f = Fields::default();
         f.set("answers", "completions").unwrap();
         assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient, None).is_none());
+    }
+
+    #[test]
+    fn a_path_serves_one_role() {
+        let mut f = Fields::default();
+        f.set("gold", "answer").unwrap();
+        let err = f.set("answer", "answer").unwrap_err().to_string();
+        assert!(err.contains("already gold=answer"), "{err}");
+        // Roles of different layouts may share a path.
+        f.set("completions", "text").unwrap();
+        f.set("completion", "text").unwrap();
+        // The default `answer` role reads the gold's field: dropped, never both.
+        let r = f.resolved(&[]);
+        assert_eq!(r.answer, None);
+        assert_eq!(r.answers.as_deref(), Some("answers"));
+        // An explicit mapping wins over a preset.
+        let mut f = Fields::default();
+        f.set("gold", "solution").unwrap();
+        let r = f.resolved(&[("gold", Some("answer")), ("answer", None)]);
+        assert_eq!((r.gold.as_str(), r.answer.as_deref()), ("solution", None));
+    }
+
+    #[test]
+    fn formats_are_detected_by_their_fields() {
+        let cases = [
+            (
+                r#"{"gold": "1", "answer": "2", "completions": []}"#,
+                Format::Rlv,
+            ),
+            (
+                r#"{"problem": "p", "answer": "2", "completions": ["a"], "scores": [[0.5]]}"#,
+                Format::SearchAndLearn,
+            ),
+            (
+                r#"{"idx": 0, "gt": "1", "code": ["a"], "pred": ["1"], "score": [true]}"#,
+                Format::QwenMath,
+            ),
+            (
+                r#"{"doc_id": 0, "doc": {}, "target": "1", "resps": [["a"]], "filtered_resps": ["1"]}"#,
+                Format::LmEval,
+            ),
+            (
+                r#"{"input": "p", "output": "a", "gts": "1", "score": 1.0, "step": 3}"#,
+                Format::Verl,
+            ),
+            (
+                r#"{"problem_id": 1, "answer": "2", "completion": "a"}"#,
+                Format::Rlv,
+            ),
+        ];
+        for (row, want) in cases {
+            let v: Value = serde_json::from_str(row).unwrap();
+            assert_eq!(Format::detect(&v), want, "{row}");
+            assert_eq!(Format::parse(want.as_str()).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn the_completion_wins_over_an_unmapped_answer_field() {
+        let file: Arc<str> = Arc::from("t.jsonl");
+        let cx = RowCtx {
+            file: &file,
+            line: 3,
+        };
+        let line =
+            br#"{"problem_id": "a", "gold": "0.5", "answer": "0.5", "completion": "\boxed{0.25}"}"#;
+        let cfg = Config::default();
+        let Ok(Row::Sample { answer, check, .. }) =
+            parse_line(&cfg, None, Layout::PerSample, None, &cx, line)
+        else {
+            panic!("not a sample row");
+        };
+        assert_eq!(answer.as_deref(), Some("0.25"));
+        assert_eq!((check.compared, check.disagree), (1, 1));
+        assert_eq!(
+            check.example,
+            Some((3, "0.5".to_string(), Some("0.25".to_string())))
+        );
+        let mut cfg = Config::default();
+        cfg.fields.set("answer", "answer").unwrap();
+        let Ok(Row::Sample { answer, .. }) =
+            parse_line(&cfg, None, Layout::PerSample, None, &cx, line)
+        else {
+            panic!("not a sample row");
+        };
+        assert_eq!(answer.as_deref(), Some("0.5"));
     }
 
     #[test]
