@@ -617,3 +617,14 @@ def test_compare_names_a_jsonl_dump_given_as_report(
     assert rc == 2 and "not a rescore report" in err
     rc, _, err = cli(capsys, "compare", str(good), str(tmp_path / "missing.json"))
     assert rc == 2 and "cannot read" in err
+
+
+def test_hub_parquet_export_of_search_and_learn_is_detected(tmp_path: Path) -> None:
+    """search-and-learn pushes the same rows to the Hub; their Parquet files read the same."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    path = tmp_path / "train-00000-of-00001.parquet"
+    pq.write_table(pa.Table.from_pylist(sal_rows()), path)
+    rep = rescore([path], ks=[1, 3])
+    assert fmt(rep)["format"] == "search-and-learn"
+    assert rep["full_pool"] == {"majority": 0.5, "weighted": 1.0, "best_of_n": 0.5}
