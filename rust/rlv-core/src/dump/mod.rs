@@ -1884,6 +1884,29 @@ mod tests {
     }
 
     #[test]
+    fn a_key_mapped_twice_goes_to_the_first_role() {
+        let file: Arc<str> = Arc::from("t.jsonl");
+        let cx = RowCtx {
+            file: &file,
+            line: 1,
+        };
+        let mut cfg = Config::default();
+        cfg.fields.set("answers", "completions").unwrap();
+        let line = br#"{"gold": "2", "completions": ["2", "so \\boxed{3}"]}"#;
+        let row = parse_line(&cfg, None, Layout::PerProblem, None, &cx, line);
+        let Ok(Row::Problem(p)) = row else {
+            panic!("{row:?}");
+        };
+        // Read as given answers (the mapped role), not also as completions.
+        assert!(p.given);
+        assert_eq!(
+            p.answers.iter().collect::<Vec<_>>(),
+            [Some("2"), Some("so \\boxed{3}")]
+        );
+        assert_eq!(p.check.compared, 0);
+    }
+
+    #[test]
     fn chunks_are_whole_lines() {
         let text = b"{\"a\": 1}\n\n  \n{\"b\": 22}\r\nlast line without newline";
         for chunk_bytes in [1, 2, 5, 9, 10, 11, 30, 1000] {

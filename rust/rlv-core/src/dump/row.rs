@@ -202,18 +202,28 @@ fn score_val(v: &Value) -> ScoreVal {
 
 /// The fields of a row parsed as a `Value`, taken out in the order the row checks read them
 /// (so that fields mapped to one key behave as they always did: the first one takes it).
-pub(super) fn from_value(
+pub(super) fn from_value<'a>(
     mut v: Value,
-    f: &Fields,
+    f: &'a Fields,
     layout: Layout,
     mode: Mode,
-    select: Option<&str>,
+    select: Option<&'a str>,
 ) -> Top {
     if !v.is_object() {
         return Top::NotObject(kind(&v));
     }
     let v = &mut v;
-    let mut opt = |p: Option<&str>| p.and_then(|p| take(v, p));
+    // A key mapped to several roles goes to the first one that reads it (taking a value
+    // leaves null behind, which the next role must not read as the row's value).
+    let mut taken: Vec<&str> = Vec::new();
+    let mut opt = |p: Option<&'a str>| {
+        let p = p?;
+        if taken.contains(&p) {
+            return None;
+        }
+        taken.push(p);
+        take(v, p)
+    };
     let mut r = RawRow {
         select: opt(select).map(flex_of),
         gold: opt(Some(&f.gold)).map(flex_of),
