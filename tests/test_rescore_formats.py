@@ -470,6 +470,9 @@ def test_hints_name_cli_flags(tmp_path: Path) -> None:
     assert "--field gold=NAME" in str(e.value) and "field gold=NAME" not in str(e.value).replace(
         "--field gold=NAME", ""
     )
+    hf = write(tmp_path / "hf.jsonl", per_sample_gold_in_answer())
+    with pytest.raises(DumpError, match=r'the first row has "answer": .* --field gold=answer'):
+        rescore([hf], ks=[1])
     no_text = write(tmp_path / "c.jsonl", [{"problem_id": 1, "gold": "1", "x": 2}])
     with pytest.raises(DumpError, match="--field completion=NAME"):
         rescore([no_text], ks=[1], layout="per-sample")

@@ -1299,7 +1299,21 @@ pub struct Rescorer {
     select: Option<(String, String)>,
     /// Non-blank lines read.
     rows: u64,
+    /// A field of the first row that may hold the gold, when the gold's field is missing.
+    gold_hint: Option<&'static str>,
 }
+
+/// Fields that often hold the gold answer in other tools' dumps (for the hint of a missing
+/// gold).
+const GOLD_LIKE: [&str; 7] = [
+    "answer",
+    "gt",
+    "gts",
+    "target",
+    "ground_truth",
+    "reference",
+    "solution",
+];
 
 impl Rescorer {
     /// Open a dump. Problems get indices `first_index, first_index + 1, ...` (pass the
@@ -1352,6 +1366,7 @@ impl Rescorer {
             preset_score_agg: false,
             select: None,
             rows: 0,
+            gold_hint: None,
         })
     }
 
@@ -1421,7 +1436,25 @@ impl Rescorer {
         if self.layout == Layout::Auto {
             self.layout = detect_layout(first, &self.cfg.fields);
         }
+        if take(&mut first.clone(), &self.cfg.fields.gold).is_none() {
+            self.gold_hint = GOLD_LIKE.into_iter().find(|k| first.get(*k).is_some());
+        }
         self.resolved = true;
+    }
+
+    /// A row error, with a hint when the gold is missing and the first row has a field that
+    /// may hold it.
+    fn hinted(&self, mut bad: InvalidRow) -> InvalidRow {
+        if let Some(k) = self.gold_hint {
+            if bad.field.as_deref() == Some(self.cfg.fields.gold.as_str())
+                && bad.message.starts_with("missing")
+            {
+                bad.message.push_str(&format!(
+                    "; the first row has {k:?}: if it holds the gold answer, --field gold={k}"
+                ));
+            }
+        }
+        bad
     }
 
     /// Index the next problem will get.
@@ -1513,8 +1546,8 @@ impl Rescorer {
         let mut batch = Batch::default();
         for row in rows {
             match row {
-                Err(bad) if self.cfg.skip_invalid => invalid.push(bad),
-                Err(bad) => return Err(bad.into_error()),
+                Err(bad) if self.cfg.skip_invalid => invalid.push(self.hinted(bad)),
+                Err(bad) => return Err(self.hinted(bad).into_error()),
                 Ok(Row::Skipped) => batch.skipped += 1,
                 Ok(Row::Problem(p)) => {
                     if self.seen.contains(&p.id) {
