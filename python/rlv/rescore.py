@@ -78,7 +78,7 @@ class _Totals:
         self.disagree = 0
         self.example: tuple[str, int, str, str | None] | None = None
 
-    def add(self, b: Mapping[str, Any], file: str) -> None:
+    def add(self, b: Mapping[str, Any], path: str) -> None:
         est = b["estimates"]
         self.problems += len(b["id"])
         self.samples += int(b["sample_count"])
@@ -105,7 +105,7 @@ class _Totals:
         self.disagree += int(b["answer_disagree"])
         if self.example is None and b["answer_example"] is not None:
             line, given, own = b["answer_example"]
-            self.example = (file, int(line), str(given), own)
+            self.example = (path, int(line), str(given), own)
         for file, line, field, message in b["invalid"]:
             self.invalid_count += 1
             if len(self.invalid) < MAX_LISTED_INVALID:
