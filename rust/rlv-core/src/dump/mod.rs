@@ -721,7 +721,8 @@ enum Row {
         given: bool,
         score: Option<f64>,
         line: u64,
-        check: AnswerCheck,
+        /// `None`: nothing compared (boxed: most rows have no answer field).
+        check: Option<Box<AnswerCheck>>,
     },
     /// A row the selecting field leaves out (lm-eval rows of another filter).
     Skipped,
@@ -900,7 +901,7 @@ fn build_row(
             given: from_field,
             score,
             line: cx.line,
-            check,
+            check: (check.compared > 0).then(|| Box::new(check)),
         });
     }
     let answers_field = f.answers.as_deref().unwrap_or("answers");
@@ -1587,7 +1588,11 @@ impl Rescorer {
                         line,
                         &mut problems,
                     ) {
-                        Ok(()) => batch.answer_check.add(&check),
+                        Ok(()) => {
+                            if let Some(c) = &check {
+                                batch.answer_check.add(c);
+                            }
+                        }
                         Err(bad) if self.cfg.skip_invalid => invalid.push(bad),
                         Err(bad) => return Err(bad.into_error()),
                     }
@@ -1895,8 +1900,11 @@ mod tests {
         let line =
             br#"{"problem_id": "a", "gold": "0.5", "answer": "0.5", "completion": "\boxed{0.25}"}"#;
         let cfg = Config::default();
-        let Ok(Row::Sample { answer, check, .. }) =
-            parse_line(&cfg, None, Layout::PerSample, None, &cx, line)
+        let Ok(Row::Sample {
+            answer,
+            check: Some(check),
+            ..
+        }) = parse_line(&cfg, None, Layout::PerSample, None, &cx, line)
         else {
             panic!("not a sample row");
         };
