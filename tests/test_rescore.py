@@ -210,8 +210,10 @@ def test_field_mapping_qwen_and_search_and_learn(tmp_path: Path) -> None:
             "scores": [[0.2, 0.9], [0.9, 0.1], [0.5, 0.2]],
         }
         f.write(json.dumps(row) + "\n")
-    with pytest.raises(DumpError, match="score_agg"):
-        rescore([sal], ks=[1], fields={"gold": "answer"})
+    # Read as rlv's own format, a list score needs a rule (search-and-learn's preset says
+    # `last`, see test_rescore_formats.py).
+    with pytest.raises(DumpError, match="--score-agg last"):
+        rescore([sal], ks=[1], fields={"gold": "answer"}, format="rlv")
     last = rescore([sal], ks=[3], fields={"gold": "answer"}, score_agg="last")
     assert last["curves"]["weighted"]["3"] == 1.0  # 0.9 vs 0.1 + 0.2
     assert last["curves"]["majority"]["3"] == 0.0

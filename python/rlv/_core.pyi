@@ -210,7 +210,8 @@ class Rescorer:
     """Streaming reader of one dump (JSONL, gzip or zstd). :meth:`next_batch` returns a dict
     of columns per chunk (``id``, ``gold``, ``samples``, ``answered``, ``correct``,
     ``classes``, ``comparisons``, ``mixed_classes``, ``truncated``, ``has_scores``,
-    ``estimates`` ``(problems, 4, len(ks))``, ``votes``, ``invalid``, ``sample_count``)."""
+    ``estimates`` ``(problems, 4, len(ks))``, ``votes``, ``invalid``, ``sample_count``,
+    ``skipped``, ``answer_compared``, ``answer_disagree``, ``answer_example``)."""
 
     def __new__(
         cls,
@@ -219,6 +220,7 @@ class Rescorer:
         name: str | None = None,
         first_index: int = 0,
         fields: dict[str, str] | None = None,
+        format: str = "auto",
         layout: str = "auto",
         score_agg: str | None = None,
         ks: Sequence[int],
@@ -235,6 +237,19 @@ class Rescorer:
     def progress(self) -> tuple[int, int]: ...
     @property
     def layout(self) -> str: ...
+    @property
+    def format(self) -> str:
+        """The dump format (detected from the first row under ``format="auto"``)."""
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """The field mapping in use, ``(role, path)`` (roles that are not read left out)."""
+    @property
+    def score_agg(self) -> tuple[str | None, bool]:
+        """``(score_agg, from_format)``: how list scores are combined, and whether the dump
+        format's preset chose it."""
+    @property
+    def select(self) -> tuple[str, str] | None:
+        """``(field, value)``: only rows with this value are read (lm-eval's ``filter``)."""
     @property
     def compression(self) -> str: ...
     @property

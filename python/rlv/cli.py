@@ -22,7 +22,7 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -203,7 +203,15 @@ def _add_rescore_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=PATH",
         help="map a field: problem_id, gold, completions, completion, scores, score, answers, "
-        "answer (dotted paths reach into objects: scores=verifier.p_yes); repeatable",
+        "answer (dotted paths reach into objects: scores=verifier.p_yes); repeatable; wins "
+        "over the detected format's mapping. A mapped answer/answers field wins over the "
+        "completion's own answer",
+    )
+    p.add_argument(
+        "--format",
+        choices=("auto", "rlv", "search-and-learn", "qwen-math", "lm-eval", "verl"),
+        default="auto",
+        help="the tool that wrote the dump (default: detected from its first row's fields)",
     )
     p.add_argument(
         "--layout",
@@ -243,7 +251,7 @@ def _add_rescore_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_rescore(args: argparse.Namespace) -> int:
     from rlv.exceptions import DumpError
-    from rlv.rescore import format_table, plot_report, rescore
+    from rlv.rescore import describe_input, format_table, plot_report, rescore
 
     try:
         report = rescore(
@@ -253,6 +261,7 @@ def _run_rescore(args: argparse.Namespace) -> int:
             seed=args.seed,
             num_threads=args.threads,
             fields=dict(args.field),
+            format=args.format,
             layout=args.layout,
             score_agg=args.score_agg,
             skip_invalid=args.skip_invalid,
@@ -268,10 +277,12 @@ def _run_rescore(args: argparse.Namespace) -> int:
     except (DumpError, OSError, ValueError, ImportError) as e:
         print(f"rlv rescore: error: {e}", file=sys.stderr)
         return 2
+    for line in describe_input(report):
+        print(line)
     print(
-        f"{report['problems']:,} problems, {report['samples']:,} samples, "
-        f"{report['invalid']:,} invalid rows, {report['elapsed_s']:.2f} s "
-        f"({report['samples_per_s']:,.0f} samples/s)"
+        f"{report['problems']:,} problems, {report['samples']:,} samples "
+        f"({report['answered']:,} with an answer), {report['invalid']:,} invalid rows, "
+        f"{report['elapsed_s']:.2f} s ({report['samples_per_s']:,.0f} samples/s)"
     )
     print(format_table(report))
     fp = ", ".join(f"{m} {100 * v:.1f}%" for m, v in report["full_pool"].items())
@@ -293,54 +304,146 @@ def _run_rescore(args: argparse.Namespace) -> int:
 def _add_compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("baseline", metavar="REPORT_A", help="report of the baseline run")
     p.add_argument("target", metavar="REPORT_B", help="report of the run to compare")
-    p.add_argument("--method-a", default="majority", help="baseline method (default: %(default)s)")
-    p.add_argument("--method-b", default="weighted", help="target method (default: %(default)s)")
+    curves = "pass, majority, weighted, best_of_n"
+    p.add_argument(
+        "--method-a", default="majority", help=f"baseline curve: {curves} (default: %(default)s)"
+    )
+    p.add_argument(
+        "--method-b", default="weighted", help=f"target curve: {curves} (default: %(default)s)"
+    )
     p.add_argument("--plot", metavar="OUT.png", help="overlay both runs' curves")
+
+
+class _ReportError(Exception):
+    """A file given to ``rlv compare`` that is not a usable rescore report."""
+
+
+def _load_report(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise _ReportError(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        rep = json.loads(text)
+    except ValueError:
+        first = text.lstrip().split("\n", 1)[0]
+        try:
+            json.loads(first)
+            is_jsonl = True
+        except ValueError:
+            is_jsonl = False
+        if is_jsonl:
+            raise _ReportError(
+                f"{path} holds JSON lines (a sample dump or a --decisions file?), not a "
+                f"report: rescore it first with `rlv rescore {path} --out REPORT.json` and "
+                f"compare the reports"
+            ) from None
+        raise _ReportError(
+            f"{path} is not JSON: expected a report of `rlv rescore --out`"
+        ) from None
+    if not isinstance(rep, dict) or not isinstance(rep.get("curves"), dict):
+        raise _ReportError(
+            f'{path} is JSON but not a rescore report (no "curves"): write one with '
+            f"`rlv rescore DUMP --out REPORT.json`"
+        )
+    return rep
+
+
+def _curve(rep: Mapping[str, Any], path: str, method: str, flag: str) -> dict[str, float]:
+    curves = rep["curves"]
+    if method not in curves:
+        have = ", ".join(curves) or "none"
+        hint = (
+            " (weighted and best_of_n need verifier scores in the dump)"
+            if method in ("weighted", "best_of_n")
+            else ""
+        )
+        raise _ReportError(
+            f"{flag} {method}: {path} has no such curve; its curves are: {have}{hint}"
+        )
+    curve: dict[str, float] = curves[method]
+    return curve
 
 
 def _run_compare(args: argparse.Namespace) -> int:
     from rlv.scaling import efficiency_ratio
 
     try:
-        reports = []
-        for path in (args.baseline, args.target):
-            with open(path, encoding="utf-8") as f:
-                reports.append(json.load(f))
-        a = reports[0]["curves"][args.method_a]
-        b = reports[1]["curves"][args.method_b]
-    except (OSError, ValueError) as e:
+        reports = [_load_report(args.baseline), _load_report(args.target)]
+        a = _curve(reports[0], args.baseline, args.method_a, "--method-a")
+        b = _curve(reports[1], args.target, args.method_b, "--method-b")
+    except _ReportError as e:
         print(f"rlv compare: error: {e}", file=sys.stderr)
         return 2
-    except KeyError as e:
-        print(f"rlv compare: error: no curve {e} in the report", file=sys.stderr)
+    try:
+        eff = efficiency_ratio(a, b)
+    except ValueError as e:
+        print(f"rlv compare: error: {e}", file=sys.stderr)
         return 2
-    eff = efficiency_ratio(a, b)
-    print(f"A = {args.baseline} [{args.method_a}]   B = {args.target} [{args.method_b}]")
-    rows = [("k", "A", "B", "B - A", "A needs (x k)")]
+    name_a = f"A = {args.baseline} [{args.method_a}]"
+    name_b = f"B = {args.target} [{args.method_b}]"
+    print(f"{name_a}   {name_b}")
+    rows = [("k", "A (%)", "B (%)", "B - A", "A needs, to match B at k")]
     for k in sorted({int(x) for x in a} | {int(x) for x in b}):
         va, vb = a.get(str(k)), b.get(str(k))
         fa = f"{100 * va:.1f}" if va is not None else "-"
         fb = f"{100 * vb:.1f}" if vb is not None else "-"
         gap = f"{100 * (vb - va):+.1f}" if va is not None and vb is not None else "-"
         r = eff.per_k.get(k, "n/a")
-        ratio = f"> {eff.at_least[k]:.1f}x" if r is None else ("-" if r == "n/a" else f"{r:.1f}x")
+        if r is None:
+            ratio = f"more than {eff.at_least[k]:.1f}x k samples"
+        elif r == "n/a":
+            ratio = "-"
+        else:
+            ratio = f"{r:.1f}x k = {r * k:.0f} samples"
         rows.append((str(k), fa, fb, gap, ratio))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
-    if eff.headline is not None:
-        print(
-            f"efficiency: A needs {eff.headline:.1f}x more samples to match B at k = "
-            f"{eff.headline_k}"
-        )
-    else:
-        print("efficiency: A never reaches B's accuracy in its range")
+    print(_efficiency_sentence(eff, args.method_a, args.method_b))
     if args.plot:
         from rlv.rescore import plot_report
 
         plot_report({"A": reports[0], "B": reports[1]}, args.plot)
         print(f"plot: {args.plot}")
     return 0
+
+
+def _efficiency_sentence(eff: Any, method_a: str, method_b: str) -> str:
+    """The headline, worded so that it cannot be read backwards, with the larger k where
+    the baseline never catches up (a ratio read at a small k is not the whole story)."""
+    if eff.headline is None:
+        k = max(eff.at_least, default=None)
+        if k is None:
+            return "efficiency: no k where the two curves can be compared"
+        return (
+            f"efficiency: the baseline A ({method_a}) never reaches B's ({method_b}) accuracy "
+            f"within its largest N: at k = {k} it would need more than {eff.at_least[k]:.1f}x "
+            f"the samples"
+        )
+    k, r = eff.headline_k, eff.headline
+    if r >= 1:
+        text = (
+            f"efficiency: the baseline A ({method_a}) needs {r:.1f}x the samples of B "
+            f"({method_b}) to match B's accuracy at k = {k} (about {r * k:.0f} samples "
+            f"instead of {k}); B is the more sample-efficient"
+        )
+    else:
+        text = (
+            f"efficiency: the baseline A ({method_a}) matches B's ({method_b}) accuracy at "
+            f"k = {k} with {r:.2f}x the samples (about {r * k:.1f} instead of {k}); A is the "
+            f"more sample-efficient"
+        )
+    beyond = sorted(x for x, v in eff.per_k.items() if v is None and x > k)
+    if beyond:
+        lo, hi = beyond[0], beyond[-1]
+        span = f"k = {lo}" if lo == hi else f"k = {lo} to {hi}"
+        text += (
+            f"; at {span} A never reaches B within its largest N (at k = {lo} it would need "
+            f"more than {eff.at_least[lo]:.1f}x the samples)"
+        )
+    return text
 
 
 # ---------------------------------------------------------------------------------------------

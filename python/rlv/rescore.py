@@ -32,7 +32,14 @@ import numpy.typing as npt
 from rlv import _core
 from rlv.scaling import ESTIMATORS, CiMethod, summarize, summarize_moments
 
-__all__ = ["DEFAULT_KS", "REPORT_VERSION", "rescore", "format_table", "plot_report"]
+__all__ = [
+    "DEFAULT_KS",
+    "REPORT_VERSION",
+    "describe_input",
+    "format_table",
+    "plot_report",
+    "rescore",
+]
 
 #: Default k values: powers of two up to 2^16 (points with no problem that large are dropped).
 DEFAULT_KS: tuple[int, ...] = tuple(1 << i for i in range(17))
@@ -66,8 +73,12 @@ class _Totals:
         self.kept: list[npt.NDArray[np.float64]] = []
         self.invalid: list[dict[str, Any]] = []
         self.invalid_count = 0
+        self.skipped = 0
+        self.compared = 0
+        self.disagree = 0
+        self.example: tuple[str, int, str, str | None] | None = None
 
-    def add(self, b: Mapping[str, Any]) -> None:
+    def add(self, b: Mapping[str, Any], path: str) -> None:
         est = b["estimates"]
         self.problems += len(b["id"])
         self.samples += int(b["sample_count"])
@@ -89,6 +100,12 @@ class _Totals:
         self.s2 += (v * v).sum(axis=0)
         if self.keep:
             self.kept.append(est)
+        self.skipped += int(b["skipped"])
+        self.compared += int(b["answer_compared"])
+        self.disagree += int(b["answer_disagree"])
+        if self.example is None and b["answer_example"] is not None:
+            line, given, own = b["answer_example"]
+            self.example = (path, int(line), str(given), own)
         for file, line, field, message in b["invalid"]:
             self.invalid_count += 1
             if len(self.invalid) < MAX_LISTED_INVALID:
@@ -143,6 +160,7 @@ def rescore(
     seed: int = 0,
     num_threads: int | None = None,
     fields: Mapping[str, str] | None = None,
+    format: str = "auto",
     layout: str = "auto",
     score_agg: str | None = None,
     skip_invalid: bool = False,
@@ -166,7 +184,12 @@ def rescore(
         subsets: R, random subsets per k for majority@k / weighted@k.
         seed: seed of the subsets (results do not depend on ``num_threads``).
         fields: field mapping, e.g. ``{"completions": "code", "gold": "gt"}``; dotted paths
-            reach into objects (``{"scores": "verifier.p_yes"}``).
+            reach into objects (``{"scores": "verifier.p_yes"}``). It wins over the preset of
+            the detected dump format; mapping ``answer`` / ``answers`` makes that field win
+            over the completion's own answer (see ``docs/votes.md``, "Precedence").
+        format: the tool that wrote the dump: ``"auto"`` (detected from each file's first
+            row), ``"rlv"``, ``"search-and-learn"``, ``"qwen-math"``, ``"lm-eval"`` or
+            ``"verl"``; the report's ``settings.formats`` says which was used.
         layout: ``"auto"`` (from the first row), ``"per-problem"`` or ``"per-sample"``.
         score_agg: how a list of step scores becomes one score (``"last"``, ``"min"``,
             ``"prod"``, ``"mean"``); without it a list score is an error.
@@ -196,6 +219,7 @@ def rescore(
     total_bytes = sum(f.stat().st_size for f in files)
     cfg: dict[str, Any] = {
         "fields": dict(fields or {}),
+        "format": format,
         "layout": layout,
         "score_agg": score_agg,
         "ks": kk,
@@ -225,6 +249,7 @@ def rescore(
     out = open(decisions, "w", encoding="utf-8") if decisions is not None else None  # noqa: SIM115
     layouts: list[str] = []
     compressions: list[str] = []
+    formats: list[dict[str, Any]] = []
     first_index = 0
     done_before = 0
     try:
@@ -240,7 +265,7 @@ def rescore(
                     src = tmp
                 r = _core.Rescorer(src, name=str(f), first_index=first_index, **cfg)
                 while (b := r.next_batch()) is not None:
-                    totals.add(b)
+                    totals.add(b, str(f))
                     if out is not None:
                         for row in _decision_rows(b):
                             out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -251,6 +276,19 @@ def rescore(
                         report_progress(done_before + done, total_bytes, totals.samples)
                 first_index = r.next_index
                 layouts.append(r.layout)
+                agg, agg_preset = r.score_agg
+                sel = r.select
+                formats.append(
+                    {
+                        "file": str(f),
+                        "format": r.format,
+                        "detected": format == "auto",
+                        "fields": dict(r.fields),
+                        "score_agg": agg,
+                        "score_agg_from_format": agg_preset,
+                        "select": None if sel is None else {"field": sel[0], "value": sel[1]},
+                    }
+                )
                 compressions.append("parquet" if tmp is not None else r.compression)
             finally:
                 if tmp is not None:
@@ -267,6 +305,7 @@ def rescore(
     else:
         summary = summarize_moments(totals.n, totals.s1, totals.s2, kk, level=ci_level)
     elapsed = time.perf_counter() - t0
+    warnings = _warnings(totals, formats, layouts, fields or {})
     p = max(totals.problems, 1)
     full_pool = {"majority": totals.votes["majority"] / p}
     if totals.with_scores:
@@ -279,6 +318,21 @@ def rescore(
         "samples": totals.samples,
         "invalid": totals.invalid_count,
         "invalid_rows": totals.invalid,
+        "skipped": totals.skipped,
+        "answer_field": {
+            "compared": totals.compared,
+            "disagree": totals.disagree,
+            "example": None
+            if totals.example is None
+            else dict(
+                zip(
+                    ("file", "line", "answer_field", "completion_answer"),
+                    totals.example,
+                    strict=True,
+                )
+            ),
+        },
+        "warnings": warnings,
         **summary,
         "full_pool": full_pool,
         "answered": totals.answered,
@@ -293,6 +347,7 @@ def rescore(
         "settings": {
             "files": [str(f) for f in files],
             "layouts": layouts,
+            "formats": formats,
             "compressions": compressions,
             "ks": kk,
             "subsets": subsets,
@@ -307,6 +362,104 @@ def rescore(
         "elapsed_s": elapsed,
         "samples_per_s": totals.samples / elapsed if elapsed > 0 else 0.0,
     }
+
+
+#: An answer field that disagrees with the completions on at least this share of the
+#: samples that have both is reported as a warning.
+DISAGREE_WARN_SHARE = 0.05
+
+
+_ROLES = {
+    "per-problem": ("problem_id", "gold", "completions", "answers", "scores"),
+    "per-sample": ("problem_id", "gold", "completion", "answer", "score"),
+}
+
+
+def _warnings(
+    totals: _Totals,
+    formats: Sequence[Mapping[str, Any]],
+    layouts: Sequence[str],
+    explicit: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """Conditions under which the numbers are probably not what the user meant."""
+    out: list[dict[str, Any]] = []
+    fields: Mapping[str, str] = formats[0]["fields"] if formats else {}
+    per_sample = bool(layouts) and all(x == "per-sample" for x in layouts)
+    own = "completion" if per_sample else "completions"
+    given = "answer" if per_sample else "answers"
+    if totals.samples and totals.answered == 0:
+        source = (
+            f"--field {given}={fields[given]}"
+            if given in explicit
+            else f"the completions' field {fields.get(own, own)!r} (--field {own}=NAME)"
+        )
+        out.append(
+            {
+                "code": "no_answers",
+                "count": totals.samples,
+                "message": f"no sample has an answer ({totals.samples:,} samples): every "
+                f"accuracy below is 0 because nothing was read as an answer, not because "
+                f"the answers are wrong. Answers were read from {source}; check the mapping "
+                f"with the first rows of the dump.",
+            }
+        )
+    if totals.disagree and totals.disagree >= DISAGREE_WARN_SHARE * totals.compared:
+        path = fields.get(given, given)
+        used = (
+            f"the answer field was used (mapped with --field {given}={path})"
+            if given in explicit
+            else f"the completion's own answer was used; the answer field counts only with "
+            f"--field {given}={path}"
+        )
+        eg = ""
+        if totals.example is not None:
+            file, line, a, c = totals.example
+            eg = f" (e.g. {file}:{line}: {path} {a!r}, completion's answer {c!r})"
+        out.append(
+            {
+                "code": "answer_field_disagrees",
+                "count": totals.disagree,
+                "message": f"field {path!r} disagrees with the completion's own answer on "
+                f"{totals.disagree:,} of {totals.compared:,} samples{eg}; {used}. If "
+                f"{path!r} holds the gold answer, map it with --field gold={path}.",
+            }
+        )
+    return out
+
+
+#: What a format's preset leaves unread on purpose, said next to the detected format.
+_FORMAT_NOTES = {
+    "qwen-math": "their `score` (booleans from their own grader) and `pred` are not read",
+    "verl": "its `score` (the training reward, a grade, not a verifier probability) is not "
+    "read: map it with --field score=NAME to use a verifier's score",
+}
+
+
+def describe_input(report: Mapping[str, Any]) -> list[str]:
+    """Lines saying how each dump was read: the format (detected or given), the field
+    mapping, a preset score aggregation, rows left out, and every warning (a tool that
+    prints the table should print these above it)."""
+    lines = []
+    settings = report["settings"]
+    for i, f in enumerate(settings.get("formats", [])):
+        how = "detected" if f["detected"] else "given"
+        layout = settings["layouts"][i]
+        roles = _ROLES.get(layout, tuple(f["fields"]))
+        mapping = ", ".join(f"{k}={f['fields'][k]}" for k in roles if k in f["fields"])
+        extra = ""
+        if f["score_agg_from_format"]:
+            extra += f"; step scores combined with --score-agg {f['score_agg']}"
+        note = _FORMAT_NOTES.get(f["format"])
+        if note and f["detected"]:
+            extra += f"; {note}"
+        if f["select"] is not None:
+            extra += f"; rows with {f['select']['field']} = {f['select']['value']!r} only"
+        lines.append(f"{f['file']}: format {f['format']} ({how}), {layout}: {mapping}{extra}")
+    if report.get("skipped"):
+        lines.append(f"{report['skipped']:,} rows of other filters were left out")
+    for w in report.get("warnings", []):
+        lines.append(f"WARNING: {w['message']}")
+    return lines
 
 
 _LABELS = {

@@ -33,7 +33,8 @@ pub enum Error {
     },
     /// A row of a sample dump is malformed (bad JSON, a missing field, a score outside
     /// [0, 1], lists of different lengths, an unreadable gold, ...). `line` is 1-based.
-    #[error("{file}:{line}: {}{message}", field.as_ref().map(|f| format!("field {f:?}: ")).unwrap_or_default())]
+    /// `line` 0: the file as a whole (e.g. an empty file).
+    #[error("{file}:{}{}{message}", if *line > 0 { format!("{line}: ") } else { " ".to_string() }, field.as_ref().map(|f| format!("field {f:?}: ")).unwrap_or_default())]
     Dump {
         file: String,
         line: u64,

@@ -6,7 +6,7 @@ use numpy::{PyArray1, PyArray3, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use rlv_core::dump::{self, Batch, Config, Decision, Layout, ScoreAgg};
+use rlv_core::dump::{self, Batch, Config, Decision, Format, Layout, ScoreAgg};
 use rlv_core::votes::{self, Estimates, ProblemSamples, VoteMethod};
 
 use crate::convert::{grade_options, lossy, num_threads};
@@ -252,6 +252,7 @@ pub fn estimate<'py>(
 #[allow(clippy::too_many_arguments)]
 fn config(
     fields: Option<&Bound<'_, PyDict>>,
+    format: &str,
     layout: &str,
     score_agg: Option<&str>,
     ks: Vec<usize>,
@@ -275,6 +276,7 @@ fn config(
     votes::check_ks(&ks).map_err(to_py)?;
     Ok(Config {
         fields: f,
+        format: Format::parse(format).map_err(to_py)?,
         layout: Layout::parse(layout).map_err(to_py)?,
         score_agg: score_agg.map(ScoreAgg::parse).transpose().map_err(to_py)?,
         grade: grade_options(mode, options)?,
@@ -410,6 +412,11 @@ fn batch_dict<'py>(py: Python<'py>, b: &Batch, k: usize) -> PyResult<Bound<'py, 
     }
     d.set_item("invalid", invalid)?;
     d.set_item("sample_count", b.samples)?;
+    d.set_item("skipped", b.skipped)?;
+    let c = &b.answer_check;
+    d.set_item("answer_compared", c.compared)?;
+    d.set_item("answer_disagree", c.disagree)?;
+    d.set_item("answer_example", c.example.clone())?;
     Ok(d)
 }
 
@@ -433,13 +440,14 @@ impl Rescorer {
 #[pymethods]
 impl Rescorer {
     #[new]
-    #[pyo3(signature = (path, *, name = None, first_index = 0, fields = None, layout = "auto", score_agg = None, ks, subsets, seed, skip_invalid = false, max_comparisons = 50000, num_threads = None, chunk_bytes = 16777216, mode = "lenient", **options))]
+    #[pyo3(signature = (path, *, name = None, first_index = 0, fields = None, format = "auto", layout = "auto", score_agg = None, ks, subsets, seed, skip_invalid = false, max_comparisons = 50000, num_threads = None, chunk_bytes = 16777216, mode = "lenient", **options))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: &str,
         name: Option<&str>,
         first_index: u64,
         fields: Option<&Bound<'_, PyDict>>,
+        format: &str,
         layout: &str,
         score_agg: Option<&str>,
         ks: Vec<usize>,
@@ -454,6 +462,7 @@ impl Rescorer {
     ) -> PyResult<Self> {
         let cfg = config(
             fields,
+            format,
             layout,
             score_agg,
             ks,
@@ -506,6 +515,40 @@ impl Rescorer {
     #[getter]
     fn layout(&self) -> &'static str {
         self.lock().as_ref().map_or("auto", |r| r.layout().as_str())
+    }
+
+    /// The dump format: detected from the first row under `format="auto"` (`"auto"` before
+    /// the first chunk is read).
+    #[getter]
+    fn format(&self) -> &'static str {
+        self.lock().as_ref().map_or("auto", |r| r.format().as_str())
+    }
+
+    /// The field mapping in use, `{role: path}` (roles that are not read left out).
+    #[getter]
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        self.lock()
+            .as_ref()
+            .map_or_else(Vec::new, |r| r.fields().pairs())
+    }
+
+    /// `(score_agg, from_preset)`: how list scores are combined, and whether the dump
+    /// format's preset chose it.
+    #[getter]
+    fn score_agg(&self) -> (Option<&'static str>, bool) {
+        self.lock().as_ref().map_or((None, false), |r| {
+            let (agg, preset) = r.score_agg();
+            (agg.map(ScoreAgg::as_str), preset)
+        })
+    }
+
+    /// `(field, value)`: only rows whose field has this value are read (lm-eval's
+    /// `filter`), or `None`.
+    #[getter]
+    fn select(&self) -> Option<(String, String)> {
+        self.lock()
+            .as_ref()
+            .and_then(|r| r.select().map(|(f, v)| (f.to_string(), v.to_string())))
     }
 
     /// `"none"`, `"gzip"` or `"zstd"`.

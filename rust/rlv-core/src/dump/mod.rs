@@ -30,7 +30,8 @@ use crate::votes::{
 };
 use row::{answer_of, Answers, Flex, One, ScoreVal, Scores, Texts, Top, Typed};
 
-/// Where each field lives in a row (dotted paths reach into objects: `verifier.p_yes`).
+/// Where each field lives in a row (dotted paths reach into objects: `verifier.p_yes`, and
+/// into lists by index: `resps.0`). `None`: the role is not read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fields {
     pub problem_id: String,
@@ -39,11 +40,13 @@ pub struct Fields {
     pub completions: String,
     /// Per-sample rows: the completion.
     pub completion: String,
-    pub scores: String,
-    pub score: String,
+    pub scores: Option<String>,
+    pub score: Option<String>,
     /// Pre-extracted answers (per-problem rows: a list; per-sample rows: a string).
-    pub answers: String,
-    pub answer: String,
+    pub answers: Option<String>,
+    pub answer: Option<String>,
+    /// Roles set by [`Fields::set`] (the user's mapping), which presets never override.
+    explicit: Vec<&'static str>,
 }
 
 impl Default for Fields {
@@ -53,19 +56,44 @@ impl Default for Fields {
             gold: "gold".into(),
             completions: "completions".into(),
             completion: "completion".into(),
-            scores: "scores".into(),
-            score: "score".into(),
-            answers: "answers".into(),
-            answer: "answer".into(),
+            scores: Some("scores".into()),
+            score: Some("score".into()),
+            answers: Some("answers".into()),
+            answer: Some("answer".into()),
+            explicit: Vec::new(),
         }
     }
 }
 
+/// The field roles, as `--field NAME=PATH` names them.
+const ROLES: [&str; 8] = [
+    "problem_id",
+    "gold",
+    "completions",
+    "completion",
+    "scores",
+    "score",
+    "answers",
+    "answer",
+];
+
+/// Roles read from one row of a layout: a path may serve only one of them.
+fn layout_roles(layout: Layout) -> &'static [&'static str] {
+    match layout {
+        Layout::PerProblem => &["problem_id", "gold", "completions", "answers", "scores"],
+        Layout::PerSample => &["problem_id", "gold", "completion", "answer", "score"],
+        Layout::Auto => &ROLES,
+    }
+}
+
 impl Fields {
-    /// Set one field by name (`"completions"`, `"gold"`, ...).
+    /// Set one field by name (`"completions"`, `"gold"`, ...): an explicit mapping, which
+    /// wins over a detected dump format's.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for an unknown field name or an empty path.
+    /// [`Error::InvalidOption`] for an unknown field name, an empty path, or a path already
+    /// mapped explicitly to another role read from the same rows (`gold=answer` with
+    /// `answer=answer`).
     pub fn set(&mut self, name: &str, path: &str) -> Result<()> {
         if path.is_empty() {
             return Err(Error::InvalidOption {
@@ -74,26 +102,250 @@ impl Fields {
                 allowed: "a non-empty field name or dotted path",
             });
         }
-        let slot = match name {
-            "problem_id" => &mut self.problem_id,
-            "gold" => &mut self.gold,
-            "completions" => &mut self.completions,
-            "completion" => &mut self.completion,
-            "scores" => &mut self.scores,
-            "score" => &mut self.score,
-            "answers" => &mut self.answers,
-            "answer" => &mut self.answer,
+        let Some(role) = ROLES.iter().copied().find(|r| *r == name) else {
+            return Err(Error::InvalidOption {
+                option: "field",
+                value: name.to_string(),
+                allowed: "problem_id, gold, completions, completion, scores, score, answers, \
+                          answer",
+            });
+        };
+        for layout in [Layout::PerProblem, Layout::PerSample] {
+            let roles = layout_roles(layout);
+            if !roles.contains(&role) {
+                continue;
+            }
+            for other in &self.explicit {
+                if *other != role && roles.contains(other) && self.get(other) == Some(path) {
+                    return Err(Error::InvalidOption {
+                        option: "field",
+                        value: format!("{name}={path} (already {other}={path})"),
+                        allowed: "one role per field: a field cannot be both, e.g. the gold \
+                                  and the sample's answer",
+                    });
+                }
+            }
+        }
+        self.put(role, Some(path.to_string()));
+        if !self.explicit.contains(&role) {
+            self.explicit.push(role);
+        }
+        Ok(())
+    }
+
+    /// The path of a role (`None`: not read).
+    #[must_use]
+    pub fn get(&self, role: &str) -> Option<&str> {
+        match role {
+            "problem_id" => Some(&self.problem_id),
+            "gold" => Some(&self.gold),
+            "completions" => Some(&self.completions),
+            "completion" => Some(&self.completion),
+            "scores" => self.scores.as_deref(),
+            "score" => self.score.as_deref(),
+            "answers" => self.answers.as_deref(),
+            "answer" => self.answer.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, role: &str, path: Option<String>) {
+        match role {
+            "problem_id" => self.problem_id = path.unwrap_or_default(),
+            "gold" => self.gold = path.unwrap_or_default(),
+            "completions" => self.completions = path.unwrap_or_default(),
+            "completion" => self.completion = path.unwrap_or_default(),
+            "scores" => self.scores = path,
+            "score" => self.score = path,
+            "answers" => self.answers = path,
+            "answer" => self.answer = path,
+            _ => {}
+        }
+    }
+
+    /// Whether the user mapped this role.
+    #[must_use]
+    pub fn is_explicit(&self, role: &str) -> bool {
+        self.explicit.contains(&role)
+    }
+
+    /// The mapping with a dump format's preset applied under the explicit roles, and every
+    /// optional role (answers, scores) that was not mapped explicitly and reads a path
+    /// another role of its layout reads dropped: with `gold=answer`, the `answer` field is
+    /// the gold, never also a sample's answer.
+    fn resolved(&self, preset: &[(&'static str, Option<&str>)]) -> Self {
+        let mut f = self.clone();
+        for (role, path) in preset {
+            if !self.is_explicit(role) {
+                f.put(role, path.map(str::to_string));
+            }
+        }
+        for layout in [Layout::PerProblem, Layout::PerSample] {
+            let roles = layout_roles(layout);
+            for role in ["answers", "answer", "scores", "score"] {
+                if !roles.contains(&role) || f.is_explicit(role) {
+                    continue;
+                }
+                let Some(path) = f.get(role).map(str::to_string) else {
+                    continue;
+                };
+                if roles
+                    .iter()
+                    .any(|o| *o != role && f.get(o) == Some(path.as_str()))
+                {
+                    f.put(role, None);
+                }
+            }
+        }
+        f
+    }
+
+    /// The effective mapping as `(role, path)` pairs (unread roles left out).
+    #[must_use]
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        ROLES
+            .iter()
+            .filter_map(|r| self.get(r).map(|p| (*r, p.to_string())))
+            .collect()
+    }
+}
+
+/// A format's field mapping: `(role, path)`, `None` for a role that is not read.
+type Preset = Vec<(&'static str, Option<&'static str>)>;
+
+/// The tool that wrote a dump, recognised by the fields of its first row; each has a preset
+/// field mapping (explicit `--field` mappings win over it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Detected from the first row.
+    Auto,
+    /// rlv's own field names (`gold`, `completions` / `completion`, `scores` / `score`).
+    Rlv,
+    /// huggingface/search-and-learn `save_dataset` rows: gold in `answer`, `completions`,
+    /// per-step PRM `scores` (combined with `last` unless `score_agg` says otherwise).
+    SearchAndLearn,
+    /// Qwen2.5-Math `math_eval.py` rows: `idx`, `gt`, completions in `code` (`pred` and their
+    /// own boolean `score` are not read).
+    QwenMath,
+    /// lm-evaluation-harness `--log_samples` rows: `doc_id`, `target`, `resps[0]` (the
+    /// generations of the doc's request); rows of one `filter` only (the first row's).
+    LmEval,
+    /// verl validation dumps (`trainer.validation_data_dir`): one row per sample, `input`
+    /// (the prompt: rows of a prompt are contiguous), `output`, `gts`; the `score` is the
+    /// training reward (a grade, not a verifier's probability) and is not read.
+    Verl,
+}
+
+impl Format {
+    /// Parse `"auto"`, `"rlv"`, `"search-and-learn"`, `"qwen-math"`, `"lm-eval"`, `"verl"`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] otherwise.
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => Self::Auto,
+            "rlv" => Self::Rlv,
+            "search-and-learn" => Self::SearchAndLearn,
+            "qwen-math" => Self::QwenMath,
+            "lm-eval" => Self::LmEval,
+            "verl" => Self::Verl,
             _ => {
                 return Err(Error::InvalidOption {
-                    option: "field",
-                    value: name.to_string(),
-                    allowed: "problem_id, gold, completions, completion, scores, score, answers, \
-                              answer",
+                    option: "format",
+                    value: s.to_string(),
+                    allowed: "\"auto\", \"rlv\", \"search-and-learn\", \"qwen-math\", \
+                              \"lm-eval\", \"verl\"",
                 })
             }
-        };
-        *slot = path.to_string();
-        Ok(())
+        })
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Rlv => "rlv",
+            Self::SearchAndLearn => "search-and-learn",
+            Self::QwenMath => "qwen-math",
+            Self::LmEval => "lm-eval",
+            Self::Verl => "verl",
+        }
+    }
+
+    /// The format a first row's top-level keys identify (rlv's when none matches).
+    #[must_use]
+    pub fn detect(row: &Value) -> Self {
+        let has = |k: &str| row.get(k).is_some();
+        if has("gold") {
+            Self::Rlv
+        } else if has("doc_id") && has("resps") && has("target") {
+            Self::LmEval
+        } else if has("idx") && has("gt") && has("code") {
+            Self::QwenMath
+        } else if has("input") && has("output") && has("gts") {
+            Self::Verl
+        } else if matches!(row.get("completions"), Some(Value::Array(_))) && has("answer") {
+            Self::SearchAndLearn
+        } else {
+            Self::Rlv
+        }
+    }
+
+    /// The preset mapping (`None`: the role is not read), the layout it implies, and the
+    /// field whose first-row value selects the rows to read.
+    fn preset(self, row: &Value) -> (Preset, Layout, Option<&'static str>) {
+        match self {
+            Self::Auto | Self::Rlv => (Vec::new(), Layout::Auto, None),
+            Self::SearchAndLearn => {
+                let id = ["unique_id", "problem"]
+                    .into_iter()
+                    .find(|k| row.get(*k).is_some());
+                let mut p = vec![
+                    ("gold", Some("answer")),
+                    ("completions", Some("completions")),
+                    ("scores", Some("scores")),
+                    ("answers", None),
+                    ("answer", None),
+                ];
+                if let Some(id) = id {
+                    p.push(("problem_id", Some(id)));
+                }
+                (p, Layout::PerProblem, None)
+            }
+            Self::QwenMath => (
+                vec![
+                    ("problem_id", Some("idx")),
+                    ("gold", Some("gt")),
+                    ("completions", Some("code")),
+                    ("answers", None),
+                    ("scores", None),
+                ],
+                Layout::PerProblem,
+                None,
+            ),
+            Self::LmEval => (
+                vec![
+                    ("problem_id", Some("doc_id")),
+                    ("gold", Some("target")),
+                    ("completions", Some("resps.0")),
+                    ("answers", None),
+                    ("scores", None),
+                ],
+                Layout::PerProblem,
+                row.get("filter").is_some().then_some("filter"),
+            ),
+            Self::Verl => (
+                vec![
+                    ("problem_id", Some("input")),
+                    ("gold", Some("gts")),
+                    ("completion", Some("output")),
+                    ("answer", None),
+                    ("score", None),
+                ],
+                Layout::PerSample,
+                None,
+            ),
+        }
     }
 }
 
@@ -164,6 +416,16 @@ impl ScoreAgg {
         }
     }
 
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Last => "last",
+            Self::Min => "min",
+            Self::Prod => "prod",
+            Self::Mean => "mean",
+        }
+    }
+
     fn apply(self, v: &[f64]) -> Option<f64> {
         if v.is_empty() {
             return None;
@@ -182,6 +444,9 @@ impl ScoreAgg {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub fields: Fields,
+    /// The tool that wrote the dump (its preset mapping); [`Format::Auto`]: detected from
+    /// the first row of each file.
+    pub format: Format,
     pub layout: Layout,
     pub score_agg: Option<ScoreAgg>,
     pub grade: GradeOptions,
@@ -203,6 +468,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             fields: Fields::default(),
+            format: Format::Auto,
             layout: Layout::Auto,
             score_agg: None,
             grade: GradeOptions::default(),
@@ -351,7 +617,7 @@ fn score_of(
                 return Err(cx.bad(
                     Some(field),
                     "a score is a list (step scores); choose how to combine them with \
-                     score_agg = last | min | prod | mean",
+                     --score-agg last|min|prod|mean",
                 ));
             };
             let Some(nums) = items else {
@@ -396,6 +662,52 @@ struct Gathered {
     given: bool,
     scores: Option<Vec<f64>>,
     line: u64,
+    check: AnswerCheck,
+}
+
+/// An answer field (`answer` / `answers`) checked against the completion's own answer, on
+/// the samples whose row has both (a null answer field is not compared).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerCheck {
+    /// Samples with both an answer field and a completion.
+    pub compared: u64,
+    /// Of those, the samples whose answer field is not equivalent to the completion's
+    /// extracted answer (or whose completion has no answer).
+    pub disagree: u64,
+    /// The first disagreement: line, the answer field's value, the completion's answer.
+    pub example: Option<(u64, String, Option<String>)>,
+}
+
+impl AnswerCheck {
+    fn note(
+        &mut self,
+        line: u64,
+        field: Option<&str>,
+        completion: Option<&str>,
+        opts: &GradeOptions,
+    ) {
+        let Some(a) = field else { return };
+        self.compared += 1;
+        let agree = completion
+            .is_some_and(|c| c == a || crate::grading::is_equiv(a, c, opts) == Status::Equal);
+        if !agree {
+            self.disagree += 1;
+            if self.example.is_none() {
+                self.example = Some((line, a.to_string(), completion.map(str::to_string)));
+            }
+        }
+    }
+
+    /// Add another check's counts (keeping the earliest example).
+    pub fn add(&mut self, o: &Self) {
+        self.compared += o.compared;
+        self.disagree += o.disagree;
+        if let Some((line, ..)) = &o.example {
+            if self.example.as_ref().is_none_or(|(l, ..)| line < l) {
+                self.example.clone_from(&o.example);
+            }
+        }
+    }
 }
 
 /// One parsed row.
@@ -409,7 +721,11 @@ enum Row {
         given: bool,
         score: Option<f64>,
         line: u64,
+        /// `None`: nothing compared (boxed: most rows have no answer field).
+        check: Option<Box<AnswerCheck>>,
     },
+    /// A row the selecting field leaves out (lm-eval rows of another filter).
+    Skipped,
 }
 
 fn malformed(cx: &RowCtx<'_>, line: &[u8], e: &serde_json::Error) -> InvalidRow {
@@ -437,8 +753,10 @@ fn parse_json(cx: &RowCtx<'_>, line: &[u8]) -> std::result::Result<Value, Invali
 /// The layout a row implies (for [`Layout::Auto`]).
 fn detect_layout(row: &Value, f: &Fields) -> Layout {
     // Once per file: a copy to look into with the one path walker ([`take`]).
-    let list_at = |p: &str| matches!(take(&mut row.clone(), p), Some(Value::Array(_)));
-    if list_at(&f.completions) || list_at(&f.answers) {
+    let list_at = |p: Option<&str>| {
+        p.is_some_and(|p| matches!(take(&mut row.clone(), p), Some(Value::Array(_))))
+    };
+    if list_at(Some(&f.completions)) || list_at(f.answers.as_deref()) {
         Layout::PerProblem
     } else {
         Layout::PerSample
@@ -450,6 +768,7 @@ fn parse_line(
     cfg: &Config,
     typed: Option<&Typed>,
     layout: Layout,
+    select: Option<(&str, &str)>,
     cx: &RowCtx<'_>,
     line: &[u8],
 ) -> std::result::Result<Row, InvalidRow> {
@@ -457,96 +776,178 @@ fn parse_line(
         Some(t) => row::parse_typed(t, line).map_err(|e| malformed(cx, line, &e))?,
         None => {
             let v: Value = serde_json::from_slice(line).map_err(|e| malformed(cx, line, &e))?;
-            row::from_value(v, &cfg.fields, layout, cfg.grade.mode)
+            row::from_value(
+                v,
+                &cfg.fields,
+                layout,
+                cfg.grade.mode,
+                select.map(|(p, _)| p),
+            )
         }
     };
     match top {
-        Top::Object(raw) => build_row(cfg, layout, cx, *raw),
+        Top::Object(raw) => build_row(cfg, layout, select.map(|(_, v)| v), cx, *raw),
         Top::NotObject(kind) => Err(cx.bad(None, format!("expected a JSON object, got {kind}"))),
     }
 }
 
+/// A list of texts, or the error for a value of the wrong type.
+fn list_of(cx: &RowCtx<'_>, t: Texts, field: &str) -> std::result::Result<Answers, InvalidRow> {
+    match t {
+        Texts::NotList(kind) => Err(cx.bad(Some(field), format!("expected a list, got {kind}"))),
+        Texts::List {
+            bad: Some(kind), ..
+        } => Err(cx.bad(
+            Some(field),
+            format!("expected a string or a number, got {kind}"),
+        )),
+        Texts::List { answers, bad: None } => Ok(answers),
+    }
+}
+
+/// The selecting field's value as text (`None`: absent or not a string or number).
+fn select_text(v: Option<Flex>) -> Option<String> {
+    match v? {
+        Flex::Str(s) => Some(s),
+        Flex::Num(n) => Some(n.to_string()),
+        Flex::Null | Flex::Other(_) => None,
+    }
+}
+
+/// Build a row from its fields. Precedence between a sample's answer field (`answer` /
+/// `answers`) and its completion: the completion's own extracted answer is used, unless
+/// the answer field was mapped explicitly (`--field answer=NAME`); the answer field alone is
+/// used when the row has no completion. When a row has both, they are compared
+/// ([`AnswerCheck`]).
 fn build_row(
     cfg: &Config,
     layout: Layout,
+    select: Option<&str>,
     cx: &RowCtx<'_>,
     raw: row::RawRow,
 ) -> std::result::Result<Row, InvalidRow> {
+    if let Some(want) = select {
+        if select_text(raw.select).as_deref() != Some(want) {
+            return Ok(Row::Skipped);
+        }
+    }
     let f = &cfg.fields;
     let gold = match raw.gold {
         Some(g) => text_of(cx, g, &f.gold)?,
-        None => return Err(cx.bad(Some(&f.gold), "missing (map it with field gold=NAME)")),
+        None => {
+            return Err(cx.bad(
+                Some(&f.gold),
+                "missing (map the gold answer's field with --field gold=NAME)",
+            ))
+        }
     };
     let id = match raw.id {
         Some(x) => Some(text_of(cx, x, &f.problem_id)?),
         None => None,
     };
+    let opts = &cfg.grade;
     if layout == Layout::PerSample {
         let Some(id) = id else {
             return Err(cx.bad(
                 Some(&f.problem_id),
-                "missing (per-sample rows are grouped by it; map it with field problem_id=NAME)",
+                "missing (per-sample rows are grouped by it; map it with --field \
+                 problem_id=NAME)",
             ));
         };
-        let (answer, given) = if let Some(a) = raw.answer {
-            (one_of(cx, a, &f.answer)?, true)
-        } else if let Some(c) = raw.completion {
-            (one_of(cx, c, &f.completion)?, false)
-        } else {
-            return Err(cx.bad(
-                Some(&f.completion),
-                format!(
-                    "missing (and no {:?}); map it with field completion=NAME",
-                    f.answer
-                ),
-            ));
-        };
-        let score = match raw.score {
-            Some(s) => Some(score_of(cx, &s, &f.score, cfg.score_agg)?),
+        let answer_field = f.answer.as_deref().unwrap_or("answer");
+        let given = match raw.answer {
+            Some(a) => Some(one_of(cx, a, answer_field)?),
             None => None,
+        };
+        let own = match raw.completion {
+            Some(c) => Some(one_of(cx, c, &f.completion)?),
+            None => None,
+        };
+        let mut check = AnswerCheck::default();
+        let (answer, from_field) = match (given, own) {
+            (Some(a), Some(c)) => {
+                check.note(cx.line, a.as_deref(), c.as_deref(), opts);
+                if f.is_explicit("answer") {
+                    (a, true)
+                } else {
+                    (c, false)
+                }
+            }
+            (Some(a), None) => (a, true),
+            (None, Some(c)) => (c, false),
+            (None, None) => {
+                return Err(cx.bad(
+                    Some(&f.completion),
+                    match &f.answer {
+                        Some(a) => format!(
+                            "missing (and no {a:?}); map the completion's field with --field \
+                             completion=NAME"
+                        ),
+                        None => "missing; map the completion's field with --field \
+                                 completion=NAME"
+                            .to_string(),
+                    },
+                ));
+            }
+        };
+        let score = match (raw.score, &f.score) {
+            (Some(s), Some(field)) => Some(score_of(cx, &s, field, cfg.score_agg)?),
+            _ => None,
         };
         return Ok(Row::Sample {
             id,
             gold,
             answer,
-            given,
+            given: from_field,
             score,
             line: cx.line,
+            check: (check.compared > 0).then(|| Box::new(check)),
         });
     }
-    let (list, field, given) = if let Some(a) = raw.answers {
-        (a, &f.answers, true)
-    } else if let Some(c) = raw.completions {
-        (c, &f.completions, false)
-    } else {
-        return Err(cx.bad(
-            Some(&f.completions),
-            format!(
-                "missing (and no {:?}); map it with field completions=NAME",
-                f.answers
-            ),
-        ));
+    let answers_field = f.answers.as_deref().unwrap_or("answers");
+    let given = match raw.answers {
+        Some(a) => Some(list_of(cx, a, answers_field)?),
+        None => None,
     };
-    let answers = match list {
-        Texts::NotList(kind) => {
-            return Err(cx.bad(Some(field), format!("expected a list, got {kind}")))
+    let own = match raw.completions {
+        Some(c) => Some(list_of(cx, c, &f.completions)?),
+        None => None,
+    };
+    let mut check = AnswerCheck::default();
+    let (answers, field, from_field) = match (given, own) {
+        (Some(a), Some(c)) => {
+            for i in 0..a.len().max(c.len()) {
+                check.note(cx.line, a.get(i), c.get(i), opts);
+            }
+            if f.is_explicit("answers") {
+                (a, answers_field, true)
+            } else {
+                (c, f.completions.as_str(), false)
+            }
         }
-        Texts::List {
-            bad: Some(kind), ..
-        } => {
+        (Some(a), None) => (a, answers_field, true),
+        (None, Some(c)) => (c, f.completions.as_str(), false),
+        (None, None) => {
             return Err(cx.bad(
-                Some(field),
-                format!("expected a string or a number, got {kind}"),
-            ))
+                Some(&f.completions),
+                match &f.answers {
+                    Some(a) => format!(
+                        "missing (and no {a:?}); map the completions' field with --field \
+                         completions=NAME"
+                    ),
+                    None => "missing; map the completions' field with --field completions=NAME"
+                        .to_string(),
+                },
+            ));
         }
-        Texts::List { answers, bad: None } => answers,
     };
+    let scores_field = f.scores.as_deref().unwrap_or("scores");
     let scores = match raw.scores {
         None | Some(Scores::Null) => None,
         Some(Scores::List(s)) => {
             if s.len() != answers.len() {
                 return Err(cx.bad(
-                    Some(&f.scores),
+                    Some(scores_field),
                     format!(
                         "has {} scores for {} samples in {field:?}",
                         s.len(),
@@ -556,21 +957,22 @@ fn build_row(
             }
             Some(
                 s.iter()
-                    .map(|x| score_of(cx, x, &f.scores, cfg.score_agg))
+                    .map(|x| score_of(cx, x, scores_field, cfg.score_agg))
                     .collect::<std::result::Result<Vec<_>, _>>()?,
             )
         }
         Some(Scores::NotList(kind)) => {
-            return Err(cx.bad(Some(&f.scores), format!("expected a list, got {kind}")))
+            return Err(cx.bad(Some(scores_field), format!("expected a list, got {kind}")))
         }
     };
     Ok(Row::Problem(Gathered {
         id: id.unwrap_or_else(|| format!("line-{}", cx.line)),
         gold,
         answers,
-        given,
+        given: from_field,
         scores,
         line: cx.line,
+        check,
     }))
 }
 
@@ -651,7 +1053,7 @@ fn process_answers(
     }
     if let Some(s) = scores {
         crate::votes::check_scores(s, answers.len())
-            .map_err(|e| cx.bad(Some(&cfg.fields.scores), e.to_string()))?;
+            .map_err(|e| cx.bad(cfg.fields.scores.as_deref(), e.to_string()))?;
     }
     let clustered = cluster_prepared(answers, opts, cfg.max_comparisons);
     let cl = &clustered.clustering;
@@ -732,14 +1134,18 @@ pub struct Batch {
     pub invalid: Vec<InvalidRow>,
     /// Samples in `problems`.
     pub samples: u64,
+    /// Rows left out by the selecting field (lm-eval rows of another filter).
+    pub skipped: u64,
+    /// Answer fields checked against the completions (rows of `problems` only).
+    pub answer_check: AnswerCheck,
 }
 
 fn collect(
     results: Vec<std::result::Result<ProblemResult, InvalidRow>>,
     skip_invalid: bool,
     mut invalid: Vec<InvalidRow>,
+    mut batch: Batch,
 ) -> Result<Batch> {
-    let mut batch = Batch::default();
     for r in results {
         match r {
             Ok(p) => {
@@ -884,7 +1290,31 @@ pub struct Rescorer {
     seen: HashSet<String>,
     next_index: u64,
     done: bool,
+    /// The dump format (detected from the first row under [`Format::Auto`]).
+    format: Format,
+    /// The format's preset is applied (once the first row is read).
+    resolved: bool,
+    /// `--score-agg` came from the format's preset, not from the caller.
+    preset_score_agg: bool,
+    /// The selecting field and the value rows must have (lm-eval's `filter`).
+    select: Option<(String, String)>,
+    /// Non-blank lines read.
+    rows: u64,
+    /// A field of the first row that may hold the gold, when the gold's field is missing.
+    gold_hint: Option<&'static str>,
 }
+
+/// Fields that often hold the gold answer in other tools' dumps (for the hint of a missing
+/// gold).
+const GOLD_LIKE: [&str; 7] = [
+    "answer",
+    "gt",
+    "gts",
+    "target",
+    "ground_truth",
+    "reference",
+    "solution",
+];
 
 impl Rescorer {
     /// Open a dump. Problems get indices `first_index, first_index + 1, ...` (pass the
@@ -903,6 +1333,7 @@ impl Rescorer {
     /// As [`Rescorer::open`].
     pub fn open_named(path: &str, name: &str, cfg: Config, first_index: u64) -> Result<Self> {
         crate::votes::check_ks(&cfg.ks)?;
+        let cfg_format = cfg.format;
         let opened = open(path).map_err(|e| match e {
             Error::Io { message, .. } => Error::Io {
                 file: name.to_string(),
@@ -931,6 +1362,12 @@ impl Rescorer {
             seen: HashSet::new(),
             next_index: first_index,
             done: false,
+            format: cfg_format,
+            resolved: false,
+            preset_score_agg: false,
+            select: None,
+            rows: 0,
+            gold_hint: None,
         })
     }
 
@@ -949,6 +1386,76 @@ impl Rescorer {
     #[must_use]
     pub fn layout(&self) -> Layout {
         self.layout
+    }
+
+    /// The dump format (decided by the first row under [`Format::Auto`]).
+    #[must_use]
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The field mapping in use (the format's preset under the explicit mapping, once the
+    /// first row is read).
+    #[must_use]
+    pub fn fields(&self) -> &Fields {
+        &self.cfg.fields
+    }
+
+    /// How list scores are combined, and whether that came from the format's preset.
+    #[must_use]
+    pub fn score_agg(&self) -> (Option<ScoreAgg>, bool) {
+        (self.cfg.score_agg, self.preset_score_agg)
+    }
+
+    /// The selecting field and the value read rows have (lm-eval's `filter`).
+    #[must_use]
+    pub fn select(&self) -> Option<(&str, &str)> {
+        self.select.as_ref().map(|(f, v)| (f.as_str(), v.as_str()))
+    }
+
+    /// Apply the dump format's preset, decided from the first row.
+    fn resolve(&mut self, first: &Value) {
+        if self.format == Format::Auto {
+            self.format = Format::detect(first);
+        }
+        let (preset, layout, select) = self.format.preset(first);
+        self.cfg.fields = self.cfg.fields.resolved(&preset);
+        if self.layout == Layout::Auto {
+            self.layout = layout;
+        }
+        if self.format == Format::SearchAndLearn && self.cfg.score_agg.is_none() {
+            // What search-and-learn's own voting uses.
+            self.cfg.score_agg = Some(ScoreAgg::Last);
+            self.preset_score_agg = true;
+        }
+        if let Some(field) = select {
+            let mut row = first.clone();
+            if let Some(v) = select_text(take(&mut row, field).map(row::flex_of)) {
+                self.select = Some((field.to_string(), v));
+            }
+        }
+        if self.layout == Layout::Auto {
+            self.layout = detect_layout(first, &self.cfg.fields);
+        }
+        if take(&mut first.clone(), &self.cfg.fields.gold).is_none() {
+            self.gold_hint = GOLD_LIKE.into_iter().find(|k| first.get(*k).is_some());
+        }
+        self.resolved = true;
+    }
+
+    /// A row error, with a hint when the gold is missing and the first row has a field that
+    /// may hold it.
+    fn hinted(&self, mut bad: InvalidRow) -> InvalidRow {
+        if let Some(k) = self.gold_hint {
+            if bad.field.as_deref() == Some(self.cfg.fields.gold.as_str())
+                && bad.message.starts_with("missing")
+            {
+                bad.message.push_str(&format!(
+                    "; the first row has {k:?}: if it holds the gold answer, --field gold={k}"
+                ));
+            }
+        }
+        bad
     }
 
     /// Index the next problem will get.
@@ -981,21 +1488,41 @@ impl Rescorer {
             self.done = true;
         }
         let lines = split_lines(&chunk);
+        self.rows += lines.len() as u64;
+        if self.done && self.rows == 0 {
+            let what = if self.chunks.lines == 0 {
+                "the file is empty".to_string()
+            } else {
+                format!("the file has only blank lines ({})", self.chunks.lines)
+            };
+            return Err(Error::Dump {
+                file: self.file.to_string(),
+                line: 0,
+                field: None,
+                message: format!("no rows to rescore: {what}"),
+            });
+        }
         let mut invalid = Vec::new();
-        if self.layout == Layout::Auto {
+        if !self.resolved {
             if let Some(&(line, a, b)) = lines.first() {
                 let cx = RowCtx {
                     file: &self.file,
                     line,
                 };
                 match parse_json(&cx, &chunk.text()[a..b]) {
-                    Ok(v) => self.layout = detect_layout(&v, &self.cfg.fields),
+                    Ok(v) => self.resolve(&v),
                     Err(bad) => return Err(bad.into_error()),
                 }
             }
         }
+        let select = self.select.as_ref().map(|(f, v)| (f.as_str(), v.as_str()));
         if self.typed.is_none() && self.layout != Layout::Auto {
-            self.typed = Typed::new(&self.cfg.fields, self.layout, self.cfg.grade.mode);
+            self.typed = Typed::new(
+                &self.cfg.fields,
+                self.layout,
+                self.cfg.grade.mode,
+                select.map(|(f, _)| f),
+            );
         }
         let threads = self
             .cfg
@@ -1012,15 +1539,17 @@ impl Rescorer {
         let (cfg, file, typed) = (&self.cfg, &self.file, self.typed.as_ref());
         let rows = par_map(pool, &lines, |&(line, a, b)| {
             let cx = RowCtx { file, line };
-            parse_line(cfg, typed, layout, &cx, &chunk.text()[a..b])
+            parse_line(cfg, typed, layout, select, &cx, &chunk.text()[a..b])
         });
         drop(lines);
         self.spare = chunk.buf;
         let mut problems: Vec<Gathered> = Vec::new();
+        let mut batch = Batch::default();
         for row in rows {
             match row {
-                Err(bad) if self.cfg.skip_invalid => invalid.push(bad),
-                Err(bad) => return Err(bad.into_error()),
+                Err(bad) if self.cfg.skip_invalid => invalid.push(self.hinted(bad)),
+                Err(bad) => return Err(self.hinted(bad).into_error()),
+                Ok(Row::Skipped) => batch.skipped += 1,
                 Ok(Row::Problem(p)) => {
                     if self.seen.contains(&p.id) {
                         let bad = RowCtx {
@@ -1038,6 +1567,7 @@ impl Rescorer {
                         return Err(bad.into_error());
                     }
                     self.seen.insert(p.id.clone());
+                    batch.answer_check.add(&p.check);
                     problems.push(p);
                 }
                 Ok(Row::Sample {
@@ -1047,8 +1577,9 @@ impl Rescorer {
                     given,
                     score,
                     line,
+                    check,
                 }) => {
-                    if let Err(bad) = self.add_sample(
+                    match self.add_sample(
                         id,
                         gold,
                         answer.as_deref(),
@@ -1057,11 +1588,13 @@ impl Rescorer {
                         line,
                         &mut problems,
                     ) {
-                        if self.cfg.skip_invalid {
-                            invalid.push(bad);
-                        } else {
-                            return Err(bad.into_error());
+                        Ok(()) => {
+                            if let Some(c) = &check {
+                                batch.answer_check.add(c);
+                            }
                         }
+                        Err(bad) if self.cfg.skip_invalid => invalid.push(bad),
+                        Err(bad) => return Err(bad.into_error()),
                     }
                 }
             }
@@ -1090,7 +1623,7 @@ impl Rescorer {
             }
             _ => process(),
         };
-        collect(results, cfg.skip_invalid, invalid).map(Some)
+        collect(results, cfg.skip_invalid, invalid, batch).map(Some)
     }
 
     /// Append a per-sample row to the pending problem (closing it when the id changes).
@@ -1120,7 +1653,7 @@ impl Rescorer {
                 }
                 if p.given != given {
                     return Err(cx.bad(
-                        Some(&f.answer),
+                        f.answer.as_deref(),
                         format!("some rows of problem {id:?} have it and some do not"),
                     ));
                 }
@@ -1129,7 +1662,7 @@ impl Rescorer {
                     (None, None) => {}
                     _ => {
                         return Err(cx.bad(
-                            Some(&f.score),
+                            f.score.as_deref(),
                             format!("some rows of problem {id:?} have a score and some do not"),
                         ))
                     }
@@ -1160,6 +1693,7 @@ impl Rescorer {
             given,
             scores: score.map(|s| vec![s]),
             line,
+            check: AnswerCheck::default(),
         });
         Ok(())
     }
@@ -1176,9 +1710,12 @@ mod tests {
             file: &file,
             line: 7,
         };
-        let typed = Typed::new(&cfg.fields, layout, cfg.grade.mode).expect("typed reader");
-        let a = format!("{:?}", parse_line(cfg, Some(&typed), layout, &cx, line));
-        let b = format!("{:?}", parse_line(cfg, None, layout, &cx, line));
+        let typed = Typed::new(&cfg.fields, layout, cfg.grade.mode, None).expect("typed reader");
+        let a = format!(
+            "{:?}",
+            parse_line(cfg, Some(&typed), layout, None, &cx, line)
+        );
+        let b = format!("{:?}", parse_line(cfg, None, layout, None, &cx, line));
         assert_eq!(a, b, "{}", String::from_utf8_lossy(line));
         a
     }
@@ -1290,12 +1827,124 @@ mod tests {
     #[test]
     fn fields_sharing_a_key_or_dotted_use_values() {
         let mut f = Fields::default();
-        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient).is_some());
+        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient, None).is_some());
         f.set("scores", "verifier.p_yes").unwrap();
-        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient).is_none());
+        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient, None).is_none());
         let mut f = Fields::default();
         f.set("answers", "completions").unwrap();
-        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient).is_none());
+        assert!(Typed::new(&f, Layout::PerProblem, crate::grading::Mode::Lenient, None).is_none());
+    }
+
+    #[test]
+    fn a_path_serves_one_role() {
+        let mut f = Fields::default();
+        f.set("gold", "answer").unwrap();
+        let err = f.set("answer", "answer").unwrap_err().to_string();
+        assert!(err.contains("already gold=answer"), "{err}");
+        // Roles of different layouts may share a path.
+        f.set("completions", "text").unwrap();
+        f.set("completion", "text").unwrap();
+        // The default `answer` role reads the gold's field: dropped, never both.
+        let r = f.resolved(&[]);
+        assert_eq!(r.answer, None);
+        assert_eq!(r.answers.as_deref(), Some("answers"));
+        // An explicit mapping wins over a preset.
+        let mut f = Fields::default();
+        f.set("gold", "solution").unwrap();
+        let r = f.resolved(&[("gold", Some("answer")), ("answer", None)]);
+        assert_eq!((r.gold.as_str(), r.answer.as_deref()), ("solution", None));
+    }
+
+    #[test]
+    fn formats_are_detected_by_their_fields() {
+        let cases = [
+            (
+                r#"{"gold": "1", "answer": "2", "completions": []}"#,
+                Format::Rlv,
+            ),
+            (
+                r#"{"problem": "p", "answer": "2", "completions": ["a"], "scores": [[0.5]]}"#,
+                Format::SearchAndLearn,
+            ),
+            (
+                r#"{"idx": 0, "gt": "1", "code": ["a"], "pred": ["1"], "score": [true]}"#,
+                Format::QwenMath,
+            ),
+            (
+                r#"{"doc_id": 0, "doc": {}, "target": "1", "resps": [["a"]], "filtered_resps": ["1"]}"#,
+                Format::LmEval,
+            ),
+            (
+                r#"{"input": "p", "output": "a", "gts": "1", "score": 1.0, "step": 3}"#,
+                Format::Verl,
+            ),
+            (
+                r#"{"problem_id": 1, "answer": "2", "completion": "a"}"#,
+                Format::Rlv,
+            ),
+        ];
+        for (row, want) in cases {
+            let v: Value = serde_json::from_str(row).unwrap();
+            assert_eq!(Format::detect(&v), want, "{row}");
+            assert_eq!(Format::parse(want.as_str()).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn the_completion_wins_over_an_unmapped_answer_field() {
+        let file: Arc<str> = Arc::from("t.jsonl");
+        let cx = RowCtx {
+            file: &file,
+            line: 3,
+        };
+        let line =
+            br#"{"problem_id": "a", "gold": "0.5", "answer": "0.5", "completion": "\boxed{0.25}"}"#;
+        let cfg = Config::default();
+        let Ok(Row::Sample {
+            answer,
+            check: Some(check),
+            ..
+        }) = parse_line(&cfg, None, Layout::PerSample, None, &cx, line)
+        else {
+            panic!("not a sample row");
+        };
+        assert_eq!(answer.as_deref(), Some("0.25"));
+        assert_eq!((check.compared, check.disagree), (1, 1));
+        assert_eq!(
+            check.example,
+            Some((3, "0.5".to_string(), Some("0.25".to_string())))
+        );
+        let mut cfg = Config::default();
+        cfg.fields.set("answer", "answer").unwrap();
+        let Ok(Row::Sample { answer, .. }) =
+            parse_line(&cfg, None, Layout::PerSample, None, &cx, line)
+        else {
+            panic!("not a sample row");
+        };
+        assert_eq!(answer.as_deref(), Some("0.5"));
+    }
+
+    #[test]
+    fn a_key_mapped_twice_goes_to_the_first_role() {
+        let file: Arc<str> = Arc::from("t.jsonl");
+        let cx = RowCtx {
+            file: &file,
+            line: 1,
+        };
+        let mut cfg = Config::default();
+        cfg.fields.set("answers", "completions").unwrap();
+        let line = br#"{"gold": "2", "completions": ["2", "so \\boxed{3}"]}"#;
+        let row = parse_line(&cfg, None, Layout::PerProblem, None, &cx, line);
+        let Ok(Row::Problem(p)) = row else {
+            panic!("{row:?}");
+        };
+        // Read as given answers (the mapped role), not also as completions.
+        assert!(p.given);
+        assert_eq!(
+            p.answers.iter().collect::<Vec<_>>(),
+            [Some("2"), Some("so \\boxed{3}")]
+        );
+        assert_eq!(p.check.compared, 0);
     }
 
     #[test]

@@ -127,6 +127,8 @@ pub(super) struct RawRow {
     pub answer: Option<One>,
     pub completion: Option<One>,
     pub score: Option<ScoreVal>,
+    /// The value of the row-selecting field (lm-eval's `filter`).
+    pub select: Option<Flex>,
 }
 
 /// A parsed row.
@@ -152,7 +154,7 @@ pub(super) fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn flex_of(v: Value) -> Flex {
+pub(super) fn flex_of(v: Value) -> Flex {
     match v {
         Value::Null => Flex::Null,
         Value::Number(n) => Flex::Num(n),
@@ -200,30 +202,42 @@ fn score_val(v: &Value) -> ScoreVal {
 
 /// The fields of a row parsed as a `Value`, taken out in the order the row checks read them
 /// (so that fields mapped to one key behave as they always did: the first one takes it).
-pub(super) fn from_value(mut v: Value, f: &Fields, layout: Layout, mode: Mode) -> Top {
+pub(super) fn from_value<'a>(
+    mut v: Value,
+    f: &'a Fields,
+    layout: Layout,
+    mode: Mode,
+    select: Option<&'a str>,
+) -> Top {
     if !v.is_object() {
         return Top::NotObject(kind(&v));
     }
     let v = &mut v;
+    // A key mapped to several roles goes to the first one that reads it (taking a value
+    // leaves null behind, which the next role must not read as the row's value).
+    let mut taken: Vec<&str> = Vec::new();
+    let mut opt = |p: Option<&'a str>| {
+        let p = p?;
+        if taken.contains(&p) {
+            return None;
+        }
+        taken.push(p);
+        take(v, p)
+    };
     let mut r = RawRow {
-        gold: take(v, &f.gold).map(flex_of),
-        id: take(v, &f.problem_id).map(flex_of),
+        select: opt(select).map(flex_of),
+        gold: opt(Some(&f.gold)).map(flex_of),
+        id: opt(Some(&f.problem_id)).map(flex_of),
         ..RawRow::default()
     };
     if layout == Layout::PerSample {
-        if let Some(a) = take(v, &f.answer) {
-            r.answer = Some(one_of(a, true, mode));
-        } else if let Some(c) = take(v, &f.completion) {
-            r.completion = Some(one_of(c, false, mode));
-        }
-        r.score = take(v, &f.score).map(|s| score_val(&s));
+        r.answer = opt(f.answer.as_deref()).map(|a| one_of(a, true, mode));
+        r.completion = opt(Some(&f.completion)).map(|c| one_of(c, false, mode));
+        r.score = opt(f.score.as_deref()).map(|s| score_val(&s));
     } else {
-        if let Some(a) = take(v, &f.answers) {
-            r.answers = Some(texts_of(a, true, mode));
-        } else if let Some(c) = take(v, &f.completions) {
-            r.completions = Some(texts_of(c, false, mode));
-        }
-        r.scores = take(v, &f.scores).map(|s| match s {
+        r.answers = opt(f.answers.as_deref()).map(|a| texts_of(a, true, mode));
+        r.completions = opt(Some(&f.completions)).map(|c| texts_of(c, false, mode));
+        r.scores = opt(f.scores.as_deref()).map(|s| match s {
             Value::Null => Scores::Null,
             Value::Array(items) => Scores::List(items.iter().map(score_val).collect()),
             other => Scores::NotList(kind(&other)),
@@ -247,6 +261,7 @@ enum Slot {
     Answer,
     Completion,
     Score,
+    Select,
     Skip,
 }
 
@@ -261,39 +276,51 @@ pub(super) struct Typed {
 impl Typed {
     /// The typed reader for `layout`, or `None` when a field path is dotted or two fields
     /// share a key (the `Value` reader handles those).
-    pub(super) fn new(f: &Fields, layout: Layout, mode: Mode) -> Option<Self> {
+    pub(super) fn new(
+        f: &Fields,
+        layout: Layout,
+        mode: Mode,
+        select: Option<&str>,
+    ) -> Option<Self> {
         let all = [
-            &f.problem_id,
-            &f.gold,
-            &f.completions,
-            &f.completion,
-            &f.scores,
-            &f.score,
-            &f.answers,
-            &f.answer,
+            Some(f.problem_id.as_str()),
+            Some(f.gold.as_str()),
+            Some(f.completions.as_str()),
+            Some(f.completion.as_str()),
+            f.scores.as_deref(),
+            f.score.as_deref(),
+            f.answers.as_deref(),
+            f.answer.as_deref(),
+            select,
         ];
+        let all: Vec<&str> = all.into_iter().flatten().collect();
         for (i, a) in all.iter().enumerate() {
             if a.contains('.') || all[..i].contains(a) {
                 return None;
             }
         }
         let mut names = vec![
-            (f.gold.clone(), Slot::Gold),
-            (f.problem_id.clone(), Slot::Id),
+            (Some(f.gold.clone()), Slot::Gold),
+            (Some(f.problem_id.clone()), Slot::Id),
+            (select.map(str::to_string), Slot::Select),
         ];
         match layout {
             Layout::PerSample => names.extend([
                 (f.answer.clone(), Slot::Answer),
-                (f.completion.clone(), Slot::Completion),
+                (Some(f.completion.clone()), Slot::Completion),
                 (f.score.clone(), Slot::Score),
             ]),
             Layout::PerProblem => names.extend([
                 (f.answers.clone(), Slot::Answers),
-                (f.completions.clone(), Slot::Completions),
+                (Some(f.completions.clone()), Slot::Completions),
                 (f.scores.clone(), Slot::Scores),
             ]),
             Layout::Auto => return None,
         }
+        let names = names
+            .into_iter()
+            .filter_map(|(n, s)| n.map(|n| (n, s)))
+            .collect();
         Some(Self { names, mode })
     }
 
@@ -438,6 +465,7 @@ impl<'de> Visitor<'de> for RowVisitor<'_> {
                     r.completion = Some(a.next_value_seed(OneSeed(false, t.mode))?);
                 }
                 Slot::Score => r.score = Some(a.next_value_seed(ScoreSeed)?),
+                Slot::Select => r.select = Some(a.next_value_seed(FlexSeed)?),
                 Slot::Skip => {
                     a.next_value_seed(Skip)?;
                 }
