@@ -306,3 +306,20 @@ def test_cli_rescore_and_compare(
     bad.write_text("{\n")
     assert main(["rescore", str(bad), "--quiet"]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+def test_hedged_answers_never_win(tmp_path: Path) -> None:
+    # `\boxed{2} or \boxed{3}` offers two values: in a dump it has no answer (as `rlv.grade`
+    # never rewards it), while two forms of one value count as that value.
+    path = tmp_path / "d.jsonl"
+    rows = [
+        {"problem_id": 0, "gold": "3", "completions": ["\\boxed{2} or \\boxed{3}"]},
+        {"problem_id": 1, "gold": "2, 3", "completions": ["\\boxed{2} or \\boxed{3}"]},
+        {"problem_id": 2, "gold": "0.5", "completions": ["\\boxed{\\frac12} or \\boxed{0.5}"]},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rep = rescore([path], ks=[1])
+    assert rep["curves"]["pass"]["1"] == pytest.approx(1 / 3)
+    assert rep["curves"]["majority"]["1"] == pytest.approx(1 / 3)
+    for row in rows:
+        assert rlv.grade(row["completions"][0], row["gold"]).correct == (row["problem_id"] == 2)

@@ -20,7 +20,8 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
 
 use super::{take, Fields, Layout};
-use crate::grading::{answer_text, extract_answer, Mode};
+use crate::grading::extract::alternatives;
+use crate::grading::{answer_text, extract_answer, is_equiv, GradeOptions, Mode, Rule, Status};
 
 /// The answers of one problem's samples, in one buffer.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,12 +64,28 @@ impl Answers {
 }
 
 /// The answer of one sample: a completion's extracted answer, or a given answer as is.
+///
+/// A hedged final answer (`\boxed{2} or \boxed{3}`, [`Rule::Hedged`]) votes only when all
+/// its alternatives are one value (`\boxed{\frac12} or \boxed{0.5}`, compared with the
+/// default options): then it is its first alternative; otherwise it has no answer, so that
+/// offering alternatives never wins a vote or a pass (as in [`crate::grading::grade`]).
 pub(super) fn answer_of(text: &str, is_answer: bool, mode: Mode) -> Option<Cow<'_, str>> {
     if is_answer {
-        Some(Cow::Borrowed(text))
-    } else {
-        extract_answer(text, mode).map(answer_text)
+        return Some(Cow::Borrowed(text));
     }
+    let ext = extract_answer(text, mode)?;
+    if ext.rule != Rule::Hedged {
+        return Some(answer_text(ext));
+    }
+    let alts = alternatives(ext.span);
+    let (first, rest) = alts.split_first()?;
+    let opts = GradeOptions {
+        mode,
+        ..GradeOptions::default()
+    };
+    rest.iter()
+        .all(|alt| is_equiv(first, alt, &opts) == Status::Equal)
+        .then_some(Cow::Borrowed(*first))
 }
 
 /// A scalar field (gold, problem id).
