@@ -123,9 +123,26 @@ impl C64 {
 /// # Errors
 /// [`OutOfFuel`] when the budget runs out.
 pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOfFuel> {
+    exact_env(e, &|_| None, budget)
+}
+
+/// Values of variables for [`exact_env`] (`None`: not rational / unknown).
+pub type RatEnv<'a> = &'a dyn Fn(&str) -> Option<BigRational>;
+
+/// [`exact`] with the variables valued by `env`.
+///
+/// # Errors
+/// [`OutOfFuel`] when the budget runs out.
+pub fn exact_env(
+    e: &Expr,
+    env: RatEnv<'_>,
+    budget: &mut Budget,
+) -> Result<Option<BigRational>, OutOfFuel> {
     budget.spend(1)?;
+    let exact = |x: &Expr, b: &mut Budget| exact_env(x, env, b);
     Ok(match e {
         Expr::Num(n) => Some(n.value.clone()),
+        Expr::Sym(s) => env(s),
         Expr::Add(v) => {
             let mut acc = BigRational::zero();
             for x in v {
@@ -167,7 +184,7 @@ pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOf
             };
             pow_exact(&base, &ex, budget)?
         }
-        Expr::Func(f, args) => func_exact(*f, args, budget)?,
+        Expr::Func(f, args) => func_exact(*f, args, env, budget)?,
         Expr::Unit(a, _) => exact(a, budget)?,
         _ => None,
     })
@@ -245,11 +262,12 @@ fn pow_exact(
 fn func_exact(
     f: Func,
     args: &[Expr],
+    env: RatEnv<'_>,
     budget: &mut Budget,
 ) -> Result<Option<BigRational>, OutOfFuel> {
     let mut vals = Vec::with_capacity(args.len());
     for a in args {
-        let Some(v) = exact(a, budget)? else {
+        let Some(v) = exact_env(a, env, budget)? else {
             return Ok(None);
         };
         vals.push(v);
