@@ -507,6 +507,13 @@ fn tiny_perturbations_and_huge_constants() {
         ("\\sin^2 x + \\cos^2 x", "1", true),
         ("e^{i\\pi}", "-1", true),
         ("\\ln(e^3)", "3", true),
+        ("\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2}", true),
+        ("\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2} + 10^{-15}", false),
+        (
+            "\\sum_{k=1}^{n} \\sqrt{k}",
+            "\\sum_{k=1}^{n} \\sqrt{k} + 10^{-15}",
+            false,
+        ),
     ]);
 }
 

@@ -12,12 +12,11 @@
 
 use std::sync::OnceLock;
 
-use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
 use super::budget::{Budget, OutOfFuel};
-use super::eval::{exact, exact_env, numeric, C64};
+use super::eval::{exact, exact_env, exact_small, numeric, Small, SmallQ, C64};
 use super::expr::{Const, Expr, Func, RelOp};
 use super::mp::{mp_close, mp_is_zero, mp_numeric, mp_ratio, Mc};
 use super::parse::{decimal_comma, normalize_text, parse, ParseError};
@@ -775,14 +774,15 @@ fn sample_value(name: &str, k: u32) -> f64 {
 /// Deterministic rational sample point of variable `name` for exact identity testing:
 /// integers in `[-30, 30]` (`k % 3 == 0`), fractions `n / d` with `|n| <= 10^6`,
 /// `2 <= d <= 998` (`k % 3 == 1`), half-integers in `[-20, 20]` (`k % 3 == 2`).
-fn sample_rat(name: &str, k: u32) -> BigRational {
+fn sample_rat(name: &str, k: u32) -> SmallQ {
     let h = fnv(name, k ^ 0x5bd1_e995);
-    let int = |m: u64, off: i64| BigInt::from(i64::try_from(m).unwrap_or(0) - off);
-    match k % 3 {
-        0 => BigRational::from_integer(int((h >> 9) % 61, 30)),
-        1 => BigRational::new(int(h % 2_000_001, 1_000_000), int(2 + (h >> 40) % 997, 0)),
-        _ => BigRational::new(int((h >> 9) % 81, 40), BigInt::from(2)),
-    }
+    let int = |m: u64, off: i128| i128::from(m) - off;
+    let (n, d) = match k % 3 {
+        0 => (int((h >> 9) % 61, 30), 1),
+        1 => (int(h % 2_000_001, 1_000_000), int(2 + (h >> 40) % 997, 0)),
+        _ => (int((h >> 9) % 81, 40), 2),
+    };
+    SmallQ::new(n, d).unwrap_or(SmallQ::ZERO)
 }
 
 fn fnv(name: &str, k: u32) -> u64 {
@@ -821,11 +821,11 @@ fn is_discrete(e: &Expr) -> bool {
 const POINTS: u32 = 12;
 const MIN_VALID_POINTS: u32 = 3;
 /// Rational points of exact identity testing, and how many must be defined on both sides.
-const EXACT_POINTS: u32 = 12;
-const MIN_EXACT_POINTS: usize = 6;
+const EXACT_POINTS: u32 = 8;
+const MIN_EXACT_POINTS: usize = 5;
 /// Numeric matches confirmed in multi-precision per comparison (each costs far more than
 /// an f64 evaluation; one disagreement is enough to reject).
-const MP_CONFIRM_POINTS: u32 = 3;
+const MP_CONFIRM_POINTS: u32 = 2;
 
 /// Whether `e` is a rational function of its variables (with `|.|`, floor and ceiling):
 /// such expressions are compared exactly at rational points.
@@ -852,8 +852,24 @@ fn rational_class(e: &Expr) -> bool {
 /// Exact values of a [`rational_class`] expression at the rational sample points (`None`
 /// where it is undefined or too large).
 fn exact_points(e: &Expr, budget: &mut Budget) -> Result<Vec<Option<BigRational>>, OutOfFuel> {
+    let mut vars = Vec::new();
+    e.free_vars(&mut vars);
+    let size = e.size() as u64;
     (0..EXACT_POINTS)
-        .map(|k| exact_env(e, &|name: &str| Some(sample_rat(name, k)), budget))
+        .map(|k| {
+            budget.spend(size)?;
+            let vals: Vec<(&str, SmallQ)> = vars
+                .iter()
+                .map(|v| (v.as_str(), sample_rat(v, k)))
+                .collect();
+            let find = |name: &str| vals.iter().find(|(n, _)| *n == name).map(|(_, q)| *q);
+            // `i128` rationals first; big rationals when they overflow.
+            match exact_small(e, &find) {
+                Some(Small::Value(q)) => Ok(Some(q.to_big())),
+                Some(Small::Undefined) => Ok(None),
+                None => exact_env(e, &|name: &str| find(name).map(SmallQ::to_big), budget),
+            }
+        })
         .collect()
 }
 

@@ -530,3 +530,175 @@ fn func_numeric(f: Func, v: &[C64]) -> C64 {
         Func::Gcd | Func::Lcm | Func::Sum | Func::Prod => C64::NAN,
     }
 }
+
+/// A rational with `i128` parts (`den > 0`, reduced): the fast path of exact evaluation at
+/// small rational points. Every operation is checked; an overflow gives `None` and the
+/// caller falls back to big rationals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmallQ {
+    num: i128,
+    den: i128,
+}
+
+fn gcd_i128(mut a: i128, mut b: i128) -> i128 {
+    a = a.abs();
+    b = b.abs();
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl SmallQ {
+    pub const ZERO: SmallQ = SmallQ { num: 0, den: 1 };
+
+    /// `num / den` reduced (`None` when `den` is zero or on overflow).
+    #[must_use]
+    pub fn new(num: i128, den: i128) -> Option<Self> {
+        if den == 0 {
+            return None;
+        }
+        let g = gcd_i128(num, den);
+        let (mut n, mut d) = if g > 1 {
+            (num / g, den / g)
+        } else {
+            (num, den)
+        };
+        if d < 0 {
+            n = n.checked_neg()?;
+            d = d.checked_neg()?;
+        }
+        Some(Self { num: n, den: d })
+    }
+
+    /// From a big rational that fits.
+    #[must_use]
+    pub fn from_big(q: &BigRational) -> Option<Self> {
+        Some(Self {
+            num: q.numer().to_i128()?,
+            den: q.denom().to_i128()?,
+        })
+    }
+
+    #[must_use]
+    pub fn to_big(self) -> BigRational {
+        BigRational::new_raw(BigInt::from(self.num), BigInt::from(self.den))
+    }
+
+    fn add(self, o: Self) -> Option<Self> {
+        let n = self
+            .num
+            .checked_mul(o.den)?
+            .checked_add(o.num.checked_mul(self.den)?)?;
+        Self::new(n, self.den.checked_mul(o.den)?)
+    }
+
+    fn mul(self, o: Self) -> Option<Self> {
+        Self::new(self.num.checked_mul(o.num)?, self.den.checked_mul(o.den)?)
+    }
+
+    fn floor(self) -> Self {
+        Self {
+            num: self.num.div_euclid(self.den),
+            den: 1,
+        }
+    }
+}
+
+/// Outcome of [`exact_small`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Small {
+    Value(SmallQ),
+    /// Division by zero (or `0^{-n}`).
+    Undefined,
+}
+
+/// Exact value of a rational function (numbers, variables, `+ - * /`, integer powers,
+/// `|.|`, floor, ceiling, units) in `i128` rationals; `None` on overflow or an unsupported
+/// node (the caller then uses [`exact_env`]).
+pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Small> {
+    use Small::{Undefined, Value};
+    let v = |x: &Expr| exact_small(x, env);
+    Some(match e {
+        Expr::Num(n) => Value(SmallQ::from_big(&n.value)?),
+        Expr::Sym(s) => Value(env(s)?),
+        Expr::Add(xs) | Expr::Mul(xs) => {
+            let add = matches!(e, Expr::Add(_));
+            let mut acc = SmallQ {
+                num: i128::from(!add),
+                den: 1,
+            };
+            let mut undefined = false;
+            for x in xs {
+                match v(x)? {
+                    Value(y) => acc = if add { acc.add(y)? } else { acc.mul(y)? },
+                    Undefined => undefined = true,
+                }
+            }
+            if undefined {
+                Undefined
+            } else {
+                Value(acc)
+            }
+        }
+        Expr::Neg(a) => match v(a)? {
+            Value(x) => Value(SmallQ {
+                num: x.num.checked_neg()?,
+                den: x.den,
+            }),
+            Undefined => Undefined,
+        },
+        Expr::Div(a, b) => match (v(a)?, v(b)?) {
+            (Value(x), Value(y)) if y.num != 0 => Value(x.mul(SmallQ::new(y.den, y.num)?)?),
+            _ => Undefined,
+        },
+        Expr::Pow(b, x) => {
+            let Value(ex) = v(x)? else {
+                return Some(Undefined);
+            };
+            if ex.den != 1 || ex.num.abs() > 256 {
+                return None;
+            }
+            let Value(base) = v(b)? else {
+                return Some(Undefined);
+            };
+            if base.num == 0 && ex.num < 0 {
+                return Some(Undefined);
+            }
+            let mut acc = SmallQ { num: 1, den: 1 };
+            for _ in 0..ex.num.unsigned_abs() {
+                acc = acc.mul(base)?;
+            }
+            Value(if ex.num < 0 {
+                SmallQ::new(acc.den, acc.num)?
+            } else {
+                acc
+            })
+        }
+        Expr::Func(f @ (Func::Abs | Func::Floor | Func::Ceil), args) if args.len() == 1 => {
+            match v(&args[0])? {
+                Value(x) => Value(match f {
+                    Func::Abs => SmallQ {
+                        num: x.num.checked_abs()?,
+                        den: x.den,
+                    },
+                    Func::Floor => x.floor(),
+                    _ => {
+                        let neg = SmallQ {
+                            num: x.num.checked_neg()?,
+                            den: x.den,
+                        };
+                        let fl = neg.floor();
+                        SmallQ {
+                            num: fl.num.checked_neg()?,
+                            den: 1,
+                        }
+                    }
+                }),
+                Undefined => Undefined,
+            }
+        }
+        Expr::Unit(a, _) => v(a)?,
+        _ => return None,
+    })
+}

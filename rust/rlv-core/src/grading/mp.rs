@@ -8,6 +8,8 @@
 //! operation it does not support (a function of a complex argument, a huge trigonometric
 //! argument, a series) gives `None`, and the caller keeps the f64 verdict for that value.
 
+use std::sync::OnceLock;
+
 use dashu_float::round::mode::HalfEven;
 use dashu_float::{Context, FBig};
 use dashu_int::IBig;
@@ -36,6 +38,14 @@ const MAX_TRIG_ARG: f64 = 1e6;
 const MAX_EXP_ARG: f64 = 1e4;
 /// Fuel spent per multi-precision operation.
 const OP_FUEL: u64 = 8;
+
+/// pi and e at working precision, computed once per process.
+static PI: OnceLock<Option<F>> = OnceLock::new();
+static E: OnceLock<Option<F>> = OnceLock::new();
+
+fn constant(cell: &OnceLock<Option<F>>, make: fn() -> Option<F>) -> Option<F> {
+    cell.get_or_init(make).clone()
+}
 
 /// A complex value; `im == None` is a real number.
 #[derive(Clone, Debug)]
@@ -254,8 +264,8 @@ pub fn mp_numeric(
         Expr::Num(n) => from_rational(&n.value).map(real),
         Expr::Sym(s) => from_f64(env(s)).map(real),
         Expr::Const(c) => match c {
-            Const::Pi => Some(real(F::pi(PREC))),
-            Const::E => ok(ctx().exp(F::ONE.repr(), None)).map(real),
+            Const::Pi => constant(&PI, || Some(F::pi(PREC))).map(real),
+            Const::E => constant(&E, || ok(ctx().exp(F::ONE.repr(), None))).map(real),
             Const::I => Some(Mc {
                 re: zero(),
                 im: Some(F::ONE),
@@ -354,6 +364,53 @@ fn pow(
     Ok(base.ln().and_then(|l| l.mul(&ex)).and_then(|x| x.exp()))
 }
 
+/// Longest `\sum` / `\prod` evaluated term by term in multi-precision.
+const MAX_MP_SERIES_TERMS: f64 = 1_000.0;
+
+/// `\sum` / `\prod` with integer bounds (an empty range gives 0 / 1), as the f64 evaluator
+/// reads them.
+fn series(
+    f: Func,
+    args: &[Expr],
+    env: &dyn Fn(&str) -> f64,
+    budget: &mut Budget,
+) -> Result<Option<Mc>, OutOfFuel> {
+    let [body, Expr::Sym(var), lo, hi] = args else {
+        return Ok(None);
+    };
+    let bound = |e: &Expr, b: &mut Budget| -> Result<Option<f64>, OutOfFuel> {
+        Ok(mp_numeric(e, env, b)?
+            .filter(|v| v.im.is_none())
+            .map(|v| to_f64(&v.re))
+            .filter(|v| v.fract() == 0.0 && v.abs() < 1e15))
+    };
+    let (Some(l), Some(h)) = (bound(lo, budget)?, bound(hi, budget)?) else {
+        return Ok(None);
+    };
+    if h - l > MAX_MP_SERIES_TERMS {
+        return Ok(None);
+    }
+    let mut acc = real(if f == Func::Sum { zero() } else { F::ONE });
+    let mut k = l;
+    while k <= h {
+        let inner = |name: &str| if name == var { k } else { env(name) };
+        let Some(v) = mp_numeric(body, &inner, budget)? else {
+            return Ok(None);
+        };
+        let next = if f == Func::Sum {
+            acc.add(&v)
+        } else {
+            acc.mul(&v)
+        };
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        acc = next;
+        k += 1.0;
+    }
+    Ok(Some(acc))
+}
+
 fn real_arg(x: &Mc, limit: f64) -> Option<&F> {
     (x.im.is_none() && to_f64(&x.re).abs() <= limit).then_some(&x.re)
 }
@@ -365,7 +422,10 @@ fn func(
     env: &dyn Fn(&str) -> f64,
     budget: &mut Budget,
 ) -> Result<Option<Mc>, OutOfFuel> {
-    if matches!(f, Func::Sum | Func::Prod | Func::Gcd | Func::Lcm) {
+    if matches!(f, Func::Sum | Func::Prod) {
+        return series(f, args, env, budget);
+    }
+    if matches!(f, Func::Gcd | Func::Lcm) {
         return Ok(None);
     }
     if matches!(f, Func::Factorial | Func::Binom) {
@@ -520,6 +580,11 @@ mod tests {
         assert!(close("\\sqrt[3]{-8}", "-2"));
         assert!(close("\\ln(e^3)", "3"));
         assert!(close("\\sin\\pi", "0"));
+        assert!(close("\\sum_{k=1}^{4} k^2", "30"));
+        assert!(!close(
+            "\\sum_{k=1}^{4} \\sqrt{k}",
+            "\\sum_{k=1}^{4} \\sqrt{k} + 10^{-20}"
+        ));
     }
 
     #[test]
@@ -528,6 +593,6 @@ mod tests {
         assert!(val("e^{10^{9}}").is_none());
         assert!(val("\\ln 0").is_none());
         assert!(val("\\frac{1}{0}").is_none());
-        assert!(val("\\sum_{k=1}^{3} k").is_none());
+        assert!(val("\\sum_{k=1}^{10^{6}} k").is_none());
     }
 }
