@@ -100,6 +100,10 @@ fn from_rational(q: &BigRational) -> Option<F> {
         return None;
     }
     let n = F::from(ibig(q.numer()));
+    if q.is_integer() {
+        // Exact; every later operation rounds to the working precision through `ctx()`.
+        return Some(n);
+    }
     let d = F::from(ibig(q.denom()));
     ok(ctx().div(n.repr(), d.repr()))
 }
