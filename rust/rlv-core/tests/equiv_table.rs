@@ -530,3 +530,21 @@ fn degrees_inside_trigonometric_arguments() {
         ("30^\\circ", "30", true),
     ]);
 }
+
+#[test]
+fn radicals_and_constants_exactly() {
+    check(&[
+        ("2\\sqrt{3}", "\\sqrt{12}", true),
+        ("-2\\sqrt{3}", "\\sqrt{12}", false),
+        ("\\frac{\\sqrt2}{2}", "\\frac{1}{\\sqrt2}", true),
+        ("\\sqrt{123456789012}", "\\sqrt{123456789013}", false),
+        ("3\\sqrt{5}", "\\sqrt{44}", false),
+        ("\\frac{3\\pi r}{h+r}", "\\frac{3r\\pi}{r+h}", true),
+        ("\\frac{3\\pi r}{h+r}", "\\frac{3r\\pi}{r-h}", false),
+        ("\\pi r^2", "3.14159265358979 r^2", false),
+        ("e^2 x", "e \\cdot e x", true),
+        ("\\pi x + \\pi", "\\pi(x + 1)", true),
+        ("\\pi x + \\pi", "\\pi(x + 1) + 10^{-30}", false),
+        ("y = \\pi x", "2y = 2\\pi x", true),
+    ]);
+}

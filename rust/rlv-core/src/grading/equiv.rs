@@ -16,7 +16,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
 use super::budget::{Budget, OutOfFuel};
-use super::eval::{exact, exact_env, exact_small, numeric, Small, SmallQ, C64};
+use super::eval::{const_name, exact, exact_env, exact_small, numeric, Small, SmallQ, C64};
 use super::expr::{Const, Expr, Func, RelOp};
 use super::mp::{mp_close, mp_is_zero, mp_numeric, mp_ratio, Mc};
 use super::parse::{decimal_comma, normalize_text, parse, ParseError};
@@ -827,11 +827,63 @@ const MIN_EXACT_POINTS: usize = 5;
 /// an f64 evaluation; one disagreement is enough to reject).
 const MP_CONFIRM_POINTS: u32 = 2;
 
+/// `e = c * \sqrt{r}` with rationals `c` and `r >= 0`, for products and quotients of
+/// rationals and square roots of rationals.
+fn sqrt_form(
+    e: &Expr,
+    budget: &mut Budget,
+) -> Result<Option<(BigRational, BigRational)>, OutOfFuel> {
+    budget.spend(1)?;
+    let one = || BigRational::from_integer(1.into());
+    Ok(match e {
+        Expr::Func(Func::Root, v) if v.len() == 2 => {
+            let two = BigRational::from_integer(2.into());
+            match (exact(&v[1], budget)?, exact(&v[0], budget)?) {
+                (Some(n), Some(r)) if n == two && !r.is_negative() => Some((one(), r)),
+                _ => None,
+            }
+        }
+        Expr::Neg(a) => sqrt_form(a, budget)?.map(|(c, r)| (-c, r)),
+        Expr::Mul(v) => {
+            let (mut c, mut r) = (one(), one());
+            for x in v {
+                let Some((cx, rx)) = sqrt_form(x, budget)? else {
+                    return Ok(None);
+                };
+                c *= cx;
+                r *= rx;
+            }
+            Some((c, r))
+        }
+        Expr::Div(a, b) => match (sqrt_form(a, budget)?, sqrt_form(b, budget)?) {
+            (Some((ca, ra)), Some((cb, rb))) if !cb.is_zero() && !rb.is_zero() => {
+                Some((ca / (cb * &rb), ra * rb))
+            }
+            _ => None,
+        },
+        _ => exact(e, budget)?.map(|q| (q, one())),
+    })
+}
+
+/// `c1 \sqrt{r1} = c2 \sqrt{r2}`: same sign and `c1^2 r1 = c2^2 r2`.
+fn sqrt_forms_equal(x: &(BigRational, BigRational), y: &(BigRational, BigRational)) -> bool {
+    let sign = |(c, r): &(BigRational, BigRational)| {
+        if c.is_zero() || r.is_zero() {
+            0
+        } else if c.is_negative() {
+            -1
+        } else {
+            1
+        }
+    };
+    sign(x) == sign(y) && &x.0 * &x.0 * &x.1 == &y.0 * &y.0 * &y.1
+}
+
 /// Whether `e` is a rational function of its variables (with `|.|`, floor and ceiling):
 /// such expressions are compared exactly at rational points.
 fn rational_class(e: &Expr) -> bool {
     match e {
-        Expr::Num(_) | Expr::Sym(_) => true,
+        Expr::Num(_) | Expr::Sym(_) | Expr::Const(Const::Pi | Const::E) => true,
         Expr::Add(v) | Expr::Mul(v) => v.iter().all(rational_class),
         Expr::Neg(a) | Expr::Unit(a, _) => rational_class(a),
         Expr::Div(a, b) => rational_class(a) && rational_class(b),
@@ -852,25 +904,75 @@ fn rational_class(e: &Expr) -> bool {
 /// Exact values of a [`rational_class`] expression at the rational sample points (`None`
 /// where it is undefined or too large).
 fn exact_points(e: &Expr, budget: &mut Budget) -> Result<Vec<Option<BigRational>>, OutOfFuel> {
+    let vars = exact_vars(e);
+    (0..EXACT_POINTS)
+        .map(|k| exact_point(e, &vars, k, budget))
+        .collect()
+}
+
+/// The free variables of `e`, and pi / e when present (sampled like variables, see
+/// `eval::const_name`).
+fn exact_vars(e: &Expr) -> Vec<String> {
     let mut vars = Vec::new();
     e.free_vars(&mut vars);
-    let size = e.size() as u64;
-    (0..EXACT_POINTS)
-        .map(|k| {
-            budget.spend(size)?;
-            let vals: Vec<(&str, SmallQ)> = vars
-                .iter()
-                .map(|v| (v.as_str(), sample_rat(v, k)))
-                .collect();
-            let find = |name: &str| vals.iter().find(|(n, _)| *n == name).map(|(_, q)| *q);
-            // `i128` rationals first; big rationals when they overflow.
-            match exact_small(e, &find) {
-                Some(Small::Value(q)) => Ok(Some(q.to_big())),
-                Some(Small::Undefined) => Ok(None),
-                None => exact_env(e, &|name: &str| find(name).map(SmallQ::to_big), budget),
-            }
-        })
-        .collect()
+    vars.extend(
+        [Const::Pi, Const::E]
+            .into_iter()
+            .filter(|c| has_const(e, *c))
+            .filter_map(const_name)
+            .map(str::to_string),
+    );
+    vars
+}
+
+/// `e` exactly at rational point `k` (`None`: undefined there or too large).
+fn exact_point(
+    e: &Expr,
+    vars: &[String],
+    k: u32,
+    budget: &mut Budget,
+) -> Result<Option<BigRational>, OutOfFuel> {
+    Ok(exact_point_small(e, vars, k, budget)?.big())
+}
+
+/// A value at a rational point: reduced `i128` parts, or big (`None`: undefined).
+enum Pt {
+    Small(SmallQ),
+    Big(Option<BigRational>),
+}
+
+impl Pt {
+    fn big(self) -> Option<BigRational> {
+        match self {
+            Pt::Small(q) => Some(q.to_big()),
+            Pt::Big(q) => q,
+        }
+    }
+}
+
+/// [`exact_point`] without converting an `i128` result.
+fn exact_point_small(
+    e: &Expr,
+    vars: &[String],
+    k: u32,
+    budget: &mut Budget,
+) -> Result<Pt, OutOfFuel> {
+    budget.spend(e.size() as u64)?;
+    let vals: Vec<(&str, SmallQ)> = vars
+        .iter()
+        .map(|v| (v.as_str(), sample_rat(v, k)))
+        .collect();
+    let find = |name: &str| vals.iter().find(|(n, _)| *n == name).map(|(_, q)| *q);
+    // `i128` rationals first; big rationals when they overflow.
+    Ok(match exact_small(e, &find) {
+        Some(Small::Value(q)) => Pt::Small(q),
+        Some(Small::Undefined) => Pt::Big(None),
+        None => Pt::Big(exact_env(
+            e,
+            &|name: &str| find(name).map(SmallQ::to_big),
+            budget,
+        )?),
+    })
 }
 
 /// Outcome of comparing two functions' values point by point.
@@ -913,21 +1015,6 @@ fn exact_proportional(f: &[Option<BigRational>], g: &[Option<BigRational>]) -> P
     } else {
         Prop::Yes
     }
-}
-
-/// `f` and `g` equal at the rational points, exactly (points where one side is undefined
-/// are skipped: removable singularities).
-fn exact_equal(f: &[Option<BigRational>], g: &[Option<BigRational>]) -> Option<bool> {
-    let mut valid = 0;
-    for (fv, gv) in f.iter().zip(g) {
-        if let (Some(fv), Some(gv)) = (fv, gv) {
-            if fv != gv {
-                return Some(false);
-            }
-            valid += 1;
-        }
-    }
-    (valid >= MIN_EXACT_POINTS).then_some(true)
 }
 
 fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
@@ -1014,6 +1101,17 @@ fn pick_pm(e: &Expr, plus: bool) -> Expr {
             ])
         }
         _ => e.map_children(&|x| pick_pm(x, plus)),
+    }
+}
+
+fn has_const(e: &Expr, c: Const) -> bool {
+    match e {
+        Expr::Const(k) => *k == c,
+        Expr::Num(_) | Expr::Sym(_) | Expr::Text(_) => false,
+        Expr::Add(v) | Expr::Mul(v) | Expr::Func(_, v) => v.iter().any(|x| has_const(x, c)),
+        Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => has_const(a, c),
+        Expr::Div(a, b) | Expr::Pow(a, b) => has_const(a, c) || has_const(b, c),
+        _ => false,
     }
 }
 
@@ -1702,6 +1800,13 @@ impl Ctx<'_, '_> {
         a.free_vars(&mut vars);
         b.free_vars(&mut vars);
         if vars.is_empty() {
+            // `c \sqrt{r}` forms (`2\sqrt{3}`, `\frac{\sqrt2}{2}`): exactly.
+            if dec_vs_exact.is_none() {
+                if let (Some(x), Some(y)) = (sqrt_form(a, self.budget)?, sqrt_form(b, self.budget)?)
+                {
+                    return Ok(sqrt_forms_equal(&x, &y));
+                }
+            }
             let va = numeric(a, &|_| f64::NAN, self.budget)?;
             let vb = numeric(b, &|_| f64::NAN, self.budget)?;
             // An infinite value from finite notation is an overflow (a power tower), not a
@@ -1753,9 +1858,28 @@ impl Ctx<'_, '_> {
         }
         // Rational functions: exact identity testing at rational points (zero tolerance).
         if rational_class(a) && rational_class(b) {
-            let (pa, pb) = (exact_points(a, self.budget)?, exact_points(b, self.budget)?);
-            if let Some(v) = exact_equal(&pa, &pb) {
-                return Ok(v);
+            // Point by point (stop at the first difference), as `exact_equal` decides.
+            let (va, vb) = (exact_vars(a), exact_vars(b));
+            let mut valid = 0;
+            for k in 0..EXACT_POINTS {
+                let pa = exact_point_small(a, &va, k, self.budget)?;
+                let pb = exact_point_small(b, &vb, k, self.budget)?;
+                // Reduced `i128` rationals are equal exactly when their parts are.
+                let same = match (pa, pb) {
+                    (Pt::Small(x), Pt::Small(y)) => Some(x == y),
+                    (x, y) => match (x.big(), y.big()) {
+                        (Some(x), Some(y)) => Some(x == y),
+                        _ => None,
+                    },
+                };
+                match same {
+                    Some(false) => return Ok(false),
+                    Some(true) => valid += 1,
+                    None => {}
+                }
+            }
+            if valid >= MIN_EXACT_POINTS {
+                return Ok(true);
             }
         }
         // Identity testing at sample points: f64, each match confirmed in multi-precision at

@@ -143,6 +143,7 @@ pub fn exact_env(
     Ok(match e {
         Expr::Num(n) => Some(n.value.clone()),
         Expr::Sym(s) => env(s),
+        Expr::Const(c) => const_name(*c).and_then(env),
         Expr::Add(v) => {
             let mut acc = BigRational::zero();
             for x in v {
@@ -531,6 +532,19 @@ fn func_numeric(f: Func, v: &[C64]) -> C64 {
     }
 }
 
+/// The name under which exact evaluation asks `env` for a transcendental constant (never
+/// the name of a parsed variable). Identity testing treats pi and e as variables: a
+/// rational function of pi (or of e) that vanishes at the constant vanishes identically,
+/// as the constant is transcendental.
+#[must_use]
+pub fn const_name(c: Const) -> Option<&'static str> {
+    match c {
+        Const::Pi => Some("#pi"),
+        Const::E => Some("#e"),
+        Const::I | Const::Infinity => None,
+    }
+}
+
 /// A rational with `i128` parts (`den > 0`, reduced): the fast path of exact evaluation at
 /// small rational points. Every operation is checked; an overflow gives `None` and the
 /// caller falls back to big rationals.
@@ -540,13 +554,37 @@ pub struct SmallQ {
     den: i128,
 }
 
-fn gcd_i128(mut a: i128, mut b: i128) -> i128 {
-    a = a.abs();
-    b = b.abs();
+fn gcd_i128(a: i128, b: i128) -> i128 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    if let (Ok(x), Ok(y)) = (u64::try_from(a), u64::try_from(b)) {
+        return i128::from(binary_gcd(x, y));
+    }
     while b != 0 {
         (a, b) = (b, a % b);
     }
-    a
+    i128::try_from(a).unwrap_or(1)
+}
+
+/// Stein's binary gcd (no divisions).
+fn binary_gcd(mut a: u64, mut b: u64) -> u64 {
+    if a == 0 {
+        return b;
+    }
+    if b == 0 {
+        return a;
+    }
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
+    }
 }
 
 impl SmallQ {
@@ -586,6 +624,12 @@ impl SmallQ {
     }
 
     fn add(self, o: Self) -> Option<Self> {
+        if self.den == 1 && o.den == 1 {
+            return Some(Self {
+                num: self.num.checked_add(o.num)?,
+                den: 1,
+            });
+        }
         let n = self
             .num
             .checked_mul(o.den)?
@@ -594,6 +638,12 @@ impl SmallQ {
     }
 
     fn mul(self, o: Self) -> Option<Self> {
+        if self.den == 1 && o.den == 1 {
+            return Some(Self {
+                num: self.num.checked_mul(o.num)?,
+                den: 1,
+            });
+        }
         Self::new(self.num.checked_mul(o.num)?, self.den.checked_mul(o.den)?)
     }
 
@@ -622,6 +672,7 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
     Some(match e {
         Expr::Num(n) => Value(SmallQ::from_big(&n.value)?),
         Expr::Sym(s) => Value(env(s)?),
+        Expr::Const(c) => Value(env(const_name(*c)?)?),
         Expr::Add(xs) | Expr::Mul(xs) => {
             let add = matches!(e, Expr::Add(_));
             let mut acc = SmallQ {
