@@ -1800,13 +1800,6 @@ impl Ctx<'_, '_> {
         a.free_vars(&mut vars);
         b.free_vars(&mut vars);
         if vars.is_empty() {
-            // `c \sqrt{r}` forms (`2\sqrt{3}`, `\frac{\sqrt2}{2}`): exactly.
-            if dec_vs_exact.is_none() {
-                if let (Some(x), Some(y)) = (sqrt_form(a, self.budget)?, sqrt_form(b, self.budget)?)
-                {
-                    return Ok(sqrt_forms_equal(&x, &y));
-                }
-            }
             let va = numeric(a, &|_| f64::NAN, self.budget)?;
             let vb = numeric(b, &|_| f64::NAN, self.budget)?;
             // An infinite value from finite notation is an overflow (a power tower), not a
@@ -1850,11 +1843,15 @@ impl Ctx<'_, '_> {
             if !self.close(va, vb, ea.as_ref().or(eb.as_ref())) {
                 return Ok(false);
             }
-            return if self.confirm_mp() {
-                self.mp_confirms(a, b, &|_| f64::NAN)
-            } else {
-                Ok(true)
-            };
+            if !self.confirm_mp() {
+                return Ok(true);
+            }
+            // Confirm: `c \sqrt{r}` forms (`2\sqrt{3}`, `\frac{\sqrt2}{2}`) exactly, anything
+            // else in multi-precision.
+            if let (Some(x), Some(y)) = (sqrt_form(a, self.budget)?, sqrt_form(b, self.budget)?) {
+                return Ok(sqrt_forms_equal(&x, &y));
+            }
+            return self.mp_confirms(a, b, &|_| f64::NAN);
         }
         // Rational functions: exact identity testing at rational points (zero tolerance).
         if rational_class(a) && rational_class(b) {
