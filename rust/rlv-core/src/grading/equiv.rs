@@ -827,56 +827,45 @@ const MIN_EXACT_POINTS: usize = 5;
 /// an f64 evaluation; one disagreement is enough to reject).
 const MP_CONFIRM_POINTS: u32 = 2;
 
-/// `e = c * \sqrt{r}` with rationals `c` and `r >= 0`, for products and quotients of
-/// rationals and square roots of rationals.
-fn sqrt_form(
-    e: &Expr,
-    budget: &mut Budget,
-) -> Result<Option<(BigRational, BigRational)>, OutOfFuel> {
-    budget.spend(1)?;
-    let one = || BigRational::from_integer(1.into());
-    Ok(match e {
+/// `e = c * \sqrt{r}` with rationals `c` and `r >= 0` (in `i128`), for products and
+/// quotients of rationals and square roots of rationals; `None` for anything else or on
+/// overflow.
+fn sqrt_form(e: &Expr) -> Option<(SmallQ, SmallQ)> {
+    let one = SmallQ::new(1, 1)?;
+    let leaf = |x: &Expr| match exact_small(x, &|_| None) {
+        Some(Small::Value(q)) => Some(q),
+        _ => None,
+    };
+    match e {
         Expr::Func(Func::Root, v) if v.len() == 2 => {
-            let two = BigRational::from_integer(2.into());
-            match (exact(&v[1], budget)?, exact(&v[0], budget)?) {
-                (Some(n), Some(r)) if n == two && !r.is_negative() => Some((one(), r)),
-                _ => None,
-            }
+            let (n, r) = (leaf(&v[1])?, leaf(&v[0])?);
+            (n == SmallQ::new(2, 1)? && r.signum() >= 0).then_some((one, r))
         }
-        Expr::Neg(a) => sqrt_form(a, budget)?.map(|(c, r)| (-c, r)),
-        Expr::Mul(v) => {
-            let (mut c, mut r) = (one(), one());
-            for x in v {
-                let Some((cx, rx)) = sqrt_form(x, budget)? else {
-                    return Ok(None);
-                };
-                c *= cx;
-                r *= rx;
-            }
-            Some((c, r))
+        Expr::Neg(a) => {
+            let (c, r) = sqrt_form(a)?;
+            Some((c.checked_mul(SmallQ::new(-1, 1)?)?, r))
         }
-        Expr::Div(a, b) => match (sqrt_form(a, budget)?, sqrt_form(b, budget)?) {
-            (Some((ca, ra)), Some((cb, rb))) if !cb.is_zero() && !rb.is_zero() => {
-                Some((ca / (cb * &rb), ra * rb))
-            }
-            _ => None,
-        },
-        _ => exact(e, budget)?.map(|q| (q, one())),
-    })
+        Expr::Mul(v) => v.iter().try_fold((one, one), |(c, r), x| {
+            let (cx, rx) = sqrt_form(x)?;
+            Some((c.checked_mul(cx)?, r.checked_mul(rx)?))
+        }),
+        Expr::Div(a, b) => {
+            let ((ca, ra), (cb, rb)) = (sqrt_form(a)?, sqrt_form(b)?);
+            // ca √ra / (cb √rb) = ca / (cb rb) √(ra rb)
+            Some((
+                ca.checked_mul(cb.checked_mul(rb)?.recip()?)?,
+                ra.checked_mul(rb)?,
+            ))
+        }
+        _ => leaf(e).map(|q| (q, one)),
+    }
 }
 
-/// `c1 \sqrt{r1} = c2 \sqrt{r2}`: same sign and `c1^2 r1 = c2^2 r2`.
-fn sqrt_forms_equal(x: &(BigRational, BigRational), y: &(BigRational, BigRational)) -> bool {
-    let sign = |(c, r): &(BigRational, BigRational)| {
-        if c.is_zero() || r.is_zero() {
-            0
-        } else if c.is_negative() {
-            -1
-        } else {
-            1
-        }
-    };
-    sign(x) == sign(y) && &x.0 * &x.0 * &x.1 == &y.0 * &y.0 * &y.1
+/// `c1 \sqrt{r1} = c2 \sqrt{r2}`: same sign and `c1^2 r1 = c2^2 r2` (`None` on overflow).
+fn sqrt_forms_equal(x: (SmallQ, SmallQ), y: (SmallQ, SmallQ)) -> Option<bool> {
+    let sign = |(c, r): (SmallQ, SmallQ)| c.signum() * r.signum();
+    let sq = |(c, r): (SmallQ, SmallQ)| c.checked_mul(c)?.checked_mul(r);
+    Some(sign(x) == sign(y) && sq(x)? == sq(y)?)
 }
 
 /// Whether `e` is a rational function of its variables (with `|.|`, floor and ceiling):
@@ -1848,8 +1837,11 @@ impl Ctx<'_, '_> {
             }
             // Confirm: `c \sqrt{r}` forms (`2\sqrt{3}`, `\frac{\sqrt2}{2}`) exactly, anything
             // else in multi-precision.
-            if let (Some(x), Some(y)) = (sqrt_form(a, self.budget)?, sqrt_form(b, self.budget)?) {
-                return Ok(sqrt_forms_equal(&x, &y));
+            if let Some(v) = sqrt_form(a)
+                .zip(sqrt_form(b))
+                .and_then(|(x, y)| sqrt_forms_equal(x, y))
+            {
+                return Ok(v);
             }
             return self.mp_confirms(a, b, &|_| f64::NAN);
         }

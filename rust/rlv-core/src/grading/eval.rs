@@ -623,7 +623,9 @@ impl SmallQ {
         BigRational::new_raw(BigInt::from(self.num), BigInt::from(self.den))
     }
 
-    fn add(self, o: Self) -> Option<Self> {
+    /// `self + o` (`None` on overflow).
+    #[must_use]
+    pub fn checked_add(self, o: Self) -> Option<Self> {
         if self.den == 1 && o.den == 1 {
             return Some(Self {
                 num: self.num.checked_add(o.num)?,
@@ -637,7 +639,9 @@ impl SmallQ {
         Self::new(n, self.den.checked_mul(o.den)?)
     }
 
-    fn mul(self, o: Self) -> Option<Self> {
+    /// `self * o` (`None` on overflow).
+    #[must_use]
+    pub fn checked_mul(self, o: Self) -> Option<Self> {
         if self.den == 1 && o.den == 1 {
             return Some(Self {
                 num: self.num.checked_mul(o.num)?,
@@ -645,6 +649,18 @@ impl SmallQ {
             });
         }
         Self::new(self.num.checked_mul(o.num)?, self.den.checked_mul(o.den)?)
+    }
+
+    /// `1 / self` (`None` for zero).
+    #[must_use]
+    pub fn recip(self) -> Option<Self> {
+        Self::new(self.den, self.num)
+    }
+
+    /// -1, 0 or 1.
+    #[must_use]
+    pub fn signum(self) -> i128 {
+        self.num.signum()
     }
 
     fn floor(self) -> Self {
@@ -682,7 +698,13 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
             let mut undefined = false;
             for x in xs {
                 match v(x)? {
-                    Value(y) => acc = if add { acc.add(y)? } else { acc.mul(y)? },
+                    Value(y) => {
+                        acc = if add {
+                            acc.checked_add(y)?
+                        } else {
+                            acc.checked_mul(y)?
+                        }
+                    }
                     Undefined => undefined = true,
                 }
             }
@@ -700,7 +722,7 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
             Undefined => Undefined,
         },
         Expr::Div(a, b) => match (v(a)?, v(b)?) {
-            (Value(x), Value(y)) if y.num != 0 => Value(x.mul(SmallQ::new(y.den, y.num)?)?),
+            (Value(x), Value(y)) if y.num != 0 => Value(x.checked_mul(SmallQ::new(y.den, y.num)?)?),
             _ => Undefined,
         },
         Expr::Pow(b, x) => {
@@ -718,7 +740,7 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
             }
             let mut acc = SmallQ { num: 1, den: 1 };
             for _ in 0..ex.num.unsigned_abs() {
-                acc = acc.mul(base)?;
+                acc = acc.checked_mul(base)?;
             }
             Value(if ex.num < 0 {
                 SmallQ::new(acc.den, acc.num)?
