@@ -32,11 +32,25 @@ def _describe(report: Report) -> str:
     )
 
 
+# math-verify reads these false chains by their last value; rlv requires the `=` links of a
+# chain's variable-free tail to hold first (a reward must not grow for `7 = 6`, issue 20).
+DELIBERATE_DEVIATIONS = {
+    "test_all.py::test_latex_notation[9]": "1/2 = 10/9 is false",
+    "test_all.py::test_relations_math[10]": "5+5+1 = 7 is false",
+    "test_all.py::test_relations_math[12]": "5+5+1 = 7 is false",
+    "test_all.py::test_relations_math[13]": "5+5+1 = 1/3 is false",
+}
+
+
 def test_math_verify_corpus(conformance_dir: Path) -> None:
     report = run_corpus(conformance_dir / "math_verify_cases.jsonl")
     assert report.total > 250, "the corpus should have about 280 applicable non-policy cases"
     assert report.skipped_disabled == 2
     assert len(report.suspect_inverted) == 1
+    deviations = {f.id for f in report.failures if f.id in DELIBERATE_DEVIATIONS}
+    assert deviations == set(DELIBERATE_DEVIATIONS), "a deliberate deviation changed"
+    assert all(f.expected and not f.got for f in report.failures if f.id in deviations)
+    report.failures = [f for f in report.failures if f.id not in deviations]
     _assert_ok(report)
 
 

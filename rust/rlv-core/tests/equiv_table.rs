@@ -195,7 +195,9 @@ fn adversarial_inputs_terminate() {
 #[test]
 fn relations() {
     check(&[
-        ("x = 11", "x = 5+5+1 = 7 =11", true),
+        // A chain is read by its last value only when its `=` links hold (issue 20).
+        ("x = 11", "x = 5+5+1 = 7 =11", false),
+        ("x = 11", "x = 5+5+1 = 11", true),
         ("11", "x\\approx11", true),
         ("x < 1", "-x > -1", true),
         ("x <= 1", "-x >= -1", true),
@@ -276,8 +278,11 @@ fn odd_roots_of_negatives() {
 #[test]
 fn chains_and_delimiters() {
     check(&[
-        ("10/9", "\\frac{1}{2} \\$ = \\frac{10}{9}", true),
-        ("x = 1/3", "x = 5+5+1 = 1/3 \\approx 11", true),
+        // False chains are not read by their last value (issue 20).
+        ("10/9", "\\frac{1}{2} \\$ = \\frac{10}{9}", false),
+        ("10/9", "\\frac{20}{18} \\$ = \\frac{10}{9}", true),
+        ("x = 1/3", "x = 5+5+1 = 1/3 \\approx 11", false),
+        ("x = 1/3", "x = \\frac{2}{6} = 1/3 \\approx 11", true),
         ("1/3", "x=1/3\\approx1.3", true),
         ("0", "3x+4y+14=0", false),
         ("\\boxed{1}\\) and \\(\\boxed{-2}", "-2,1", true),
@@ -640,4 +645,128 @@ fn joined_inequalities_follow_the_interval_option() {
         Status::Equal
     );
     assert_eq!(is_equiv(rel, set, &GradeOptions::default()), Status::Equal);
+}
+
+// Issue 20: classes of false positives, one test per class.
+
+#[test]
+fn equations_are_compared_exactly() {
+    check(&[
+        ("x = 1000000000", "x = 2000000000", false),
+        ("x = 20000", "x = 20001", false),
+        ("x = 10000", "x = 10001", false),
+        ("y = 123456789x + 1", "y = 123456789x + 2", false),
+        ("2x + 4 = 0", "x + 2 = 0", true),
+        ("x + 2y = 3", "2x + 4y = 6", true),
+        ("x + 2y = 3", "2x + 4y = 6.000001", false),
+        ("\\frac{x}{3} = 7", "x = 21", true),
+        ("y = \\sin x", "y = \\sin x + 10^{-15}", false),
+        ("y = e^x", "2y = 2e^x", true),
+    ]);
+}
+
+#[test]
+fn tautologies_compare_side_by_side() {
+    check(&[
+        ("(x+39)(x+49) = x^2+88x+1911", "26^2 = 676", false),
+        ("(x+1)^2 = x^2+2x+1", "x^2+2x+1 = (x+1)^2", true),
+        ("(x+1)^2 = x^2+2x+1", "(x+2)^2 = x^2+4x+4", false),
+        ("26^2 = 676", "676 = 26^2", true),
+        ("26^2 = 676", "27^2 = 729", false),
+        ("\\sin^2 x + \\cos^2 x = 1", "2 = 2", false),
+        (
+            "\\sin^2 x + \\cos^2 x = 1",
+            "1 = \\cos^2 x + \\sin^2 x",
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn false_equations_are_not_read_by_their_last_value() {
+    check(&[
+        ("6", "7 = 6", false),
+        ("6", "2 + 3 = 6", false),
+        ("5", "x = 2 + 3 = 5", true),
+        ("6", "x = 2 + 3 = 6", false),
+        ("\\frac32", "\\frac12 + 1 = \\frac32", true),
+        ("\\frac13", "x = \\frac13 \\approx 0.33", true),
+        ("x = 6", "x = 7 = 6", false),
+        ("2", "\\sqrt{4} = 2", true),
+        ("2", "\\sqrt{5} = 2", false),
+    ]);
+}
+
+#[test]
+fn non_analytic_functions_and_branches() {
+    check(&[
+        ("|x|", "x", false),
+        ("\\sqrt{x^2}", "x", false),
+        ("\\sqrt{x^2}", "|x|", true),
+        ("\\ln|x|", "\\ln x", false),
+        ("\\lfloor x \\rfloor", "\\lceil x \\rceil - 1", false),
+        ("\\lfloor x \\rfloor", "\\lfloor x \\rfloor", true),
+        ("|x - 1| + |x + 1|", "2|x|", false),
+        ("\\frac{|x|}{x}", "1", false),
+        ("\\sqrt{x}\\sqrt{y}", "\\sqrt{xy}", false),
+        ("x^{1/3}", "\\sqrt[3]{x}", true),
+        ("\\ln(x^2)", "2\\ln x", false),
+        ("\\ln(x^2)", "2\\ln|x|", true),
+        ("\\frac{x^2 - 1}{x - 1}", "x + 1", true),
+    ]);
+}
+
+#[test]
+fn tiny_perturbations_and_huge_constants() {
+    check(&[
+        ("\\sqrt{123456789012}", "\\sqrt{123456789013}", false),
+        ("\\pi + 10^{-12}", "\\pi", false),
+        ("\\sin x + 10^{-15}", "\\sin x", false),
+        ("e^{x} + 10^{-20} x", "e^x", false),
+        ("123456789012345678901x", "123456789012345678902x", false),
+        ("x^{2} + 10^{-30}", "x^2", false),
+        ("2\\sqrt{2}", "\\sqrt{8}", true),
+        ("\\sin^2 x + \\cos^2 x", "1", true),
+        ("e^{i\\pi}", "-1", true),
+        ("\\ln(e^3)", "3", true),
+        ("\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2}", true),
+        ("\\sum_{k=1}^{n} k", "\\frac{n(n+1)}{2} + 10^{-15}", false),
+        (
+            "\\sum_{k=1}^{n} \\sqrt{k}",
+            "\\sum_{k=1}^{n} \\sqrt{k} + 10^{-15}",
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn degrees_inside_trigonometric_arguments() {
+    check(&[
+        ("\\sin 30", "\\sin 30^\\circ", false),
+        ("\\sin 30^\\circ", "\\frac12", true),
+        ("\\cos 60^\\circ", "0.5", true),
+        ("\\sin(90^\\circ - x)", "\\cos x", true),
+        ("\\tan 45^\\circ", "1", true),
+        ("\\sin 30^\\circ", "\\frac{\\sqrt3}{2}", false),
+        // Bare degree answers keep the "no conversion" policy.
+        ("30^\\circ", "30", true),
+    ]);
+}
+
+#[test]
+fn radicals_and_constants_exactly() {
+    check(&[
+        ("2\\sqrt{3}", "\\sqrt{12}", true),
+        ("-2\\sqrt{3}", "\\sqrt{12}", false),
+        ("\\frac{\\sqrt2}{2}", "\\frac{1}{\\sqrt2}", true),
+        ("\\sqrt{123456789012}", "\\sqrt{123456789013}", false),
+        ("3\\sqrt{5}", "\\sqrt{44}", false),
+        ("\\frac{3\\pi r}{h+r}", "\\frac{3r\\pi}{r+h}", true),
+        ("\\frac{3\\pi r}{h+r}", "\\frac{3r\\pi}{r-h}", false),
+        ("\\pi r^2", "3.14159265358979 r^2", false),
+        ("e^2 x", "e \\cdot e x", true),
+        ("\\pi x + \\pi", "\\pi(x + 1)", true),
+        ("\\pi x + \\pi", "\\pi(x + 1) + 10^{-30}", false),
+        ("y = \\pi x", "2y = 2\\pi x", true),
+    ]);
 }

@@ -142,3 +142,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The `i128` fast path of exact evaluation agrees with big rationals wherever it gives
+    /// a value (issue 20: rational functions are compared exactly at rational points).
+    #[test]
+    fn small_rationals_agree_with_big(
+        a in -50i64..50, b in -50i64..50, c in 1i64..20,
+        xn in -1_000_000i64..1_000_000, xd in 1i64..1000, form in 0usize..6,
+    ) {
+        use rlv_core::grading::budget::Budget;
+        use rlv_core::grading::eval::{exact_env, exact_small, Small, SmallQ};
+        use rlv_core::grading::parse::parse;
+        let src = [
+            format!("(x + {a})^{{{c}}} - x^2 / {c}"),
+            format!("\\frac{{x^2 + {a}x + {b}}}{{x - {b}}}"),
+            format!("|x - {a}| + \\lfloor x / {c} \\rfloor - \\lceil {b} x \\rceil"),
+            format!("x^{{-{c}}} + {a}"),
+            format!("\\frac{{1}}{{x}} - \\frac{{{a}}}{{x + {c}}}"),
+            format!("{b}x^3 - {a}x^2 + x - {c}"),
+        ][form].clone();
+        let mut budget = Budget::new(1_000_000);
+        let e = parse(&src, &mut budget).expect("parses");
+        let x = SmallQ::new(i128::from(xn), i128::from(xd)).expect("point");
+        let big = exact_env(&e, &|_| Some(x.to_big()), &mut budget).expect("fuel");
+        match exact_small(&e, &|_| Some(x)) {
+            Some(Small::Value(q)) => prop_assert_eq!(Some(q.to_big()), big, "{}", src),
+            Some(Small::Undefined) => prop_assert_eq!(None, big, "{}", src),
+            None => {}
+        }
+    }
+}

@@ -44,7 +44,7 @@ fn clusters_by_value_and_by_full_check() {
 }
 
 /// Relations, and the numbers and structures they may equal.
-const RELATIONS: [&str; 53] = [
+const RELATIONS: [&str; 75] = [
     "x = 498",
     "x=498",
     "x = 498.0",
@@ -98,6 +98,29 @@ const RELATIONS: [&str; 53] = [
     "2 + 2 = 5",
     "(1, 2) = (1, 2)",
     "0.5 = \\frac{1}{2}",
+    // Issue 20: exact equations, tautologies side by side, false chains, perturbations.
+    "x = 20000",
+    "x = 20001",
+    "x = 1000000000",
+    "x = 2000000000",
+    "2x = 40000",
+    "(x+39)(x+49) = x^2+88x+1911",
+    "x^2+88x+1911 = (x+39)(x+49)",
+    "26^2 = 676",
+    "676 = 26^2",
+    "x^2 + 2x + 1 = (x + 1)^2",
+    "7 = 6",
+    "x = 2 + 3 = 5",
+    "x = 2 + 3 = 6",
+    "y = \\sin x",
+    "y = \\sin x + 10^{-15}",
+    "2y = 2\\sin x",
+    "x = \\pi",
+    "x = \\pi + 10^{-12}",
+    "\\sin 30^\\circ = \\frac12",
+    "\\frac12",
+    "6",
+    "5",
 ];
 
 /// Keys only rule out pairs that the full check finds unequal: the prepared comparison

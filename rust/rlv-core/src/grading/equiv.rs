@@ -16,8 +16,9 @@ use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
 use super::budget::{Budget, OutOfFuel};
-use super::eval::{exact, numeric, C64};
+use super::eval::{const_name, exact, exact_env, exact_small, numeric, Small, SmallQ, C64};
 use super::expr::{Const, Expr, Func, RelOp};
+use super::mp::{mp_close, mp_is_zero, mp_numeric, mp_ratio, Mc};
 use super::parse::{decimal_comma, normalize_text, parse, ParseError};
 use super::{GradeOptions, PercentPolicy, Status};
 
@@ -250,6 +251,8 @@ pub struct EquationPrint {
     sides: Option<(Key, Key)>,
     /// `l - r` needs integer sample points.
     discrete: bool,
+    /// `l - r` is a rational function (compared exactly at rational points).
+    rational: bool,
     /// `l - r`, and the work budget of its evaluation.
     f: Expr,
     fuel: u64,
@@ -257,10 +260,22 @@ pub struct EquationPrint {
     /// evaluated when first needed.
     real: OnceLock<Option<Points>>,
     int: OnceLock<Option<Points>>,
+    /// `l - r` exactly at the rational points (`None`: not rational or out of budget).
+    exact: OnceLock<Option<ExactPts>>,
 }
 
 /// Values at the sample points of `Ctx::equation_eq`.
 type Points = [C64; POINTS as usize];
+
+/// `f` at the f64 sample points (integer ones when `int`).
+fn float_points(f: &Expr, int: bool, budget: &mut Budget) -> Result<Points, OutOfFuel> {
+    let sample: fn(&str, u32) -> f64 = if int { sample_int } else { sample_value };
+    let mut out = [C64::NAN; POINTS as usize];
+    for (k, o) in (0..POINTS).zip(out.iter_mut()) {
+        *o = numeric(f, &|name: &str| sample(name, k), budget)?;
+    }
+    Ok(out)
+}
 
 impl EquationPrint {
     fn new(
@@ -279,29 +294,30 @@ impl EquationPrint {
             has_vars,
             sides,
             discrete: is_discrete(&f),
+            rational: rational_class(&f),
             f,
             fuel,
             real: OnceLock::new(),
             int: OnceLock::new(),
+            exact: OnceLock::new(),
         }
     }
 
-    /// `l - r` at the sample points of `sample`, as `equation_eq` computes them.
+    /// `l - r` at the sample points, as `equation_eq` computes them.
     fn points(&self, int: bool) -> Option<&Points> {
-        let (cell, sample): (_, fn(&str, u32) -> f64) = if int {
-            (&self.int, sample_int)
-        } else {
-            (&self.real, sample_value)
-        };
-        cell.get_or_init(|| {
-            let mut budget = Budget::new(self.fuel);
-            let mut out = [C64::NAN; POINTS as usize];
-            for (k, o) in (0..POINTS).zip(out.iter_mut()) {
-                *o = numeric(&self.f, &|name: &str| sample(name, k), &mut budget).ok()?;
-            }
-            Some(out)
-        })
-        .as_ref()
+        let cell = if int { &self.int } else { &self.real };
+        cell.get_or_init(|| float_points(&self.f, int, &mut Budget::new(self.fuel)).ok())
+            .as_ref()
+    }
+
+    /// `l - r` at the rational points, as `equation_eq` computes them.
+    fn exact_pts(&self) -> Option<&ExactPts> {
+        if !self.rational {
+            return None;
+        }
+        self.exact
+            .get_or_init(|| exact_points(&self.f, &mut Budget::new(self.fuel)).ok())
+            .as_ref()
     }
 
     /// Whether `rel_eq` can find `self` (the gold's side) and `o` equal.
@@ -314,28 +330,29 @@ impl EquationPrint {
                 return true;
             }
         }
-        // Without variables the sides are compared instead (`Ctx::scalar_eq`, which for
-        // numbers is `Ctx::eq`, which their keys may rule out).
+        // Without variables the sides are compared instead, possibly swapped
+        // (`Ctx::scalar_eq`, which for numbers is `Ctx::eq`, which their keys may rule out).
         if !self.has_vars && !o.has_vars {
             let number = |k: &Key| matches!(k, Key::Exact(_) | Key::Scalar { .. });
+            let may = |a: &Key, b: &Key| !(number(a) && number(b)) || a.may_equal(b, rel_tol);
             return match (&self.sides, &o.sides) {
-                (Some((l1, r1)), Some((l2, r2))) => [(l1, l2), (r1, r2)]
-                    .iter()
-                    .all(|(a, b)| !(number(a) && number(b)) || a.may_equal(b, rel_tol)),
+                (Some((l1, r1)), Some((l2, r2))) => {
+                    (may(l1, l2) && may(r1, r2)) || (may(l1, r2) && may(r1, l2))
+                }
                 _ => true,
             };
         }
+        // The first stage of `equation_eq`; only its "no" is final (an identity pair is
+        // compared side by side, a "yes" may still be refuted in multi-precision).
         let int = self.discrete || o.discrete;
-        let (Some(f), Some(g)) = (self.points(int), o.points(int)) else {
-            return true;
+        let (ef, eg) = (self.exact_pts(), o.exact_pts());
+        let mut float = || Some((*self.points(int)?, *o.points(int)?));
+        let exact_pair = if self.rational && o.rational {
+            (ef, eg)
+        } else {
+            (None, None)
         };
-        let mut check = Proportional::default();
-        for (&fv, &gv) in f.iter().zip(g) {
-            if !check.feed(fv, gv) {
-                return false;
-            }
-        }
-        check.holds()
+        equation_stage1(exact_pair, &mut float) != Prop::No
     }
 }
 
@@ -344,11 +361,12 @@ fn difference(l: &Expr, r: &Expr) -> Expr {
     Expr::Add(vec![l.clone(), Expr::Neg(Box::new(r.clone()))])
 }
 
-/// The proportionality test of `Ctx::equation_eq`, one sample point at a time.
+/// The proportionality test of `Ctx::equation_eq` in f64, one sample point at a time.
 #[derive(Default)]
 struct Proportional {
     ratio: Option<C64>,
     valid: u32,
+    zeros: u32,
 }
 
 impl Proportional {
@@ -360,6 +378,7 @@ impl Proportional {
         let (fa, ga) = (fv.abs(), gv.abs());
         if fa < 1e-12 && ga < 1e-12 {
             self.valid += 1;
+            self.zeros += 1;
             return true;
         }
         if fa < 1e-12 || ga < 1e-12 {
@@ -378,10 +397,45 @@ impl Proportional {
         true
     }
 
-    /// Proportional at enough points.
-    fn holds(&self) -> bool {
-        self.valid >= MIN_VALID_POINTS
+    /// The verdict once every point was fed.
+    fn verdict(&self) -> Prop {
+        if self.valid < MIN_VALID_POINTS {
+            Prop::Unknown
+        } else if self.zeros == self.valid {
+            Prop::BothZero
+        } else {
+            Prop::Yes
+        }
     }
+}
+
+/// Exact values at the rational points when both differences are rational functions.
+type ExactPts = Vec<Option<BigRational>>;
+
+/// The first stage of comparing two equations' differences `f`, `g` (shared by
+/// `Ctx::equation_eq` and [`EquationPrint::may_equal`], so that a key never rules out what
+/// the full check accepts): exactly at rational points when both are rational functions
+/// (and enough points are defined), else in f64 at the sample points.
+fn equation_stage1(
+    exact_pts: (Option<&ExactPts>, Option<&ExactPts>),
+    float_pts: &mut dyn FnMut() -> Option<(Points, Points)>,
+) -> Prop {
+    if let (Some(f), Some(g)) = exact_pts {
+        let p = exact_proportional(f, g);
+        if p != Prop::Unknown {
+            return p;
+        }
+    }
+    let Some((f, g)) = float_pts() else {
+        return Prop::Unknown;
+    };
+    let mut check = Proportional::default();
+    for (&fv, &gv) in f.iter().zip(&g) {
+        if !check.feed(fv, gv) {
+            return Prop::No;
+        }
+    }
+    check.verdict()
 }
 
 /// [`key_of`] of an expression that is already normalised.
@@ -600,6 +654,11 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
         }
     }
     match e {
+        // `\sin 30^\circ`: a degree sign inside a trigonometric argument changes the value.
+        Expr::Func(
+            f @ (Func::Sin | Func::Cos | Func::Tan | Func::Cot | Func::Sec | Func::Csc),
+            args,
+        ) => Expr::Func(*f, args.iter().map(|x| n(&degrees_to_radians(x))).collect()),
         Expr::Unit(a, _) => n(a),
         Expr::Percent(a) => {
             if percent_value {
@@ -651,6 +710,20 @@ fn normalize(e: &Expr, percent_value: bool) -> Expr {
     }
 }
 
+/// Replace every `v^\circ` by `v \cdot \pi / 180`.
+fn degrees_to_radians(e: &Expr) -> Expr {
+    match e {
+        Expr::Unit(a, u) if u == "degree" => Expr::Mul(vec![
+            degrees_to_radians(a),
+            Expr::Div(
+                Box::new(Expr::Const(Const::Pi)),
+                Box::new(Expr::Num(super::expr::Number::int(180))),
+            ),
+        ]),
+        _ => e.map_children(&degrees_to_radians),
+    }
+}
+
 fn pm_pair(a: Expr, b: Expr) -> Vec<Expr> {
     vec![
         Expr::Add(vec![a.clone(), b.clone()]),
@@ -674,12 +747,42 @@ struct Ctx<'a, 'b> {
     budget: &'b mut Budget,
 }
 
-/// Deterministic sample value of variable `name` at point `k` (FNV-1a hash).
+/// Deterministic sample value of variable `name` at point `k` (FNV-1a hash), covering both
+/// signs and the branches of non-analytic functions: points `k % 4 == 0` lie in
+/// `[0.3, 2.3)`, `1` in `(-3, -0.3]`, `2` are integers (`k % 8 == 2`) or half-integers in
+/// `[-6, 6.5]`, `3` in `[2.3, 10.3)`. Every value is an f64, so the multi-precision check
+/// evaluates at exactly the same point.
 fn sample_value(name: &str, k: u32) -> f64 {
     let h = fnv(name, k);
-    // In [0.3, 2.3): positive and away from integers' special points most of the time.
     let u = (h >> 11) as f64 / (1u64 << 53) as f64;
-    0.3 + 2.0 * u
+    match k % 4 {
+        0 => 0.3 + 2.0 * u,
+        1 => -(0.3 + 2.7 * u),
+        2 => {
+            #[allow(clippy::cast_precision_loss)]
+            let i = ((h >> 7) % 13) as f64 - 6.0;
+            if k % 8 == 2 {
+                i
+            } else {
+                i + 0.5
+            }
+        }
+        _ => 2.3 + 8.0 * u,
+    }
+}
+
+/// Deterministic rational sample point of variable `name` for exact identity testing:
+/// integers in `[-30, 30]` (`k % 3 == 0`), fractions `n / d` with `|n| <= 10^6`,
+/// `2 <= d <= 998` (`k % 3 == 1`), half-integers in `[-20, 20]` (`k % 3 == 2`).
+fn sample_rat(name: &str, k: u32) -> SmallQ {
+    let h = fnv(name, k ^ 0x5bd1_e995);
+    let int = |m: u64, off: i128| i128::from(m) - off;
+    let (n, d) = match k % 3 {
+        0 => (int((h >> 9) % 61, 30), 1),
+        1 => (int(h % 2_000_001, 1_000_000), int(2 + (h >> 40) % 997, 0)),
+        _ => (int((h >> 9) % 81, 40), 2),
+    };
+    SmallQ::new(n, d).unwrap_or(SmallQ::ZERO)
 }
 
 fn fnv(name: &str, k: u32) -> u64 {
@@ -715,8 +818,193 @@ fn is_discrete(e: &Expr) -> bool {
     }
 }
 
-const POINTS: u32 = 8;
+const POINTS: u32 = 12;
 const MIN_VALID_POINTS: u32 = 3;
+/// Rational points of exact identity testing, and how many must be defined on both sides.
+const EXACT_POINTS: u32 = 8;
+const MIN_EXACT_POINTS: usize = 5;
+/// Numeric matches confirmed in multi-precision per comparison (each costs far more than
+/// an f64 evaluation; one disagreement is enough to reject).
+const MP_CONFIRM_POINTS: u32 = 2;
+
+/// `e = c * \sqrt{r}` with rationals `c` and `r >= 0` (in `i128`), for products and
+/// quotients of rationals and square roots of rationals; `None` for anything else or on
+/// overflow.
+fn sqrt_form(e: &Expr) -> Option<(SmallQ, SmallQ)> {
+    let one = SmallQ::new(1, 1)?;
+    let leaf = |x: &Expr| match exact_small(x, &|_| None) {
+        Some(Small::Value(q)) => Some(q),
+        _ => None,
+    };
+    match e {
+        Expr::Func(Func::Root, v) if v.len() == 2 => {
+            let (n, r) = (leaf(&v[1])?, leaf(&v[0])?);
+            (n == SmallQ::new(2, 1)? && r.signum() >= 0).then_some((one, r))
+        }
+        Expr::Neg(a) => {
+            let (c, r) = sqrt_form(a)?;
+            Some((c.checked_mul(SmallQ::new(-1, 1)?)?, r))
+        }
+        Expr::Mul(v) => v.iter().try_fold((one, one), |(c, r), x| {
+            let (cx, rx) = sqrt_form(x)?;
+            Some((c.checked_mul(cx)?, r.checked_mul(rx)?))
+        }),
+        Expr::Div(a, b) => {
+            let ((ca, ra), (cb, rb)) = (sqrt_form(a)?, sqrt_form(b)?);
+            // ca √ra / (cb √rb) = ca / (cb rb) √(ra rb)
+            Some((
+                ca.checked_mul(cb.checked_mul(rb)?.recip()?)?,
+                ra.checked_mul(rb)?,
+            ))
+        }
+        _ => leaf(e).map(|q| (q, one)),
+    }
+}
+
+/// `c1 \sqrt{r1} = c2 \sqrt{r2}`: same sign and `c1^2 r1 = c2^2 r2` (`None` on overflow).
+fn sqrt_forms_equal(x: (SmallQ, SmallQ), y: (SmallQ, SmallQ)) -> Option<bool> {
+    let sign = |(c, r): (SmallQ, SmallQ)| c.signum() * r.signum();
+    let sq = |(c, r): (SmallQ, SmallQ)| c.checked_mul(c)?.checked_mul(r);
+    Some(sign(x) == sign(y) && sq(x)? == sq(y)?)
+}
+
+/// Whether `e` is a rational function of its variables (with `|.|`, floor and ceiling):
+/// such expressions are compared exactly at rational points.
+fn rational_class(e: &Expr) -> bool {
+    match e {
+        Expr::Num(_) | Expr::Sym(_) | Expr::Const(Const::Pi | Const::E) => true,
+        Expr::Add(v) | Expr::Mul(v) => v.iter().all(rational_class),
+        Expr::Neg(a) | Expr::Unit(a, _) => rational_class(a),
+        Expr::Div(a, b) => rational_class(a) && rational_class(b),
+        Expr::Pow(b, x) => {
+            rational_class(b) && !has_vars(x) && {
+                let mut scratch = Budget::new(1_000);
+                matches!(exact(x, &mut scratch), Ok(Some(q))
+                    if q.is_integer() && q.numer().bits() <= 8)
+            }
+        }
+        Expr::Func(Func::Abs | Func::Floor | Func::Ceil, v) => {
+            v.len() == 1 && rational_class(&v[0])
+        }
+        _ => false,
+    }
+}
+
+/// Exact values of a [`rational_class`] expression at the rational sample points (`None`
+/// where it is undefined or too large).
+fn exact_points(e: &Expr, budget: &mut Budget) -> Result<Vec<Option<BigRational>>, OutOfFuel> {
+    let vars = exact_vars(e);
+    (0..EXACT_POINTS)
+        .map(|k| exact_point(e, &vars, k, budget))
+        .collect()
+}
+
+/// The free variables of `e`, and pi / e when present (sampled like variables, see
+/// `eval::const_name`).
+fn exact_vars(e: &Expr) -> Vec<String> {
+    let mut vars = Vec::new();
+    e.free_vars(&mut vars);
+    vars.extend(
+        [Const::Pi, Const::E]
+            .into_iter()
+            .filter(|c| has_const(e, *c))
+            .filter_map(const_name)
+            .map(str::to_string),
+    );
+    vars
+}
+
+/// `e` exactly at rational point `k` (`None`: undefined there or too large).
+fn exact_point(
+    e: &Expr,
+    vars: &[String],
+    k: u32,
+    budget: &mut Budget,
+) -> Result<Option<BigRational>, OutOfFuel> {
+    Ok(exact_point_small(e, vars, k, budget)?.big())
+}
+
+/// A value at a rational point: reduced `i128` parts, or big (`None`: undefined).
+enum Pt {
+    Small(SmallQ),
+    Big(Option<BigRational>),
+}
+
+impl Pt {
+    fn big(self) -> Option<BigRational> {
+        match self {
+            Pt::Small(q) => Some(q.to_big()),
+            Pt::Big(q) => q,
+        }
+    }
+}
+
+/// [`exact_point`] without converting an `i128` result.
+fn exact_point_small(
+    e: &Expr,
+    vars: &[String],
+    k: u32,
+    budget: &mut Budget,
+) -> Result<Pt, OutOfFuel> {
+    budget.spend(e.size() as u64)?;
+    let vals: Vec<(&str, SmallQ)> = vars
+        .iter()
+        .map(|v| (v.as_str(), sample_rat(v, k)))
+        .collect();
+    let find = |name: &str| vals.iter().find(|(n, _)| *n == name).map(|(_, q)| *q);
+    // `i128` rationals first; big rationals when they overflow.
+    Ok(match exact_small(e, &find) {
+        Some(Small::Value(q)) => Pt::Small(q),
+        Some(Small::Undefined) => Pt::Big(None),
+        None => Pt::Big(exact_env(
+            e,
+            &|name: &str| find(name).map(SmallQ::to_big),
+            budget,
+        )?),
+    })
+}
+
+/// Outcome of comparing two functions' values point by point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prop {
+    /// Proportional with a non-zero constant (or equal) at every valid point.
+    Yes,
+    No,
+    /// Both zero at every valid point (two identities).
+    BothZero,
+    /// Too few points where both are defined.
+    Unknown,
+}
+
+/// `f` and `g` proportional at the rational points, exactly: `f(p) g(q) = f(q) g(p)`.
+fn exact_proportional(f: &[Option<BigRational>], g: &[Option<BigRational>]) -> Prop {
+    let mut ratio: Option<BigRational> = None;
+    let (mut valid, mut zeros) = (0, 0);
+    for (fv, gv) in f.iter().zip(g) {
+        let (Some(fv), Some(gv)) = (fv, gv) else {
+            continue;
+        };
+        valid += 1;
+        match (fv.is_zero(), gv.is_zero()) {
+            (true, true) => zeros += 1,
+            (false, false) => {
+                let q = fv / gv;
+                if ratio.as_ref().is_some_and(|r| *r != q) {
+                    return Prop::No;
+                }
+                ratio = Some(q);
+            }
+            _ => return Prop::No,
+        }
+    }
+    if valid < MIN_EXACT_POINTS {
+        Prop::Unknown
+    } else if zeros == valid {
+        Prop::BothZero
+    } else {
+        Prop::Yes
+    }
+}
 
 fn as_rel_assignment(e: &Expr) -> Option<(&Expr, &Expr)> {
     // `x = v` or a chain `a = b = v`: the last right-hand side, if the left is a symbol.
@@ -802,6 +1090,17 @@ fn pick_pm(e: &Expr, plus: bool) -> Expr {
             ])
         }
         _ => e.map_children(&|x| pick_pm(x, plus)),
+    }
+}
+
+fn has_const(e: &Expr, c: Const) -> bool {
+    match e {
+        Expr::Const(k) => *k == c,
+        Expr::Num(_) | Expr::Sym(_) | Expr::Text(_) => false,
+        Expr::Add(v) | Expr::Mul(v) | Expr::Func(_, v) => v.iter().any(|x| has_const(x, c)),
+        Expr::Neg(a) | Expr::Percent(a) | Expr::Unit(a, _) => has_const(a, c),
+        Expr::Div(a, b) | Expr::Pow(a, b) => has_const(a, c) || has_const(b, c),
+        _ => false,
     }
 }
 
@@ -1032,6 +1331,9 @@ impl Ctx<'_, '_> {
                     (b, a)
                 };
                 if let Some((_, rhs)) = as_rel_assignment(r) {
+                    if !self.chain_true(r)? {
+                        return Ok(false);
+                    }
                     let rhs = rhs.clone();
                     return if std::ptr::eq(r, a) {
                         self.eq(&rhs, other)
@@ -1316,7 +1618,12 @@ impl Ctx<'_, '_> {
         }
         // Assignments to the same name (chains read by their last right-hand side).
         if let (Some((x, rx)), Some((y, ry))) = (as_rel_assignment(a), as_rel_assignment(b)) {
-            if is_assignable(x) && same_name(x, y, rx, ry) && self.eq(rx, ry)? {
+            if is_assignable(x)
+                && same_name(x, y, rx, ry)
+                && self.chain_true(a)?
+                && self.chain_true(b)?
+                && self.eq(rx, ry)?
+            {
                 return Ok(true);
             }
         }
@@ -1338,7 +1645,11 @@ impl Ctx<'_, '_> {
         Ok(false)
     }
 
-    /// `l1 = r1` vs `l2 = r2`: `l1 - r1` and `l2 - r2` proportional with a non-zero constant.
+    /// `l1 = r1` vs `l2 = r2`: `l1 - r1` and `l2 - r2` proportional with a non-zero
+    /// constant; exactly when both are rational functions, else numerically (f64, then
+    /// confirmed in multi-precision). Two identities (`(x+1)^2 = x^2+2x+1`) and two
+    /// statements without variables (`26^2 = 676`) are compared side by side (either
+    /// orientation), never as `0 = 0`.
     fn equation_eq(&mut self, l1: &Expr, r1: &Expr, l2: &Expr, r2: &Expr) -> R<bool> {
         let f = difference(l1, r1);
         let g = difference(l2, r2);
@@ -1346,24 +1657,125 @@ impl Ctx<'_, '_> {
         f.free_vars(&mut vars);
         g.free_vars(&mut vars);
         if vars.is_empty() {
-            // Two numeric statements: compare truth is meaningless; compare sides.
-            return Ok(self.scalar_eq(l1, l2)? && self.scalar_eq(r1, r2)?);
+            return self.side_by_side(l1, r1, l2, r2);
         }
-        let sample = if is_discrete(&f) || is_discrete(&g) {
-            sample_int
+        let int = is_discrete(&f) || is_discrete(&g);
+        let exact_pts = if rational_class(&f) && rational_class(&g) {
+            Some((
+                exact_points(&f, self.budget)?,
+                exact_points(&g, self.budget)?,
+            ))
         } else {
-            sample_value
+            None
         };
-        let mut check = Proportional::default();
+        let mut float_err = None;
+        let budget = &mut *self.budget;
+        let mut float = || match (float_points(&f, int, budget), float_points(&g, int, budget)) {
+            (Ok(x), Ok(y)) => Some((x, y)),
+            _ => {
+                float_err = Some(Fail::Budget);
+                None
+            }
+        };
+        let stage1 = equation_stage1(
+            exact_pts
+                .as_ref()
+                .map_or((None, None), |(x, y)| (Some(x), Some(y))),
+            &mut float,
+        );
+        if let Some(e) = float_err {
+            return Err(e);
+        }
+        let exact_decided = exact_pts
+            .as_ref()
+            .is_some_and(|(x, y)| exact_proportional(x, y) != Prop::Unknown);
+        match stage1 {
+            Prop::No | Prop::Unknown => Ok(false),
+            Prop::BothZero => self.side_by_side(l1, r1, l2, r2),
+            Prop::Yes if exact_decided => Ok(true),
+            Prop::Yes => self.mp_proportional(&f, &g, int),
+        }
+    }
+
+    /// Two equations side by side: `l1 = l2` and `r1 = r2`, or swapped.
+    fn side_by_side(&mut self, l1: &Expr, r1: &Expr, l2: &Expr, r2: &Expr) -> R<bool> {
+        Ok((self.scalar_eq(l1, l2)? && self.scalar_eq(r1, r2)?)
+            || (self.scalar_eq(l1, r2)? && self.scalar_eq(r1, l2)?))
+    }
+
+    /// Whether multi-precision confirmation applies (`rel_tol` at or below the default;
+    /// a looser `rel_tol` asks for the f64 comparison only).
+    fn confirm_mp(&self) -> bool {
+        self.opts.rel_tol <= 1e-9
+    }
+
+    /// Confirm a numeric proportionality in multi-precision: the ratio `f / g` is the same
+    /// at the first [`MP_CONFIRM_POINTS`] points where both are non-zero and evaluable.
+    fn mp_proportional(&mut self, f: &Expr, g: &Expr, int: bool) -> R<bool> {
+        if !self.confirm_mp() {
+            return Ok(true);
+        }
+        let sample: fn(&str, u32) -> f64 = if int { sample_int } else { sample_value };
+        let mut first: Option<Mc> = None;
+        let mut used = 0;
         for k in 0..POINTS {
+            if used >= MP_CONFIRM_POINTS {
+                break;
+            }
             let env = |name: &str| sample(name, k);
-            let fv = numeric(&f, &env, self.budget)?;
-            let gv = numeric(&g, &env, self.budget)?;
-            if !check.feed(fv, gv) {
+            let (Some(fv), Some(gv)) = (
+                mp_numeric(f, &env, self.budget)?,
+                mp_numeric(g, &env, self.budget)?,
+            ) else {
+                continue;
+            };
+            match (mp_is_zero(&fv), mp_is_zero(&gv)) {
+                (true, true) => continue,
+                (false, false) => {}
+                _ => return Ok(false),
+            }
+            let Some(q) = mp_ratio(&fv, &gv) else {
+                continue;
+            };
+            used += 1;
+            match &first {
+                None => first = Some(q),
+                Some(r) => {
+                    if !mp_close(r, &q) {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Confirm a numeric match of two values in multi-precision (`true` when it cannot be
+    /// evaluated there: the f64 verdict stands).
+    fn mp_confirms(&mut self, a: &Expr, b: &Expr, env: &dyn Fn(&str) -> f64) -> R<bool> {
+        let (Some(x), Some(y)) = (
+            mp_numeric(a, env, self.budget)?,
+            mp_numeric(b, env, self.budget)?,
+        ) else {
+            return Ok(true);
+        };
+        Ok(mp_close(&x, &y))
+    }
+
+    /// A relation chain read through its last value must be true: every `=` link between
+    /// two operands of its variable-free tail holds (`x = 2 + 3 = 5`, `\frac12 + 1 =
+    /// \frac32`; not `7 = 6`). `\approx` links are not checked.
+    fn chain_true(&mut self, rel: &Expr) -> R<bool> {
+        let Expr::Rel(v, ops) = rel else {
+            return Ok(true);
+        };
+        let start = v.iter().rposition(has_vars).map_or(0, |i| i + 1);
+        for (i, op) in ops.iter().enumerate().skip(start) {
+            if *op == RelOp::Eq && !self.scalar_eq(&v[i], &v[i + 1])? {
                 return Ok(false);
             }
         }
-        Ok(check.holds())
+        Ok(true)
     }
 
     fn scalar_eq(&mut self, a: &Expr, b: &Expr) -> R<bool> {
@@ -1416,10 +1828,29 @@ impl Ctx<'_, '_> {
             if overflow(va, a) || overflow(vb, b) {
                 return Err(Fail::Budget);
             }
-            if let Some(((val, half, sig), _)) = dec_vs_exact {
+            if let Some(((val, half, sig), dec_is_b)) = dec_vs_exact {
                 let other = if db.is_some() { va } else { vb };
                 if !other.is_finite() {
                     return Ok(false);
+                }
+                // A decimal that is the value itself (`\cos 60^\circ` = `0.5`), whatever
+                // its digits.
+                let other_expr = if dec_is_b { a } else { b };
+                let dec = Expr::Num(super::expr::Number {
+                    value: val.clone(),
+                    decimals: None,
+                    sig_digits: 0,
+                });
+                if self.confirm_mp()
+                    && (other.re - val.to_f64().unwrap_or(f64::NAN)).abs()
+                        <= 1e-12 * other.abs().max(1.0)
+                    && matches!(
+                        (mp_numeric(other_expr, &|_| f64::NAN, self.budget)?,
+                         mp_numeric(&dec, &|_| f64::NAN, self.budget)?),
+                        (Some(x), Some(y)) if mp_close(&x, &y)
+                    )
+                {
+                    return Ok(true);
                 }
                 let (Some(v), Some(h)) = (val.to_f64(), half.to_f64()) else {
                     return Ok(false);
@@ -1428,15 +1859,57 @@ impl Ctx<'_, '_> {
                     && other.im.abs() <= h
                     && (other.re - v).abs() <= h * (1.0 + 1e-9) + 1e-15 * v.abs());
             }
-            return Ok(self.close(va, vb, ea.as_ref().or(eb.as_ref())));
+            if !self.close(va, vb, ea.as_ref().or(eb.as_ref())) {
+                return Ok(false);
+            }
+            if !self.confirm_mp() {
+                return Ok(true);
+            }
+            // Confirm: `c \sqrt{r}` forms (`2\sqrt{3}`, `\frac{\sqrt2}{2}`) exactly, anything
+            // else in multi-precision.
+            if let Some(v) = sqrt_form(a)
+                .zip(sqrt_form(b))
+                .and_then(|(x, y)| sqrt_forms_equal(x, y))
+            {
+                return Ok(v);
+            }
+            return self.mp_confirms(a, b, &|_| f64::NAN);
         }
-        // Identity testing at sample points.
+        // Rational functions: exact identity testing at rational points (zero tolerance).
+        if rational_class(a) && rational_class(b) {
+            // Point by point (stop at the first difference), as `exact_equal` decides.
+            let (va, vb) = (exact_vars(a), exact_vars(b));
+            let mut valid = 0;
+            for k in 0..EXACT_POINTS {
+                let pa = exact_point_small(a, &va, k, self.budget)?;
+                let pb = exact_point_small(b, &vb, k, self.budget)?;
+                // Reduced `i128` rationals are equal exactly when their parts are.
+                let same = match (pa, pb) {
+                    (Pt::Small(x), Pt::Small(y)) => Some(x == y),
+                    (x, y) => match (x.big(), y.big()) {
+                        (Some(x), Some(y)) => Some(x == y),
+                        _ => None,
+                    },
+                };
+                match same {
+                    Some(false) => return Ok(false),
+                    Some(true) => valid += 1,
+                    None => {}
+                }
+            }
+            if valid >= MIN_EXACT_POINTS {
+                return Ok(true);
+            }
+        }
+        // Identity testing at sample points: f64, each match confirmed in multi-precision at
+        // the first few points.
         let sample = if is_discrete(a) || is_discrete(b) {
             sample_int
         } else {
             sample_value
         };
         let mut valid = 0;
+        let mut confirmed = 0;
         for k in 0..POINTS {
             let env = |name: &str| sample(name, k);
             let va = numeric(a, &env, self.budget)?;
@@ -1449,6 +1922,12 @@ impl Ctx<'_, '_> {
             }
             if !self.close(va, vb, None) {
                 return Ok(false);
+            }
+            if self.confirm_mp() && confirmed < MP_CONFIRM_POINTS {
+                confirmed += 1;
+                if !self.mp_confirms(a, b, &env)? {
+                    return Ok(false);
+                }
             }
             valid += 1;
         }

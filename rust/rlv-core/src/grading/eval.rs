@@ -123,9 +123,27 @@ impl C64 {
 /// # Errors
 /// [`OutOfFuel`] when the budget runs out.
 pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOfFuel> {
+    exact_env(e, &|_| None, budget)
+}
+
+/// Values of variables for [`exact_env`] (`None`: not rational / unknown).
+pub type RatEnv<'a> = &'a dyn Fn(&str) -> Option<BigRational>;
+
+/// [`exact`] with the variables valued by `env`.
+///
+/// # Errors
+/// [`OutOfFuel`] when the budget runs out.
+pub fn exact_env(
+    e: &Expr,
+    env: RatEnv<'_>,
+    budget: &mut Budget,
+) -> Result<Option<BigRational>, OutOfFuel> {
     budget.spend(1)?;
+    let exact = |x: &Expr, b: &mut Budget| exact_env(x, env, b);
     Ok(match e {
         Expr::Num(n) => Some(n.value.clone()),
+        Expr::Sym(s) => env(s),
+        Expr::Const(c) => const_name(*c).and_then(env),
         Expr::Add(v) => {
             let mut acc = BigRational::zero();
             for x in v {
@@ -167,7 +185,7 @@ pub fn exact(e: &Expr, budget: &mut Budget) -> Result<Option<BigRational>, OutOf
             };
             pow_exact(&base, &ex, budget)?
         }
-        Expr::Func(f, args) => func_exact(*f, args, budget)?,
+        Expr::Func(f, args) => func_exact(*f, args, env, budget)?,
         Expr::Unit(a, _) => exact(a, budget)?,
         _ => None,
     })
@@ -245,11 +263,12 @@ fn pow_exact(
 fn func_exact(
     f: Func,
     args: &[Expr],
+    env: RatEnv<'_>,
     budget: &mut Budget,
 ) -> Result<Option<BigRational>, OutOfFuel> {
     let mut vals = Vec::with_capacity(args.len());
     for a in args {
-        let Some(v) = exact(a, budget)? else {
+        let Some(v) = exact_env(a, env, budget)? else {
             return Ok(None);
         };
         vals.push(v);
@@ -511,4 +530,248 @@ fn func_numeric(f: Func, v: &[C64]) -> C64 {
         },
         Func::Gcd | Func::Lcm | Func::Sum | Func::Prod => C64::NAN,
     }
+}
+
+/// The name under which exact evaluation asks `env` for a transcendental constant (never
+/// the name of a parsed variable). Identity testing treats pi and e as variables: a
+/// rational function of pi (or of e) that vanishes at the constant vanishes identically,
+/// as the constant is transcendental.
+#[must_use]
+pub fn const_name(c: Const) -> Option<&'static str> {
+    match c {
+        Const::Pi => Some("#pi"),
+        Const::E => Some("#e"),
+        Const::I | Const::Infinity => None,
+    }
+}
+
+/// A rational with `i128` parts (`den > 0`, reduced): the fast path of exact evaluation at
+/// small rational points. Every operation is checked; an overflow gives `None` and the
+/// caller falls back to big rationals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmallQ {
+    num: i128,
+    den: i128,
+}
+
+fn gcd_i128(a: i128, b: i128) -> i128 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    if let (Ok(x), Ok(y)) = (u64::try_from(a), u64::try_from(b)) {
+        return i128::from(binary_gcd(x, y));
+    }
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    i128::try_from(a).unwrap_or(1)
+}
+
+/// Stein's binary gcd (no divisions).
+fn binary_gcd(mut a: u64, mut b: u64) -> u64 {
+    if a == 0 {
+        return b;
+    }
+    if b == 0 {
+        return a;
+    }
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            std::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == 0 {
+            return a << shift;
+        }
+    }
+}
+
+impl SmallQ {
+    pub const ZERO: SmallQ = SmallQ { num: 0, den: 1 };
+
+    /// `num / den` reduced (`None` when `den` is zero or on overflow).
+    #[must_use]
+    pub fn new(num: i128, den: i128) -> Option<Self> {
+        if den == 0 {
+            return None;
+        }
+        let g = gcd_i128(num, den);
+        let (mut n, mut d) = if g > 1 {
+            (num / g, den / g)
+        } else {
+            (num, den)
+        };
+        if d < 0 {
+            n = n.checked_neg()?;
+            d = d.checked_neg()?;
+        }
+        Some(Self { num: n, den: d })
+    }
+
+    /// From a big rational that fits.
+    #[must_use]
+    pub fn from_big(q: &BigRational) -> Option<Self> {
+        Some(Self {
+            num: q.numer().to_i128()?,
+            den: q.denom().to_i128()?,
+        })
+    }
+
+    #[must_use]
+    pub fn to_big(self) -> BigRational {
+        BigRational::new_raw(BigInt::from(self.num), BigInt::from(self.den))
+    }
+
+    /// `self + o` (`None` on overflow).
+    #[must_use]
+    pub fn checked_add(self, o: Self) -> Option<Self> {
+        if self.den == 1 && o.den == 1 {
+            return Some(Self {
+                num: self.num.checked_add(o.num)?,
+                den: 1,
+            });
+        }
+        let n = self
+            .num
+            .checked_mul(o.den)?
+            .checked_add(o.num.checked_mul(self.den)?)?;
+        Self::new(n, self.den.checked_mul(o.den)?)
+    }
+
+    /// `self * o` (`None` on overflow).
+    #[must_use]
+    pub fn checked_mul(self, o: Self) -> Option<Self> {
+        if self.den == 1 && o.den == 1 {
+            return Some(Self {
+                num: self.num.checked_mul(o.num)?,
+                den: 1,
+            });
+        }
+        Self::new(self.num.checked_mul(o.num)?, self.den.checked_mul(o.den)?)
+    }
+
+    /// `1 / self` (`None` for zero).
+    #[must_use]
+    pub fn recip(self) -> Option<Self> {
+        Self::new(self.den, self.num)
+    }
+
+    /// -1, 0 or 1.
+    #[must_use]
+    pub fn signum(self) -> i128 {
+        self.num.signum()
+    }
+
+    fn floor(self) -> Self {
+        Self {
+            num: self.num.div_euclid(self.den),
+            den: 1,
+        }
+    }
+}
+
+/// Outcome of [`exact_small`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Small {
+    Value(SmallQ),
+    /// Division by zero (or `0^{-n}`).
+    Undefined,
+}
+
+/// Exact value of a rational function (numbers, variables, `+ - * /`, integer powers,
+/// `|.|`, floor, ceiling, units) in `i128` rationals; `None` on overflow or an unsupported
+/// node (the caller then uses [`exact_env`]).
+pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Small> {
+    use Small::{Undefined, Value};
+    let v = |x: &Expr| exact_small(x, env);
+    Some(match e {
+        Expr::Num(n) => Value(SmallQ::from_big(&n.value)?),
+        Expr::Sym(s) => Value(env(s)?),
+        Expr::Const(c) => Value(env(const_name(*c)?)?),
+        Expr::Add(xs) | Expr::Mul(xs) => {
+            let add = matches!(e, Expr::Add(_));
+            let mut acc = SmallQ {
+                num: i128::from(!add),
+                den: 1,
+            };
+            let mut undefined = false;
+            for x in xs {
+                match v(x)? {
+                    Value(y) => {
+                        acc = if add {
+                            acc.checked_add(y)?
+                        } else {
+                            acc.checked_mul(y)?
+                        }
+                    }
+                    Undefined => undefined = true,
+                }
+            }
+            if undefined {
+                Undefined
+            } else {
+                Value(acc)
+            }
+        }
+        Expr::Neg(a) => match v(a)? {
+            Value(x) => Value(SmallQ {
+                num: x.num.checked_neg()?,
+                den: x.den,
+            }),
+            Undefined => Undefined,
+        },
+        Expr::Div(a, b) => match (v(a)?, v(b)?) {
+            (Value(x), Value(y)) if y.num != 0 => Value(x.checked_mul(SmallQ::new(y.den, y.num)?)?),
+            _ => Undefined,
+        },
+        Expr::Pow(b, x) => {
+            let Value(ex) = v(x)? else {
+                return Some(Undefined);
+            };
+            if ex.den != 1 || ex.num.abs() > 256 {
+                return None;
+            }
+            let Value(base) = v(b)? else {
+                return Some(Undefined);
+            };
+            if base.num == 0 && ex.num < 0 {
+                return Some(Undefined);
+            }
+            let mut acc = SmallQ { num: 1, den: 1 };
+            for _ in 0..ex.num.unsigned_abs() {
+                acc = acc.checked_mul(base)?;
+            }
+            Value(if ex.num < 0 {
+                SmallQ::new(acc.den, acc.num)?
+            } else {
+                acc
+            })
+        }
+        Expr::Func(f @ (Func::Abs | Func::Floor | Func::Ceil), args) if args.len() == 1 => {
+            match v(&args[0])? {
+                Value(x) => Value(match f {
+                    Func::Abs => SmallQ {
+                        num: x.num.checked_abs()?,
+                        den: x.den,
+                    },
+                    Func::Floor => x.floor(),
+                    _ => {
+                        let neg = SmallQ {
+                            num: x.num.checked_neg()?,
+                            den: x.den,
+                        };
+                        let fl = neg.floor();
+                        SmallQ {
+                            num: fl.num.checked_neg()?,
+                            den: 1,
+                        }
+                    }
+                }),
+                Undefined => Undefined,
+            }
+        }
+        Expr::Unit(a, _) => v(a)?,
+        _ => return None,
+    })
 }

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod expr;
 pub mod extract;
 pub mod lexer;
+pub mod mp;
 pub mod parse;
 
 pub use choice::extract_choice;
