@@ -496,6 +496,21 @@ def generated() -> list[Pair]:
                 True,
             )
         )
+    # Low-precision roundings of values with a finite decimal expansion (an integer gold
+    # written as `1.2E3`): rewarding them would let a policy answer with two digits.
+    for n in (1234, 98765, 4096, 1099511627776, 31415926):
+        digits = str(n)
+        for sig in (2, 3, 5):
+            if sig >= len(digits):
+                continue
+            mant = round(n / 10 ** (len(digits) - 1), sig - 1)
+            if mant * 10 ** (len(digits) - 1) == n:
+                continue
+            exp = len(digits) - 1
+            for written in (f"{mant}E+{exp}", f"{mant} \\times 10^{{{exp}}}"):
+                out.append(E("rounded-finite", str(n), written, str(n), f"{mant}*10**{exp}", False))
+    out.append(E("rounded-finite", "\\frac{1}{8}", "0.13", "1/8", "0.13", False))
+    out.append(E("rounded-finite", "\\frac{3}{16}", "0.19", "3/16", "0.19", False))
     return out
 
 

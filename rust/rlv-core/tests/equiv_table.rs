@@ -434,7 +434,8 @@ fn scientific_notation_keeps_written_digits() {
         ("4^{20}", "1.0995116278E+12", true),
         ("4^{20}", "1.09951162779E+12", false),
         ("4^{20}", "1.09951162777E+12", false),
-        ("4^{20}", "1.1E+12", true),
+        // Two digits do not stand for an exact integer (see rounded_forms_of_finite_decimals_need_ten_digits).
+        ("4^{20}", "1.1E+12", false),
         ("4^{20}", "1.2E+12", false),
         ("4^{20}", "1099511627780", false),
         ("1.5E+12", "1.5 \\times 10^{12}", true),
@@ -768,5 +769,23 @@ fn radicals_and_constants_exactly() {
         ("\\pi x + \\pi", "\\pi(x + 1)", true),
         ("\\pi x + \\pi", "\\pi(x + 1) + 10^{-30}", false),
         ("y = \\pi x", "2y = 2\\pi x", true),
+    ]);
+}
+
+#[test]
+fn rounded_forms_of_finite_decimals_need_ten_digits() {
+    check(&[
+        ("1234", "1.2E3", false),
+        ("1234", "1.2 \\times 10^3", false),
+        ("1234", "1.23 \\times 10^{3}", false),
+        ("1099511627776", "1.1E+12", false),
+        ("4^{20}", "1.09951162778E+12", true),
+        ("4^{20}", "1.099511628 \\times 10^{12}", true),
+        ("4^{20}", "1.09951163 \\times 10^{12}", false),
+        ("\\frac18", "0.13", false),
+        ("\\frac18", "0.125", true),
+        // Values without a finite expansion keep the two-digit rule.
+        ("\\frac13", "0.33", true),
+        ("\\frac23", "0.67", true),
     ]);
 }

@@ -1273,6 +1273,22 @@ fn text_of(e: &Expr) -> Option<String> {
 
 /// A decimal literal (possibly negated or in scientific notation): value, half a unit in
 /// the last written place, significant digits.
+/// Significant digits a rounded decimal must show to stand for a value that has a finite
+/// decimal expansion (see `Ctx::scalar_eq`).
+const MIN_SIG_DIGITS_ROUNDED: u32 = 10;
+
+/// Whether `q` has a finite decimal expansion (its denominator has no prime factor but 2 and 5).
+fn has_finite_decimal(q: &BigRational) -> bool {
+    let mut d = q.denom().clone();
+    for p in [2u32, 5] {
+        let p = num_bigint::BigInt::from(p);
+        while (&d % &p).is_zero() {
+            d /= &p;
+        }
+    }
+    d == num_bigint::BigInt::from(1)
+}
+
 fn as_decimal(e: &Expr) -> Option<(BigRational, BigRational, u32)> {
     match e {
         Expr::Num(n) => {
@@ -1811,7 +1827,17 @@ impl Ctx<'_, '_> {
             }
             if let Some(((val, half, sig), dec_is_b)) = dec_vs_exact {
                 let other = if dec_is_b { x } else { y };
-                return Ok(*sig >= 2 && (other - val).abs() <= *half);
+                // A value with a finite decimal expansion (`1234`, `\frac18`) can be written
+                // exactly: a rounded form of it counts only when it keeps at least
+                // `MIN_SIG_DIGITS_ROUNDED` significant digits (`1.09951162778E+12` for
+                // `4^{20}`), so that `1.2E3` is not rewarded for `1234`. Values without one
+                // (`\frac13`) keep the two-digit rule (`0.33`).
+                let min_sig = if has_finite_decimal(other) {
+                    MIN_SIG_DIGITS_ROUNDED
+                } else {
+                    2
+                };
+                return Ok(*sig >= min_sig && (other - val).abs() <= *half);
             }
             return Ok(false);
         }
