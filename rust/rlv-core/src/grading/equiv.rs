@@ -269,7 +269,7 @@ type Points = [C64; POINTS as usize];
 
 /// `f` at the f64 sample points (integer ones when `int`).
 fn float_points(f: &Expr, int: bool, budget: &mut Budget) -> Result<Points, OutOfFuel> {
-    let sample: fn(&str, u32) -> f64 = if int { sample_int } else { sample_value };
+    let sample = sampler(int);
     let mut out = [C64::NAN; POINTS as usize];
     for (k, o) in (0..POINTS).zip(out.iter_mut()) {
         *o = numeric(f, &|name: &str| sample(name, k), budget)?;
@@ -771,6 +771,16 @@ fn sample_value(name: &str, k: u32) -> f64 {
     }
 }
 
+/// The sample points of numeric identity testing: integer ones for expressions with sums,
+/// products and sequences ([`is_discrete`]), else [`sample_value`].
+fn sampler(int: bool) -> fn(&str, u32) -> f64 {
+    if int {
+        sample_int
+    } else {
+        sample_value
+    }
+}
+
 /// Deterministic rational sample point of variable `name` for exact identity testing:
 /// integers in `[-30, 30]` (`k % 3 == 0`), fractions `n / d` with `|n| <= 10^6`,
 /// `2 <= d <= 998` (`k % 3 == 1`), half-integers in `[-20, 20]` (`k % 3 == 2`).
@@ -843,7 +853,7 @@ fn sqrt_form(e: &Expr) -> Option<(SmallQ, SmallQ)> {
         }
         Expr::Neg(a) => {
             let (c, r) = sqrt_form(a)?;
-            Some((c.checked_mul(SmallQ::new(-1, 1)?)?, r))
+            Some((c.checked_neg()?, r))
         }
         Expr::Mul(v) => v.iter().try_fold((one, one), |(c, r), x| {
             let (cx, rx) = sqrt_form(x)?;
@@ -1271,8 +1281,6 @@ fn text_of(e: &Expr) -> Option<String> {
     }
 }
 
-/// A decimal literal (possibly negated or in scientific notation): value, half a unit in
-/// the last written place, significant digits.
 /// Significant digits a rounded decimal must show to stand for a value that has a finite
 /// decimal expansion (see `Ctx::scalar_eq`).
 const MIN_SIG_DIGITS_ROUNDED: u32 = 10;
@@ -1289,6 +1297,8 @@ fn has_finite_decimal(q: &BigRational) -> bool {
     d == num_bigint::BigInt::from(1)
 }
 
+/// A decimal literal (possibly negated or in scientific notation): value, half a unit in
+/// the last written place, significant digits.
 fn as_decimal(e: &Expr) -> Option<(BigRational, BigRational, u32)> {
     match e {
         Expr::Num(n) => {
@@ -1731,7 +1741,7 @@ impl Ctx<'_, '_> {
         if !self.confirm_mp() {
             return Ok(true);
         }
-        let sample: fn(&str, u32) -> f64 = if int { sample_int } else { sample_value };
+        let sample = sampler(int);
         let mut first: Option<Mc> = None;
         let mut used = 0;
         for k in 0..POINTS {
@@ -1903,7 +1913,7 @@ impl Ctx<'_, '_> {
         }
         // Rational functions: exact identity testing at rational points (zero tolerance).
         if rational_class(a) && rational_class(b) {
-            // Point by point (stop at the first difference), as `exact_equal` decides.
+            // Point by point, stopping at the first difference.
             let (va, vb) = (exact_vars(a), exact_vars(b));
             let mut valid = 0;
             for k in 0..EXACT_POINTS {
@@ -1929,11 +1939,7 @@ impl Ctx<'_, '_> {
         }
         // Identity testing at sample points: f64, each match confirmed in multi-precision at
         // the first few points.
-        let sample = if is_discrete(a) || is_discrete(b) {
-            sample_int
-        } else {
-            sample_value
-        };
+        let sample = sampler(is_discrete(a) || is_discrete(b));
         let mut valid = 0;
         let mut confirmed = 0;
         for k in 0..POINTS {

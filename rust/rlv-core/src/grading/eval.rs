@@ -651,6 +651,15 @@ impl SmallQ {
         Self::new(self.num.checked_mul(o.num)?, self.den.checked_mul(o.den)?)
     }
 
+    /// `-self` (`None` on overflow).
+    #[must_use]
+    pub fn checked_neg(self) -> Option<Self> {
+        Some(Self {
+            num: self.num.checked_neg()?,
+            den: self.den,
+        })
+    }
+
     /// `1 / self` (`None` for zero).
     #[must_use]
     pub fn recip(self) -> Option<Self> {
@@ -715,14 +724,11 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
             }
         }
         Expr::Neg(a) => match v(a)? {
-            Value(x) => Value(SmallQ {
-                num: x.num.checked_neg()?,
-                den: x.den,
-            }),
+            Value(x) => Value(x.checked_neg()?),
             Undefined => Undefined,
         },
         Expr::Div(a, b) => match (v(a)?, v(b)?) {
-            (Value(x), Value(y)) if y.num != 0 => Value(x.checked_mul(SmallQ::new(y.den, y.num)?)?),
+            (Value(x), Value(y)) if y.num != 0 => Value(x.checked_mul(y.recip()?)?),
             _ => Undefined,
         },
         Expr::Pow(b, x) => {
@@ -742,11 +748,7 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
             for _ in 0..ex.num.unsigned_abs() {
                 acc = acc.checked_mul(base)?;
             }
-            Value(if ex.num < 0 {
-                SmallQ::new(acc.den, acc.num)?
-            } else {
-                acc
-            })
+            Value(if ex.num < 0 { acc.recip()? } else { acc })
         }
         Expr::Func(f @ (Func::Abs | Func::Floor | Func::Ceil), args) if args.len() == 1 => {
             match v(&args[0])? {
@@ -756,17 +758,8 @@ pub fn exact_small(e: &Expr, env: &dyn Fn(&str) -> Option<SmallQ>) -> Option<Sma
                         den: x.den,
                     },
                     Func::Floor => x.floor(),
-                    _ => {
-                        let neg = SmallQ {
-                            num: x.num.checked_neg()?,
-                            den: x.den,
-                        };
-                        let fl = neg.floor();
-                        SmallQ {
-                            num: fl.num.checked_neg()?,
-                            den: 1,
-                        }
-                    }
+                    // ceil(x) = -floor(-x)
+                    _ => x.checked_neg()?.floor().checked_neg()?,
                 }),
                 Undefined => Undefined,
             }
