@@ -1,5 +1,9 @@
 """Shared test configuration: hypothesis profiles and paths of the shared data sets.
 
+Tests that read the shared data sets take their paths from the ``shared_file`` /
+``conformance_dir`` fixtures (or :func:`shared_path`), which skip the test when the data is
+missing; no test reads ``../shared`` by itself.
+
 Hypothesis profiles (select with ``HYPOTHESIS_PROFILE=<name>``; default ``ci``):
 
 * ``ci``: 200 examples per property (the default, used by ``.ci/run``);
@@ -36,8 +40,10 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-"""The shared data directory next to the checkout (``<repo>/../shared``)."""
+SHARED = Path(os.environ.get("RLV_SHARED_DIR") or REPO_ROOT.parent / "shared")
+"""The shared data directory: ``<repo>/../shared``, or ``$RLV_SHARED_DIR`` when set (set it to
+a missing directory, e.g. ``RLV_SHARED_DIR=/nonexistent pytest``, to check that every test
+that needs the shared data skips cleanly without it)."""
 
 
 def shared_path(*parts: str) -> Path:
