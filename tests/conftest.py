@@ -1,10 +1,15 @@
 """Shared test configuration: hypothesis profiles and paths of the shared data sets.
 
+Tests that read the shared data sets take their paths from the ``shared_file`` /
+``conformance_dir`` fixtures (or :func:`shared_path`), which skip the test when the data is
+missing; no test reads ``../shared`` by itself.
+
 Hypothesis profiles (select with ``HYPOTHESIS_PROFILE=<name>``; default ``ci``):
 
 * ``ci``: 200 examples per property (the default, used by ``.ci/run``);
 * ``dev``: 50 examples, for a quick local loop;
-* ``nightly``: 10,000 examples.
+* ``nightly``: 10,000 examples (50 times the ``ci`` work: raise the 300 s per-test timeout of
+  pyproject.toml with ``--timeout 3000``, or switch it off with ``--timeout 0``).
 
 All profiles disable hypothesis' per-example deadline: timing is asserted explicitly (with
 ``time.perf_counter``) where it matters, so a slow CI machine does not make tests flaky.
@@ -36,8 +41,10 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-"""The shared data directory next to the checkout (``<repo>/../shared``)."""
+SHARED = Path(os.environ.get("RLV_SHARED_DIR") or REPO_ROOT.parent / "shared")
+"""The shared data directory: ``<repo>/../shared``, or ``$RLV_SHARED_DIR`` when set (set it to
+a missing directory, e.g. ``RLV_SHARED_DIR=/nonexistent pytest``, to check that every test
+that needs the shared data skips cleanly without it)."""
 
 
 def shared_path(*parts: str) -> Path:

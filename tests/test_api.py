@@ -80,16 +80,6 @@ def test_exceptions_tree() -> None:
     assert rlv.RlvError is RlvError
 
 
-def test_import_does_not_pull_ml_frameworks() -> None:
-    code = (
-        "import sys, rlv, rlv.cli, rlv.grading, rlv.exceptions\n"
-        "bad = sorted(m for m in ('torch', 'vllm', 'transformers', 'tensorflow', 'jax')"
-        " if m in sys.modules)\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-
-
 # --------------------------------------------------------------------------------------------
 # extract_answer / is_equiv / grade
 
@@ -451,14 +441,10 @@ def test_embedded_corpus_is_shipped_and_well_formed() -> None:
 
 
 def test_cli_conformance_default_corpus() -> None:
-    try:
-        import rlv.conformance  # noqa: F401
-    except ImportError:
-        pytest.skip("rlv.conformance is not available yet")
     res = _run_cli("conformance")
-    # The exit status reports the pass rate; here we only need the embedded corpus to run.
-    assert res.returncode in (0, 1), res.stderr
-    assert res.stdout.strip()
+    # The exit status reports the pass rate: every case of the embedded corpus passes.
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "non-policy:" in res.stdout and "(100.0 %)" in res.stdout, res.stdout
 
 
 def test_min_decimals_option() -> None:

@@ -72,8 +72,7 @@ def test_embedded_corpus() -> None:
     from importlib import resources
 
     corpus = resources.files("rlv") / "data" / "grading_cases.jsonl"
-    if not corpus.is_file():
-        pytest.skip("embedded corpus not shipped")
+    assert corpus.is_file(), "the embedded corpus is not shipped"
     report = run_corpus(corpus)
     assert report.total > 0
     _assert_ok(report)

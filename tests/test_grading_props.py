@@ -13,6 +13,7 @@ Hypothesis profiles are set in ``conftest.py`` (``HYPOTHESIS_PROFILE=ci|dev|nigh
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -97,7 +98,7 @@ def test_grade_batch_arbitrary(pairs: list[tuple[str, str]]) -> None:
         if name == "equal":
             assert r == 1.0
         elif name == "invalid_gold":
-            assert r != r or r == 0.0  # NaN (unscorable) or 0
+            assert math.isnan(r)  # unscorable: no reward either way
         else:
             assert r == 0.0
     # Identical to per-pair grading.

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -398,16 +396,7 @@ def test_load_uses_eos_as_missing_pad(tmp_path: Path, saved_small: tuple[Path, A
 
 
 # ---------------------------------------------------------------------------------------------
-# Import hygiene
-
-
-def test_import_rlv_does_not_import_torch() -> None:
-    code = (
-        "import sys, rlv, rlv.tasks; "
-        "assert 'torch' not in sys.modules, 'torch'; "
-        "assert 'transformers' not in sys.modules, 'transformers'"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+# Exports
 
 
 def test_module_exports() -> None:
