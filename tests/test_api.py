@@ -430,7 +430,7 @@ def test_cli_help_and_version() -> None:
 
 
 def test_embedded_corpus_is_shipped_and_well_formed() -> None:
-    from rlv.data import default_cases_path
+    from rlv.testing.conformance import default_cases_path
 
     path = default_cases_path()
     assert path.is_file()
@@ -452,9 +452,9 @@ def test_embedded_corpus_is_shipped_and_well_formed() -> None:
 
 def test_cli_conformance_default_corpus() -> None:
     try:
-        import rlv.conformance  # noqa: F401
+        import rlv.testing.conformance  # noqa: F401
     except ImportError:
-        pytest.skip("rlv.conformance is not available yet")
+        pytest.skip("rlv.testing.conformance is not available yet")
     res = _run_cli("conformance")
     # The exit status reports the pass rate; here we only need the embedded corpus to run.
     assert res.returncode in (0, 1), res.stderr

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlv.config import Config, ConfigError, apply_overrides, from_dict, load_config, to_dict
+from rlv.exceptions import ConfigError
+from rlv.training.config import Config, apply_overrides, from_dict, load_config, to_dict
 
 
 def test_defaults_and_overrides() -> None:

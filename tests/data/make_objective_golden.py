@@ -194,9 +194,7 @@ def main(out_path: str) -> None:
             for k in ("loss/policy", "loss/verify", "loss/kl"):
                 if k in m:
                     sums[k] = sums.get(k, 0.0) + float(m[k].item())
-        grads = [
-            p.grad if p.grad is not None else torch.zeros_like(p) for p in model.parameters()
-        ]
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in model.parameters()]
         golden["cases"].append(
             {
                 "name": case["name"],

@@ -32,11 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from rlv.exceptions import RlvError
+from rlv.exceptions import RunDirError
 
 __all__ = [
     "STAGE_OUTPUTS",
-    "RunDirError",
     "check_run_dir",
     "claim_run_dir",
     "finish_run",
@@ -188,11 +187,6 @@ _LEGACY_MARKERS: dict[str, tuple[tuple[str, ...], ...]] = {
 all paths of one of these groups exist (files an unrelated directory is unlikely to hold)."""
 
 RUN_FILE = "run.json"
-
-
-class RunDirError(RlvError, ValueError):
-    """A run directory that cannot be used as asked (it holds another run, or has nothing to
-    resume)."""
 
 
 def _read_run_file(run_dir: Path) -> dict[str, Any]:
