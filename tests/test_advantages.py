@@ -1,4 +1,4 @@
-"""rlv.advantages: plain NumPy references, the worked examples of docs/advantages.md,
+"""rlv.advantages (rlv.rl.advantages): plain NumPy references, the worked examples of docs/advantages.md,
 hypothesis properties, Rust vs torch-path equality, dtype/kind round-trips and errors."""
 
 from __future__ import annotations
@@ -554,7 +554,11 @@ def test_large_batch_matches_reference_and_sparse_ids() -> None:
 
 
 def test_import_does_not_import_torch() -> None:
-    code = "import sys, rlv, rlv.advantages\nassert 'torch' not in sys.modules\n"
+    code = (
+        "import sys, rlv, rlv.rl.advantages\n"
+        "assert rlv.advantages is rlv.rl.advantages\n"
+        "assert 'torch' not in sys.modules\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

@@ -107,13 +107,13 @@ def test_config_error_is_a_value_error_and_an_rlv_error() -> None:
 
 
 def test_config_module_does_not_import_torch() -> None:
-    code = "import rlv.config, sys; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import rlv.training.config, sys; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_docs_training_shows_every_key_with_its_default(tmp_path: Path) -> None:
     """docs/training.md's configuration block is exactly ``rlv config``'s output."""
-    from rlv.config import to_yaml
+    from rlv.training.config import to_yaml
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
     m = re.search(
@@ -155,7 +155,7 @@ def test_yaml_output_round_trips(
 ) -> None:
     """``to_yaml`` then ``load_config`` gives the same Config for awkward strings ("No",
     "null", "1e3", newlines, unicode line breaks such as U+0085) and numbers."""
-    from rlv.config import to_yaml
+    from rlv.training.config import to_yaml
 
     cfg = Config()
     cfg.verify.template = template or "plain"
