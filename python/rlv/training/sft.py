@@ -21,7 +21,13 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from rlv.exceptions import ConfigError, RunDirError
 from rlv.rl.losses import token_logprobs
 from rlv.tasks import Problem
-from rlv.training.checkpoint import MODEL_CONFIG_FILE, check_run_dir, claim_run_dir, finish_run
+from rlv.training.checkpoint import (
+    MODEL_CONFIG_FILE,
+    check_run_dir,
+    claim_run_dir,
+    finish_run,
+    replace_dir,
+)
 from rlv.training.config import Config, to_dict
 from rlv.training.setup import PromptSampler, autocast, lr_schedule, micro_batches, set_up
 from rlv.verifier import forward_window, verification_loss
@@ -136,10 +142,6 @@ def sft(
 
     models.save(model, tokenizer, tmp)
     (tmp / MODEL_CONFIG_FILE).write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    replace_dir(tmp, out)
     finish_run(out.parent, "sft", steps=sc.steps, model=out.name)
     return model, tokenizer, out, history
