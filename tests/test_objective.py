@@ -295,3 +295,111 @@ def test_kl_term_is_added_with_its_coefficient() -> None:
                    num_tokens=norms.num_tokens)  # fmt: skip
     assert torch.equal(m["loss/kl"], kl.detach())
     assert torch.equal(loss, base + 0.25 * kl)
+
+
+# ---------------------------------------------------------------------------------------------
+# properties: micro-batching, labels, weights, P(Yes)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rlv.rl.losses import AGG_MODES  # noqa: E402
+from rlv.verifier import p_yes, verification_labels  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    b=st.integers(1, 7),
+    agg=st.sampled_from(AGG_MODES),
+    mode=st.sampled_from(["full", "yes_no"]),
+    balance=st.booleans(),
+    lam=st.sampled_from([0.0, 0.3, 1.0]),
+    cuts=st.lists(st.booleans(), min_size=6, max_size=6),
+)
+def test_micro_batches_add_up_to_the_step(
+    seed: int, b: int, agg: str, mode: str, balance: bool, lam: float, cuts: list[bool]
+) -> None:
+    """Split a step's rows into micro-batches anywhere: with the step's normalisers the
+    losses and the gradients add up to those of the whole step."""
+    g = torch.Generator().manual_seed(seed)
+    c, v = 4, 9
+    logp = -torch.rand((b, c), generator=g, dtype=torch.float64)
+    old = logp + 0.3 * torch.randn((b, c), generator=g, dtype=torch.float64)
+    ref = logp + 0.3 * torch.randn((b, c), generator=g, dtype=torch.float64)
+    mask = torch.rand((b, c), generator=g) > 0.3
+    adv = torch.randn((b,), generator=g, dtype=torch.float64)
+    z = torch.randn((b, v), generator=g, dtype=torch.float64)
+    rewards = torch.randint(0, 3, (b,), generator=g).double().numpy()
+    rewards[rewards == 2] = np.nan
+    labels, valid = verification_labels(rewards)
+    total, pw = verification_weights(labels, valid, balance)
+    norms = LossNorms(float(mask.sum()), float(b), 6.0, total, pw)
+
+    def run(parts: list[list[int]]) -> tuple[float, torch.Tensor, torch.Tensor]:
+        lp, zz = logp.clone().requires_grad_(), z.clone().requires_grad_()
+        loss_sum = 0.0
+        for idx in parts:
+            loss, _ = rlv_objective(
+                lp[idx], adv[idx], mask[idx], zz[idx],
+                torch.from_numpy(labels[idx]), torch.from_numpy(valid[idx]),
+                norms=norms, lam=lam, old_logprobs=old[idx], ref_logprobs=ref[idx],
+                yes_id=2, no_id=5, verify_mode=mode, agg=agg, kl_coef=0.2,
+            )  # fmt: skip
+            loss.backward()
+            loss_sum += float(loss.detach())
+        assert lp.grad is not None
+        # the label logits get no gradient when the verification term is not added
+        z_grad = torch.zeros_like(z) if zz.grad is None else zz.grad
+        assert (zz.grad is None) == (lam == 0)
+        return loss_sum, lp.grad, z_grad
+
+    parts: list[list[int]] = [[0]]
+    for i in range(1, b):
+        if cuts[i - 1]:
+            parts.append([])
+        parts[-1].append(i)
+    whole = run([list(range(b))])
+    split = run(parts)
+    assert split[0] == pytest.approx(whole[0], rel=1e-10, abs=1e-12)
+    torch.testing.assert_close(split[1], whole[1], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(split[2], whole[2], rtol=1e-10, atol=1e-12)
+
+
+def test_verification_labels_from_rewards() -> None:
+    labels, valid = verification_labels([1.0, 0.0, math.nan, 0.5, 0.75])
+    assert labels.tolist() == [True, False, False, False, True]
+    assert valid.tolist() == [True, True, False, True, True]
+    with pytest.raises(ValueError, match="one-dimensional"):
+        verification_labels([[1.0]])
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), max_size=20), st.booleans())
+def test_verification_weights_balance_the_classes(rows: list[tuple[bool, bool]], bal: bool) -> None:
+    labels = np.array([r[0] for r in rows], dtype=bool)
+    valid = np.array([r[1] for r in rows], dtype=bool)
+    total, pw = verification_weights(labels, valid, bal)
+    n_pos = int((labels & valid).sum())
+    n_neg = int((~labels & valid).sum())
+    if bal and n_pos and n_neg:
+        assert pw == n_neg / n_pos
+        assert total == pytest.approx(2 * n_neg)  # positives weigh as much as negatives
+    else:
+        assert pw is None and total == n_pos + n_neg
+
+
+def test_p_yes_is_the_two_token_softmax() -> None:
+    zy = np.array([0.0, 2.0, -3.0, 1000.0, -1000.0], dtype=np.float32)
+    zn = np.array([0.0, -1.0, 1.5, -1000.0, 1000.0], dtype=np.float32)
+    p = p_yes(zy, zn)
+    assert p.dtype == np.float64
+    e = np.exp(zy[:3].astype(np.float64)), np.exp(zn[:3].astype(np.float64))
+    np.testing.assert_allclose(p[:3], e[0] / (e[0] + e[1]), rtol=1e-12)
+    assert p[3] == 1.0 and 0.0 <= p[4] < 1e-300  # no overflow at extreme margins
+    # the tensor path of the verifier gives the same score
+    from rlv.verifier import verifier_score
+
+    zt = torch.tensor(np.stack([zy, zn], axis=1)[:3], dtype=torch.float64)
+    np.testing.assert_allclose(
+        verifier_score(zt, yes_id=0, no_id=1).numpy(), p[:3], rtol=1e-12, atol=0
+    )
