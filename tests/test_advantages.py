@@ -1,4 +1,4 @@
-"""rlv.advantages: plain NumPy references, the worked examples of docs/advantages.md,
+"""rlv.advantages (rlv.rl.advantages): plain NumPy references, the worked examples of docs/advantages.md,
 hypothesis properties, Rust vs torch-path equality, dtype/kind round-trips and errors."""
 
 from __future__ import annotations

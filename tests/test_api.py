@@ -420,7 +420,7 @@ def test_cli_help_and_version() -> None:
 
 
 def test_embedded_corpus_is_shipped_and_well_formed() -> None:
-    from rlv.data import default_cases_path
+    from rlv.testing.conformance import default_cases_path
 
     path = default_cases_path()
     assert path.is_file()

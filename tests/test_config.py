@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlv.config import Config, ConfigError, apply_overrides, from_dict, load_config, to_dict
+from rlv.exceptions import ConfigError
+from rlv.training.config import Config, apply_overrides, from_dict, load_config, to_dict
 
 
 def test_defaults_and_overrides() -> None:
@@ -105,7 +106,7 @@ def test_config_error_is_a_value_error_and_an_rlv_error() -> None:
 
 def test_docs_training_shows_every_key_with_its_default(tmp_path: Path) -> None:
     """docs/training.md's configuration block is exactly ``rlv config``'s output."""
-    from rlv.config import to_yaml
+    from rlv.training.config import to_yaml
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
     m = re.search(
@@ -147,7 +148,7 @@ def test_yaml_output_round_trips(
 ) -> None:
     """``to_yaml`` then ``load_config`` gives the same Config for awkward strings ("No",
     "null", "1e3", newlines, unicode line breaks such as U+0085) and numbers."""
-    from rlv.config import to_yaml
+    from rlv.training.config import to_yaml
 
     cfg = Config()
     cfg.verify.template = template or "plain"

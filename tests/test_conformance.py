@@ -1,12 +1,12 @@
-"""Conformance corpora (``shared/data/conformance``) run through rlv via ``rlv.conformance``.
+"""Conformance corpora (``shared/data/conformance``) run through rlv via ``rlv.testing.conformance``.
 
 * math-verify 0.9.0's own test suite: every enabled, applicable, non-``policy`` case must pass
   (the ``suspect`` case is scored against the mathematically correct, inverted verdict);
   ``policy`` cases are reported but not asserted.
 * Hendrycks' ``is_equiv`` tests: 16/16 with ordered lists.
-* The corpus embedded in rlv (``rlv/data/grading_cases.jsonl``): 100 %.
+* The corpus embedded in rlv (``rlv/testing/grading_cases.jsonl``): 100 %.
 
-See :mod:`rlv.conformance` for how math-verify's settings map to rlv options.
+See :mod:`rlv.testing.conformance` for how math-verify's settings map to rlv options.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rlv.conformance import Report, format_report, run_corpus
+from rlv.testing.conformance import Report, default_cases_path, format_report, run_corpus
 
 
 def _assert_ok(report: Report) -> None:
@@ -69,10 +69,8 @@ def test_hendrycks_corpus_ordered_lists(conformance_dir: Path) -> None:
 
 
 def test_embedded_corpus() -> None:
-    from importlib import resources
-
-    corpus = resources.files("rlv") / "data" / "grading_cases.jsonl"
-    assert corpus.is_file(), "the embedded corpus is not shipped"
+    corpus = default_cases_path()
+    assert corpus.is_file()  # package data: shipped with rlv.testing
     report = run_corpus(corpus)
     assert report.total > 0
     _assert_ok(report)

@@ -99,7 +99,7 @@ def test_grade_table(row: dict[str, Any]) -> None:
 
 def test_shipped_corpus_is_part_of_the_table() -> None:
     """Every case of the corpus shipped in the package is a table row with the same verdict."""
-    from rlv.data import default_cases_path
+    from rlv.testing.conformance import default_cases_path
 
     shipped = _load(default_cases_path())
     assert shipped

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rlv
-from rlv.tasks import SPLITS, ArithmeticTask, DataError, Problem, load_jsonl, split_of
+from rlv.exceptions import DataError
+from rlv.tasks import SPLITS, ArithmeticTask, Problem, load_jsonl, split_of
 
 LINE = re.compile(r"(-?\d+)([+-])(\d+)=(-?\d+)")
 PROMPT = re.compile(r"\d+(?:[+-]\d+)+=\?\n")

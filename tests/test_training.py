@@ -19,30 +19,26 @@ pytest.importorskip("transformers")
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from rlv import checkpoint as ckpt  # noqa: E402
 from rlv import models  # noqa: E402
-from rlv.config import Config, ConfigError, load_config  # noqa: E402
+from rlv.exceptions import ConfigError, RunDirError  # noqa: E402
 from rlv.generation import SamplingParams, TransformersBackend  # noqa: E402
-from rlv.losses import policy_loss  # noqa: E402
+from rlv.rl.losses import policy_loss, token_logprobs  # noqa: E402
+from rlv.rl.objective import LossNorms, rlv_objective  # noqa: E402
 from rlv.tasks import Problem  # noqa: E402
-from rlv.training import (  # noqa: E402
-    LossNorms,
-    PromptSampler,
-    lr_schedule,
-    micro_batches,
-    rlv_loss,
-    sft,
-    token_logprobs,
-    train,
-    verify_norms,
-)
+from rlv.training import checkpoint as ckpt  # noqa: E402
+from rlv.training.config import Config, load_config  # noqa: E402
+from rlv.training.loop import train  # noqa: E402
+from rlv.training.setup import PromptSampler, lr_schedule, micro_batches  # noqa: E402
+from rlv.training.sft import sft  # noqa: E402
 from rlv.verifier import (  # noqa: E402
+    PackedBatch,
     Verifier,
     auc,
     build_verification_batch,
     forward_window,
     pack,
     score,
+    verification_weights,
 )
 
 SMALL = [
@@ -213,8 +209,32 @@ def _rollout_batch(tok: Any) -> tuple[Verifier, Any, torch.Tensor, torch.Tensor,
     return v, b, adv, labels, valid
 
 
+def objective_of(
+    logits: torch.Tensor,
+    b: PackedBatch,
+    *,
+    advantages: torch.Tensor,
+    labels: torch.Tensor,
+    valid: torch.Tensor,
+    cfg: Config,
+    verifier: Verifier,
+    norms: LossNorms,
+    old_logprobs: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The RL^V objective of one micro-batch from its forward pass, as the loop computes it."""
+    rl = cfg.rl
+    logp = token_logprobs(b.completion_logits(logits), b.completion_ids, cfg.generation.temperature)
+    return rlv_objective(
+        logp, advantages, b.completion_mask, b.label_logits(logits), labels, valid,
+        norms=norms, lam=cfg.verify.lam, old_logprobs=old_logprobs,
+        yes_id=verifier.yes_id, no_id=verifier.no_id, verify_mode=cfg.verify.mode,
+        agg=rl.resolved_agg, clip_low=rl.clip_low, clip_high=rl.clip_high,
+        clip_ratio_c=rl.clip_ratio_c, kl_coef=rl.kl_coef, kl_kind=rl.kl_kind,
+    )  # fmt: skip
+
+
 def _norms(b: Any, labels: torch.Tensor, valid: torch.Tensor, cfg: Config) -> LossNorms:
-    total, pw = verify_norms(labels.numpy(), valid.numpy(), cfg.verify.balance)
+    total, pw = verification_weights(labels.numpy(), valid.numpy(), cfg.verify.balance)
     return LossNorms(
         num_tokens=float(b.completion_mask.sum()),
         num_seqs=float(b.completion_mask.shape[0]),
@@ -230,7 +250,7 @@ def test_lambda_zero_is_exactly_the_rl_loss(tiny: tuple[Any, Any]) -> None:
     v, b, adv, labels, valid = _rollout_batch(tok)
     old = torch.zeros_like(b.completion_mask, dtype=torch.float32) - 2.0
     logits = forward_window(model, b)
-    loss, m, _ = rlv_loss(
+    loss, m = objective_of(
         logits, b, advantages=adv, labels=labels, valid=valid, cfg=cfg, verifier=v,
         norms=_norms(b, labels, valid, cfg), old_logprobs=old,
     )  # fmt: skip
@@ -245,7 +265,7 @@ def test_lambda_zero_is_exactly_the_rl_loss(tiny: tuple[Any, Any]) -> None:
     torch.testing.assert_close(loss, ref, atol=1e-6, rtol=1e-6)
     # and lambda > 0 adds exactly lambda x the verification term
     cfg1 = load_config(None, ["verify.lambda=0.5"])
-    loss1, m1, _ = rlv_loss(
+    loss1, m1 = objective_of(
         logits, b, advantages=adv, labels=labels, valid=valid, cfg=cfg1, verifier=v,
         norms=_norms(b, labels, valid, cfg1), old_logprobs=old,
     )  # fmt: skip
@@ -265,7 +285,7 @@ def test_single_batch_can_be_overfit() -> None:
     first = last = None
     for _ in range(40):
         opt.zero_grad()
-        loss, m, _ = rlv_loss(
+        loss, m = objective_of(
             forward_window(model, b), b, advantages=adv, labels=labels, valid=valid, cfg=cfg,
             verifier=v, norms=norms, old_logprobs=old,
         )  # fmt: skip
@@ -292,7 +312,7 @@ def test_micro_batching_does_not_change_the_gradient(tiny: tuple[Any, Any]) -> N
         model.zero_grad()
         for idx in groups:
             b = v.pack([prompts[i] for i in idx], [comps[i] for i in idx])
-            loss, _, _ = rlv_loss(
+            loss, _ = objective_of(
                 forward_window(model, b), b, advantages=adv[idx], labels=labels[idx],
                 valid=valid[idx], cfg=cfg, verifier=v, norms=norms,
             )  # fmt: skip
@@ -490,7 +510,7 @@ def test_unavailable_backend_fails_before_any_work(tmp_path: Path) -> None:
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vLLM is installed here (tests/test_vllm.py covers the backend)")
-    from rlv.generation import BackendUnavailableError
+    from rlv.exceptions import BackendUnavailableError
 
     cfg = small_config(tmp_path, "generation.backend=vllm")
     with pytest.raises(BackendUnavailableError, match="needs vLLM.*pip install"):
@@ -532,7 +552,7 @@ def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path, sample_inputs: Any) ->
     mdir, data = sample_inputs(model, tok, max_steps=1)
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
-    from rlv.config import to_yaml
+    from rlv.training.config import to_yaml
 
     cfg_file = tmp_path / "cfg.yaml"  # the model has no saved config: the defaults, explicitly
     cfg_file.write_text(to_yaml(Config()))
@@ -618,7 +638,7 @@ def test_train_refuses_a_directory_holding_another_run(tmp_path: Path) -> None:
     assert ckpt.run_status(run, "train") == "complete"
     before = (run / "metrics.jsonl").read_text()
     new = small_config(tmp_path, "train.steps=1", "train.save_every=1", "train.keep_checkpoints=2")
-    with pytest.raises(ckpt.RunDirError, match="--resume.*--overwrite"):
+    with pytest.raises(RunDirError, match="--resume.*--overwrite"):
         train(new)
     # nothing of the old run was touched
     assert (run / "metrics.jsonl").read_text() == before
@@ -653,7 +673,7 @@ def test_pruning_never_deletes_the_checkpoint_just_saved(tmp_path: Path) -> None
 def test_interrupted_train_is_marked_incomplete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rlv.training as training
+    import rlv.training.loop as training
 
     real = training.train_step
     calls = {"n": 0}
@@ -670,20 +690,20 @@ def test_interrupted_train_is_marked_incomplete(
         train(cfg)
     run = tmp_path / "run"
     assert ckpt.run_status(run, "train") == "incomplete"
-    with pytest.raises(ckpt.RunDirError, match="incomplete train run"):
+    with pytest.raises(RunDirError, match="incomplete train run"):
         train(cfg)
     monkeypatch.setattr(training, "train_step", real)
     res = train(cfg, resume=True)
     assert len(res.history) == 2 and _metric_steps(run) == [1, 2, 3]
     assert ckpt.run_status(run, "train") == "complete"
-    with pytest.raises(ckpt.RunDirError, match="no sft run to continue|holds no"):
+    with pytest.raises(RunDirError, match="no sft run to continue|holds no"):
         ckpt.check_run_dir(tmp_path / "empty", "train", resume=True)
 
 
 def test_sft_refuses_its_own_earlier_run(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     sft(cfg)
-    with pytest.raises(ckpt.RunDirError, match="sft run"):
+    with pytest.raises(RunDirError, match="sft run"):
         sft(cfg)
     _, _, out, _ = sft(cfg, overwrite=True)
     assert ckpt.run_status(tmp_path / "run", "sft") == "complete"
@@ -694,7 +714,7 @@ def test_sft_refuses_its_own_earlier_run(tmp_path: Path) -> None:
 
 
 def to_dict_of(cfg: Config) -> dict[str, Any]:
-    from rlv.config import to_dict
+    from rlv.training.config import to_dict
 
     return to_dict(cfg)
 
@@ -714,7 +734,7 @@ def test_sample_uses_the_checkpoints_config(tmp_path: Path) -> None:
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(rows) == 2
     # the held-out problems of the saved task, scored with the saved template and score mode
-    from rlv.training import load_problems
+    from rlv.training.setup import load_problems
 
     eval_probs = load_problems(cfg, "eval")[:2]
     assert [r["prompt"] for r in rows] == [p.prompt for p in eval_probs]
@@ -765,7 +785,7 @@ DEMO_SMALL = [
 def test_interrupted_demo_is_marked_and_not_silently_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rlv.training as training
+    import rlv.training.loop as training
     from rlv.demo import run_demo
 
     out = tmp_path / "demo"
@@ -783,9 +803,9 @@ def test_interrupted_demo_is_marked_and_not_silently_reused(
     assert ckpt.run_status(out / "sft", "sft") == "complete"
     assert ckpt.run_status(out / "rlv", "train") == "incomplete"
     monkeypatch.setattr(training, "train_step", real)
-    with pytest.raises(ckpt.RunDirError, match="incomplete demo run"):
+    with pytest.raises(RunDirError, match="incomplete demo run"):
         run_demo(out, overrides=DEMO_SMALL, plot=False)
-    with pytest.raises(ckpt.RunDirError, match="differs"):
+    with pytest.raises(RunDirError, match="differs"):
         run_demo(out, overrides=DEMO_SMALL, plot=False, resume=True, seed=1)
     sft_model = (out / "sft" / "model" / "model.safetensors").stat().st_mtime_ns
     rep = run_demo(out, overrides=DEMO_SMALL, plot=False, resume=True)
@@ -874,7 +894,7 @@ def test_train_reads_parquet_and_saved_datasets(tmp_path: Path, kind: str) -> No
                "--set", "generation.max_new_tokens=8", "--set", "train.progress=false"])  # fmt: skip
     assert rc == 0
     assert _metric_steps(run) == [1]
-    from rlv.training import load_problems
+    from rlv.training.setup import load_problems
 
     cfg = load_config(None, ["data.task=file", f"data.path={data}"])
     assert [(p.prompt, p.gold) for p in load_problems(cfg, "train")] == [
@@ -917,22 +937,22 @@ def test_run_status_of_directories_without_run_json(tmp_path: Path) -> None:
     assert ckpt.check_run_dir(d, "train", overwrite=True) is None
     (d / "metrics.jsonl").write_text("")  # an older rlv's training run
     assert ckpt.run_status(d, "train") == "incomplete"
-    with pytest.raises(ckpt.RunDirError, match="incomplete train run"):
+    with pytest.raises(RunDirError, match="incomplete train run"):
         ckpt.check_run_dir(d, "train")
     (d / "sft").mkdir()
     assert ckpt.run_status(d, "demo") == "incomplete"
     assert ckpt.run_status(d, "sft") is None
-    with pytest.raises(ckpt.RunDirError, match="exclude"):
+    with pytest.raises(RunDirError, match="exclude"):
         ckpt.check_run_dir(d, "train", resume=True, overwrite=True)
     (d / "run.json").write_text("[]")
-    with pytest.raises(ckpt.RunDirError, match="not an rlv run file"):
+    with pytest.raises(RunDirError, match="not an rlv run file"):
         ckpt.run_status(d, "train")
 
 
 def test_demo_interrupted_during_sft(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 21, case 5 as reported: Ctrl-C during the SFT stage leaves config.json and a
     partial sft_metrics.jsonl; both are now marked incomplete and a rerun is refused."""
-    import rlv.training as training
+    import rlv.training.sft as training
     from rlv.demo import run_demo
 
     out = tmp_path / "demo"
@@ -954,7 +974,7 @@ def test_demo_interrupted_during_sft(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert ckpt.run_status(out / "sft", "sft") == "incomplete"
     assert not (out / "sft" / "model").exists()
     monkeypatch.setattr(training, "micro_batches", real)
-    with pytest.raises(ckpt.RunDirError, match="incomplete demo run"):
+    with pytest.raises(RunDirError, match="incomplete demo run"):
         run_demo(out, overrides=DEMO_SMALL, plot=False)
     run_demo(out, overrides=DEMO_SMALL, plot=False, resume=True)  # SFT is run again
     assert len((out / "sft" / "sft_metrics.jsonl").read_text().splitlines()) == 3

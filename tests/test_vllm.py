@@ -26,8 +26,9 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 from rlv import models  # noqa: E402
 from rlv.config import load_config  # noqa: E402
 from rlv.generation import SamplingParams, TransformersBackend, VLLMBackend  # noqa: E402
+from rlv.rl.losses import token_logprobs  # noqa: E402
 from rlv.tasks import ArithmeticTask  # noqa: E402
-from rlv.training import token_logprobs, train  # noqa: E402
+from rlv.training.loop import train  # noqa: E402
 from rlv.verifier import Verifier, forward_window  # noqa: E402
 
 pytestmark = [

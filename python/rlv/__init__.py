@@ -9,7 +9,7 @@ at the top level::
     rewards, status = rlv.grade_batch(completions, golds, mode="strict")
 
 Advantage estimators (GRPO / Dr. GRPO, RLOO, REINFORCE++-baseline; numpy or torch in, the
-same kind out) are in :mod:`rlv.advantages`::
+same kind out) are in :mod:`rlv.rl.advantages`, also ``rlv.advantages``::
 
     adv = rlv.advantages.grpo(rewards, group_ids)          # (B,) -> (B,)
 
@@ -20,7 +20,7 @@ turns sample dumps into scaling curves.
 Importing rlv never imports torch, vLLM or transformers.
 """
 
-from rlv import advantages, scaling
+from rlv import scaling
 from rlv._core import __version__
 from rlv.exceptions import DumpError, InternalError, RlvError
 from rlv.grading import (
@@ -38,6 +38,7 @@ from rlv.grading import (
     is_equiv,
     is_equiv_status,
 )
+from rlv.rl import advantages
 from rlv.votes import Vote, cluster, vote, vote_batch
 
 __all__ = [

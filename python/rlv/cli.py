@@ -5,11 +5,11 @@ Subcommands:
 * ``rlv grade --gold G [options] TEXT``: grade one completion (``-`` reads it from stdin) and
   print the verdict as JSON.
 * ``rlv conformance [FILE.jsonl ...]``: run grading conformance corpora (default: the corpus
-  embedded in the package, ``rlv/data/grading_cases.jsonl``) and report the pass rate.
+  embedded in the package, ``rlv/testing/grading_cases.jsonl``) and report the pass rate.
 * ``rlv rescore DUMP...``: votes and scaling curves from sample dumps (``rlv.rescore``).
 * ``rlv compare REPORT_A REPORT_B``: efficiency ratio between two rescore reports.
 * ``rlv sft`` / ``rlv train`` / ``rlv sample`` / ``rlv demo``: RL^V training and evaluation
-  (``rlv.training``; need ``rlv[train]``).
+  (:mod:`rlv.training`; need ``rlv[train]``).
 * ``rlv config [CONFIG.yaml] [--set K=V]``: print the full effective training configuration.
 
 This module imports only the standard library at start-up; rlv's compiled core, numpy and
@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
-from rlv.generation import BackendUnavailableError
+from rlv.exceptions import BackendUnavailableError
 
 __all__ = ["build_parser", "main"]
 
@@ -118,14 +118,14 @@ def _run_grade(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# rlv conformance (implemented in rlv.conformance; imported only for this subcommand)
+# rlv conformance (implemented in rlv.testing.conformance; imported only for this subcommand)
 
 
 def _conformance_module() -> ModuleType | None:
     try:
-        return importlib.import_module("rlv.conformance")
+        return importlib.import_module("rlv.testing.conformance")
     except ModuleNotFoundError as e:
-        if e.name != "rlv.conformance":
+        if e.name != "rlv.testing.conformance":
             raise
         return None
 
@@ -134,7 +134,7 @@ def _add_conformance_arguments(p: argparse.ArgumentParser, module: ModuleType | 
     if module is not None and hasattr(module, "add_arguments"):
         module.add_arguments(p)
         return
-    # Documented interface, used for --help when rlv.conformance is unavailable.
+    # Documented interface, used for --help when rlv.testing.conformance is unavailable.
     p.add_argument(
         "files",
         nargs="*",
@@ -148,13 +148,12 @@ def _add_conformance_arguments(p: argparse.ArgumentParser, module: ModuleType | 
 def _run_conformance(args: argparse.Namespace, module: ModuleType | None) -> int:
     if module is None:
         print(
-            "rlv conformance: error: the rlv.conformance module is not available", file=sys.stderr
+            "rlv conformance: error: the rlv.testing.conformance module is not available",
+            file=sys.stderr,
         )
         return 2
     if getattr(args, "files", None) == []:
-        from rlv.data import default_cases_path
-
-        args.files = [str(default_cases_path())]
+        args.files = [str(module.default_cases_path())]
     runner = getattr(module, "run", None) or module.main_conformance
     return int(runner(args))
 
@@ -494,7 +493,8 @@ def _add_run_dir_arguments(p: argparse.ArgumentParser, *, resume: bool = True) -
 
 
 def _load_cfg(args: argparse.Namespace, command: str, base: Any = None) -> Any:
-    from rlv.config import ConfigError, load_config
+    from rlv.exceptions import ConfigError
+    from rlv.training.config import load_config
 
     try:
         return load_config(args.config, args.overrides, base=base)
@@ -504,7 +504,7 @@ def _load_cfg(args: argparse.Namespace, command: str, base: Any = None) -> Any:
 
 
 def _print_config(cfg: Any) -> int:
-    from rlv.config import to_yaml
+    from rlv.training.config import to_yaml
 
     sys.stdout.write(to_yaml(cfg))
     return 0
@@ -537,7 +537,7 @@ def _run_sft(args: argparse.Namespace) -> int:
         return _print_config(cfg)
 
     def work() -> int:
-        from rlv.training import sft
+        from rlv.training.sft import sft
 
         _, _, out, hist = sft(cfg, overwrite=args.overwrite)
         print(
@@ -559,7 +559,7 @@ def _run_train(args: argparse.Namespace) -> int:
         return _print_config(cfg)
 
     def work() -> int:
-        from rlv.training import train
+        from rlv.training.loop import train
 
         res = train(cfg, resume=args.resume, overwrite=args.overwrite)
         if res.history:
@@ -575,7 +575,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from rlv.checkpoint import saved_config
+    from rlv.training.checkpoint import saved_config
 
     try:
         saved = saved_config(args.model)
@@ -605,7 +605,7 @@ def _run_sample(args: argparse.Namespace) -> int:
         from rlv import models
         from rlv.sampling import sample_dump
         from rlv.tasks import load_problems_file
-        from rlv.training import (
+        from rlv.training.setup import (
             build_verifier,
             close_backend,
             load_problems,
@@ -663,8 +663,8 @@ def _run_sample(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace) -> int:
     if args.print_config:
-        from rlv.config import ConfigError
         from rlv.demo import demo_config
+        from rlv.exceptions import ConfigError
 
         try:
             return _print_config(demo_config(args.overrides, seed=args.seed))

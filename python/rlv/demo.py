@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 import rlv
-from rlv.config import Config, load_config, to_dict
+from rlv.training.config import Config, load_config, to_dict
 
 __all__ = ["DEMO_PRESET", "demo_config", "evaluate", "paired", "run_demo", "vs_baseline"]
 
@@ -109,7 +109,7 @@ def evaluate(
 
     from rlv.rescore import rescore
     from rlv.sampling import sample_dump
-    from rlv.training import (
+    from rlv.training.setup import (
         build_verifier,
         close_backend,
         make_generation_backend,
@@ -215,7 +215,7 @@ def run_demo(
 ) -> dict[str, Any]:
     """Run the demo (see the module docstring) and write ``out_dir/report.json``.
 
-    ``out_dir`` is a run directory (``rlv.checkpoint.claim_run_dir``, stage ``demo``): marked
+    ``out_dir`` is a run directory (``rlv.training.checkpoint.claim_run_dir``, stage ``demo``): marked
     incomplete in ``out_dir/run.json`` until the report and plot are written, and refused if
     it already holds a demo unless ``overwrite`` (delete it, start clean) or ``resume``
     (reuse the stages that completed: the SFT model, and an RL run's checkpoint; the
@@ -224,8 +224,11 @@ def run_demo(
     """
     import torch
 
-    from rlv import checkpoint as ckpt
-    from rlv.training import load_problems, sft, train
+    from rlv.exceptions import RunDirError
+    from rlv.training import checkpoint as ckpt
+    from rlv.training.loop import train
+    from rlv.training.setup import load_problems
+    from rlv.training.sft import sft
 
     if plot and importlib.util.find_spec("matplotlib") is None:
         raise ImportError(
@@ -238,7 +241,7 @@ def run_demo(
     cfg = demo_config(overrides, seed=seed)
     ckpt.check_run_dir(out, "demo", resume=resume, overwrite=overwrite)
     if resume and json.loads((out / "config.json").read_text()) != to_dict(cfg):
-        raise ckpt.RunDirError(
+        raise RunDirError(
             f"--resume: {out}/config.json differs from this demo's configuration (seed or "
             f"--set); resume with the same settings or pass --overwrite"
         )

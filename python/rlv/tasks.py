@@ -31,12 +31,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from rlv.exceptions import RlvError
+from rlv.exceptions import DataError
 
 __all__ = [
     "SPLITS",
     "ArithmeticTask",
-    "DataError",
     "Problem",
     "load_jsonl",
     "load_problems_file",
@@ -58,30 +57,6 @@ class Problem:
     """A worked solution ending in the final answer, if the data set has one."""
     solution_correct: bool | None = None
     """Whether ``solution``'s final answer equals ``gold`` (``None`` without a solution)."""
-
-
-class DataError(RlvError, ValueError):
-    """A malformed data file: the message starts with ``file:line:`` and names the field.
-
-    The location is also available as the attributes ``path``, ``line`` and ``field``
-    (each ``None`` when not applicable).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: str | os.PathLike[str] | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.path: str | None = None if path is None else str(path)
-        self.line: int | None = line
-        self.field: str | None = field
-        location = ""
-        if self.path is not None:
-            location = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
-        super().__init__(location + message)
 
 
 # ---------------------------------------------------------------------------------------------

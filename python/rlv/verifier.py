@@ -18,9 +18,21 @@ Batches are **left-padded** with explicit ``position_ids`` (each row's positions
 0 at its first real token), so every row's label position is the last column and the
 completion windows are right-aligned (:class:`PackedBatch`).
 
-Scores (:func:`score`): raw ``P(Yes)`` under the full-vocabulary softmax (the paper's score)
-and the normalised ``P(Yes) / (P(Yes) + P(No))``, from one forward pass, batched, without
-generating.
+Everything about the verifier is here:
+
+* the template and its label ids (:class:`Template`, :class:`Verifier`), packing
+  (:func:`pack`, :class:`PackedBatch`) and, for any tokenizer or chat template, the
+  verification sequences of rollouts with their labels from the rewards
+  (:func:`build_verification_batch`, :func:`verification_labels`);
+* its loss (:func:`verification_loss`) and the weighting of that loss over an optimizer step
+  (:func:`verification_weights`);
+* its score: ``P(Yes)`` from the label-position logits (:func:`verifier_score`, tensors), the
+  normalised ``P(Yes) / (P(Yes) + P(No))`` from the Yes/No logits or log-probs
+  (:func:`p_yes`, arrays), and batched scoring of solutions with a model (:func:`score`,
+  :meth:`Verifier.score`);
+* its metrics (:func:`auc`, :func:`brier`).
+
+Importing this module does not import torch; the functions that take tensors import it.
 """
 
 from __future__ import annotations
@@ -28,10 +40,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from rlv.rl.losses import _allowed, _compute_dtype, _safe_div
 
 if TYPE_CHECKING:
     import torch
@@ -41,12 +55,22 @@ __all__ = [
     "PAPER_INSTRUCTION",
     "PackedBatch",
     "Scores",
+    "VERIFIER_MODES",
     "Template",
+    "VerificationBatch",
     "Verifier",
+    "auc",
+    "brier",
     "build_verification_batch",
     "check_pairs",
+    "forward_window",
+    "p_yes",
     "pack",
     "score",
+    "verification_labels",
+    "verification_loss",
+    "verification_weights",
+    "verifier_score",
 ]
 
 PAPER_INSTRUCTION: Final[str] = "Is this solution correct? Answer Yes or No"
@@ -55,6 +79,10 @@ PAPER_INSTRUCTION: Final[str] = "Is this solution correct? Answer Yes or No"
 CHAT_QUESTION: Final[str] = "Is this solution correct (Yes/No)?"
 """The question of the chat-template variant (a new user turn)."""
 
+VERIFIER_MODES: Final[tuple[str, ...]] = ("full", "yes_no")
+"""Softmax of :func:`verification_loss`: the full vocabulary, or the two label tokens."""
+
+VerifierMode = Literal["full", "yes_no"]
 TokenIds = Sequence[int]
 
 
@@ -327,8 +355,6 @@ class Verifier:
         """
         import torch
 
-        from rlv.losses import verifier_score
-
         check_pairs(prompts, completions)
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -398,6 +424,20 @@ class VerificationBatch:
         return torch.full((b,), t - 1, dtype=torch.long, device=self.packed.input_ids.device)
 
 
+def verification_labels(
+    rewards: Sequence[float] | npt.NDArray[Any],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """``(labels, valid)`` of rollouts from their rewards: ``labels[i] = rewards[i] > 0.5``
+    (target ``Yes``), and a NaN reward (unscorable: invalid gold) is not valid (label
+    ``False``, no loss)."""
+    r = np.asarray(rewards)
+    if r.ndim != 1:
+        raise ValueError(f"rewards must be one-dimensional, got shape {r.shape}")
+    valid = ~np.isnan(r)
+    labels = np.where(valid, r > 0.5, False)
+    return labels, valid
+
+
 def build_verification_batch(
     tokenizer: Any,
     prompts: Sequence[str | TokenIds],
@@ -407,20 +447,32 @@ def build_verification_batch(
     template: Template | str = "plain",
     device: Any = None,
 ) -> VerificationBatch:
-    """Verification examples for rollouts: ``prompt + completion (+ EOS) + instruction``.
+    """The verification sequences of rollouts, ``prompt + completion + instruction``, packed,
+    with their labels: the one way rlv builds them (its trainer calls it every micro-batch).
 
-    ``labels[i]`` is ``rewards[i] > 0.5``; NaN rewards (unscorable) are marked invalid. Text
-    completions get the tokenizer's EOS appended; token-id completions are used as sampled.
+    ``tokenizer`` is any Hugging Face tokenizer (its chat template is used with
+    ``template="chat"``), or a :class:`Verifier` (whose template is used; ``template`` must
+    then be left at its default). Prompts and completions are text or token ids: text
+    prompts are encoded with the tokenizer's special tokens, text completions get its EOS
+    appended, token-id completions are used as sampled. Labels come from the rewards as in
+    :func:`verification_labels` (``reward > 0.5`` is ``Yes``; NaN rows are invalid).
+
+    Raises:
+        ValueError: lengths differ, an empty batch or prompt, labels that are not single
+            tokens, or a ``template`` passed together with a :class:`Verifier`.
     """
     import torch
 
-    r = np.asarray(rewards, dtype=np.float64)
-    if r.shape != (len(prompts),):
-        raise ValueError(f"rewards must have shape ({len(prompts)},), got {r.shape}")
-    v = Verifier(tokenizer, template)
+    labels, valid = verification_labels(rewards)
+    if labels.shape != (len(prompts),):
+        raise ValueError(f"rewards must have shape ({len(prompts)},), got {labels.shape}")
+    if isinstance(tokenizer, Verifier):
+        if template != "plain":
+            raise ValueError("pass either a Verifier or a template, not both")
+        v = tokenizer
+    else:
+        v = Verifier(tokenizer, template)
     packed = v.pack(prompts, completions, device=device)
-    valid = ~np.isnan(r)
-    labels = np.where(valid, r > 0.5, False)
     return VerificationBatch(
         packed=packed,
         labels=torch.from_numpy(labels).to(device),
@@ -444,6 +496,230 @@ def score(
     return Verifier(tokenizer, template).score(
         model, prompts, completions, batch_size=batch_size, progress=progress
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# score and loss
+
+
+def p_yes(z_yes: npt.ArrayLike, z_no: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The normalised verifier score ``P(Yes) / (P(Yes) + P(No)) = sigmoid(z_yes - z_no)``.
+
+    ``z_yes``, ``z_no``: the Yes and No logits at the label position, or their log-probs
+    (the same difference). The difference is taken in the inputs' dtype, then the sigmoid in
+    float64 (``1 / (1 + exp(-(z_yes - z_no)))``, its argument clipped to ``[-700, 700]`` so
+    that ``exp`` cannot overflow). Arrays of any matching shape; the tensor version is
+    :func:`verifier_score` (``normalize=True``).
+    """
+    d = np.asarray(z_yes) - np.asarray(z_no)
+    return np.asarray(1.0 / (1.0 + np.exp(np.clip(-d.astype(np.float64), -700.0, 700.0))))
+
+
+def verification_weights(
+    labels: npt.NDArray[np.bool_], valid: npt.NDArray[np.bool_], balance: bool
+) -> tuple[float, float | None]:
+    """How the verification loss is weighted over one optimizer step:
+    ``(weight_total, pos_weight)``.
+
+    Over the valid rows of the step (all its micro-batches): ``pos_weight`` is ``None``
+    (every example weighs 1) or, with ``balance`` and both classes present,
+    ``n_neg / n_pos`` (positives and negatives weigh the same in total); ``weight_total``
+    is the sum of the example weights. A micro-batch's verification loss (a weighted mean
+    over its own rows) is scaled by its share of ``weight_total`` (see
+    :func:`rlv.rl.objective.rlv_objective`), so the micro-batches add up to the step's loss.
+    """
+    n_pos = float((labels & valid).sum())
+    n_neg = float((~labels & valid).sum())
+    if balance and n_pos > 0 and n_neg > 0:
+        pw = n_neg / n_pos
+        return pw * n_pos + n_neg, pw
+    return n_pos + n_neg, None
+
+
+def _check_label_ids(logits: torch.Tensor, yes_id: int, no_id: int) -> None:
+    vocab = logits.shape[-1] if logits.dim() else 0
+    for name, value in (("yes_id", yes_id), ("no_id", no_id)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if not 0 <= value < vocab:
+            raise ValueError(f"{name}={value} is out of range for a vocabulary of size {vocab}")
+    if yes_id == no_id:
+        raise ValueError(f"yes_id and no_id must differ, both are {yes_id}")
+
+
+def verifier_score(
+    logits_at_label: torch.Tensor, *, yes_id: int, no_id: int, normalize: bool = True
+) -> torch.Tensor:
+    """The verifier's test-time score ``P(Yes)`` from the logits at the label position.
+
+    ``normalize=True``: ``P(Yes) / (P(Yes) + P(No)) = sigmoid(z_yes - z_no)`` (the two-token
+    softmax, what ``mode="yes_no"`` of :func:`verification_loss` trains);
+    ``normalize=False``: the raw full-vocabulary ``softmax(z)[yes_id]`` (the paper's score,
+    what ``mode="full"`` trains). Temperature 1.
+
+    Args:
+        logits_at_label: ``(N, V)`` (any leading shape) logits at the position that predicts
+            the label token.
+        yes_id, no_id: token ids of the two labels.
+        normalize: see above.
+
+    Returns:
+        ``(N,)`` scores in ``[0, 1]``, dtype at least float32.
+    """
+    import torch
+
+    _check_label_ids(logits_at_label, yes_id, no_id)
+    dtype = _compute_dtype(logits_at_label.dtype)
+    z = logits_at_label.to(dtype)
+    if normalize:
+        return torch.sigmoid(z[..., yes_id] - z[..., no_id])
+    return torch.exp(z[..., yes_id] - torch.logsumexp(z, dim=-1))
+
+
+def verification_loss(
+    logits_at_label: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    yes_id: int,
+    no_id: int,
+    mode: VerifierMode | str = "full",
+    pos_weight: Literal["balanced"] | float | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Generative-verifier loss: cross-entropy on the single Yes/No label token.
+
+    Target ``t_i = yes_id`` if ``labels[i]`` (the rollout was correct) else ``no_id``. With
+    ``z`` the logits at the position that predicts the label token::
+
+        full:    nll_i = logsumexp_v(z_i) - z_i[t_i]              (full-vocabulary softmax)
+        yes_no:  nll_i = softplus(-(z_yes - z_no))  if positive   (two-token softmax,
+                         softplus(+(z_yes - z_no))  if negative    binary CE on z_yes - z_no)
+
+        loss = sum_i w_i * nll_i / sum_i w_i                       (weighted mean)
+
+    Weights (``pos_weight``): ``None`` -> ``w_i = 1`` (plain mean); a float ``p > 0`` ->
+    ``w_i = p`` for positives and 1 for negatives; ``"balanced"`` -> ``w_i = 1 / n_pos`` for
+    positives and ``1 / n_neg`` for negatives, i.e. ``0.5 * mean_pos(nll) + 0.5 *
+    mean_neg(nll)`` (positives and negatives contribute equally; with one class absent, the
+    mean of the present class). Because the weighted mean is renormalised, a weight changes
+    the balance but not the scale of the loss (unlike ``torch.nn.BCEWithLogitsLoss``'s
+    ``pos_weight``).
+
+    ``full`` also pushes down every other token at that position; ``nll_full >= nll_yes_no``
+    always, with equality when all other tokens have ``-inf`` logits.
+
+    An empty batch (``N = 0``) gives a loss of 0 (attached to the graph) and zero metrics.
+
+    Args:
+        logits_at_label: ``(N, V)`` logits at the label-predicting position (differentiable).
+        labels: ``(N,)`` bool, or 0/1 int/float (positive iff ``> 0.5``; NaN is negative, so
+            drop unscorable rollouts before).
+        yes_id, no_id: token ids of ``"Yes"`` and ``"No"`` (single tokens, resolved once per
+            tokenizer).
+        mode: ``"full"`` or ``"yes_no"``.
+        pos_weight: ``None``, ``"balanced"`` or a float > 0.
+
+    Returns:
+        ``(loss, metrics)`` with detached 0-dim tensors:
+
+        - ``verifier/accuracy``: mean of ``[z_yes > z_no] == label`` (argmax over the two
+          tokens; a tie predicts "No"); unweighted;
+        - ``verifier/p_yes_pos``, ``verifier/p_yes_neg``: mean ``P(Yes)`` over positives /
+          negatives, in the trained mode's probability (full-vocabulary for ``"full"``,
+          two-token for ``"yes_no"``);
+        - ``verifier/p_yes_pos_norm``, ``verifier/p_yes_neg_norm``: the same with the two-token
+          normalised ``P(Yes)`` (equal to the above in ``"yes_no"`` mode);
+        - ``verifier/label_mass``: mean ``P(Yes) + P(No)`` under the full softmax (how much
+          probability the two label tokens hold);
+        - ``verifier/n_pos``, ``verifier/n_neg``: counts.
+
+        Means over an empty set are 0.
+
+    Raises:
+        ValueError: bad shapes, ids, ``mode`` or ``pos_weight``.
+    """
+    import torch
+
+    if mode not in VERIFIER_MODES:
+        raise ValueError(f"invalid verifier mode {mode!r}; allowed: {_allowed(VERIFIER_MODES)}")
+    if logits_at_label.dim() != 2:
+        raise ValueError(
+            f"logits_at_label must have shape (N, V), got {tuple(logits_at_label.shape)}"
+        )
+    n = logits_at_label.shape[0]
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+    _check_label_ids(logits_at_label, yes_id, no_id)
+    balanced = False
+    p_weight: float | None = None
+    if isinstance(pos_weight, str):
+        if pos_weight != "balanced":
+            raise ValueError(
+                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
+            )
+        balanced = True
+    elif pos_weight is not None:
+        if isinstance(pos_weight, bool) or not isinstance(pos_weight, (int, float)):
+            raise TypeError(
+                f"pos_weight must be None, 'balanced' or a float, not {type(pos_weight).__name__}"
+            )
+        if not (math.isfinite(pos_weight) and pos_weight > 0):
+            raise ValueError(
+                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
+            )
+        p_weight = float(pos_weight)
+
+    dtype = _compute_dtype(logits_at_label.dtype)
+    z = logits_at_label.to(dtype)
+    pos = labels if labels.dtype == torch.bool else labels > 0.5
+    pos = pos.to(z.device)
+    posf = pos.to(dtype)
+    negf = 1.0 - posf
+
+    z_yes = z[:, yes_id]
+    z_no = z[:, no_id]
+    margin = z_yes - z_no
+    if mode == "full":
+        lse = torch.logsumexp(z, dim=-1)  # (N,)
+        nll = lse - torch.where(pos, z_yes, z_no)
+    else:
+        with torch.no_grad():  # only needed for the metrics
+            lse = torch.logsumexp(z, dim=-1)
+        # softplus(x) = log(1 + e^x) via logaddexp: exact for all x (torch's softplus
+        # switches to the identity above x = 20, dropping the e^-x term).
+        x = torch.where(pos, -margin, margin)
+        nll = torch.logaddexp(torch.zeros_like(x), x)
+
+    n_pos = posf.sum()
+    n_neg = negf.sum()
+    if balanced:
+        weights = _safe_div(posf, n_pos.detach()) + _safe_div(negf, n_neg.detach())
+    elif p_weight is not None:
+        weights = p_weight * posf + negf
+    else:
+        weights = torch.ones_like(posf)
+    loss = _safe_div((weights * nll).sum(), weights.sum())
+
+    with torch.no_grad():
+        p_norm = torch.sigmoid(margin.detach())
+        p_full = torch.exp(z_yes.detach() - lse.detach())
+        p_no_full = torch.exp(z_no.detach() - lse.detach())
+        p_mode = p_full if mode == "full" else p_norm
+        correct = ((margin.detach() > 0) == pos).to(dtype)
+        metrics = {
+            "verifier/accuracy": _safe_div(
+                correct.sum(), torch.tensor(float(n), dtype=dtype, device=z.device)
+            ),
+            "verifier/p_yes_pos": _safe_div((p_mode * posf).sum(), n_pos),
+            "verifier/p_yes_neg": _safe_div((p_mode * negf).sum(), n_neg),
+            "verifier/p_yes_pos_norm": _safe_div((p_norm * posf).sum(), n_pos),
+            "verifier/p_yes_neg_norm": _safe_div((p_norm * negf).sum(), n_neg),
+            "verifier/label_mass": _safe_div(
+                (p_full + p_no_full).sum(), torch.tensor(float(n), dtype=dtype, device=z.device)
+            ),
+            "verifier/n_pos": n_pos.detach(),
+            "verifier/n_neg": n_neg.detach(),
+        }
+    return loss, metrics
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,63 +1,56 @@
-"""Training losses of RL^V: the PPO-clip policy loss, KL penalties, entropy, and the
-generative-verifier (Yes/No) loss.
+"""Policy-side losses of RL^V: the PPO-clip policy loss, KL penalties, aggregation, entropy,
+and the names of their options.
 
-The RL^V objective is ``J = J_RL + lambda * J_Verify`` (``docs/losses.md``). This module
-provides its pieces as **pure functions**: tensors in, ``(loss, metrics)`` out; no module
-state, no optimiser, no model. The training loop combines them::
+The RL^V objective (:func:`rlv.rl.objective.rlv_objective`, ``docs/objective.md``) is
+``J = J_RL + lambda * J_Verify``; this module holds the pieces of ``J_RL`` as **pure
+functions**: tensors in, ``(loss, metrics)`` out; no module state, no optimiser, no model.
+The verification loss is in :mod:`rlv.verifier`::
 
-    from rlv.losses import aggregate, kl_penalty, policy_loss, verification_loss
+    from rlv.rl.losses import aggregate, kl_penalty, policy_loss
 
     pg, pg_metrics = policy_loss(logp, old_logp, adv, mask, agg="seq-mean-token-sum-norm",
                                  norm_len=max_completion_length)      # Dr. GRPO
     kl = aggregate(kl_penalty(logp, ref_logp, kind="k3"), mask, "token-mean")
-    ver, ver_metrics = verification_loss(label_logits, rewards > 0, yes_id=yes, no_id=no)
-    loss = pg + beta * kl + lam * ver
+    loss = pg + beta * kl
 
-Shapes: ``B`` sequences, ``T`` (padded) response tokens, ``V`` vocabulary, ``N`` verification
-examples. Token masks are ``(B, T)``, bool or 0/1 float (a fractional float mask acts as a
-per-token weight). Log-probabilities are those of the *sampled* tokens.
+Shapes: ``B`` sequences, ``T`` (padded) response tokens, ``V`` vocabulary. Token masks are
+``(B, T)``, bool or 0/1 float (a fractional float mask acts as a per-token weight).
+Log-probabilities are those of the *sampled* tokens.
 
 Metrics are dicts of **detached 0-dim float tensors** on the input's device (no host sync
 inside the loss; call ``.item()`` or stack them when logging), under namespaced keys
-(``policy/...``, ``verifier/...``). A mean over an empty set is reported as ``0.0`` (the
-ratio statistics as the neutral ``1.0``); count metrics (``policy/n_tokens``,
-``verifier/n_pos``, ``verifier/n_neg``) let the caller weight or drop such values. Losses are
-never NaN for empty inputs: an all-masked batch gives a loss of ``0`` that still backpropagates
-(zero gradients).
+(``policy/...``). A mean over an empty set is reported as ``0.0`` (the ratio statistics as
+the neutral ``1.0``); ``policy/n_tokens`` lets the caller weight or drop such values. Losses
+are never NaN for empty inputs: an all-masked batch gives a loss of ``0`` that still
+backpropagates (zero gradients).
 
 Computation happens in at least float32: bf16/fp16 inputs are upcast (float64 stays float64,
 which is what the gradient checks use).
 
-Importing this module imports torch; ``import rlv`` does not import it.
+The option names (:data:`AGG_MODES`, :data:`AGG_ALIASES`, :data:`KL_KINDS`) are plain
+tuples, so importing this module does not import torch (configuration is checked without
+it); the functions import torch when called. ``import rlv`` does not import this module.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Final, Literal
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Final, Literal
 
-from rlv._names import AGG_ALIASES, AGG_MODES, KL_KINDS, VERIFIER_MODES
-
-try:
+if TYPE_CHECKING:
     import torch
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        'rlv.losses needs PyTorch, which is not installed: pip install "rlv[train]"'
-    ) from exc
 
 __all__ = [
     "AGG_ALIASES",
     "AGG_MODES",
     "KL_KINDS",
     "LOG_RATIO_CLAMP",
-    "VERIFIER_MODES",
     "aggregate",
     "entropy_from_logits",
     "kl_penalty",
     "policy_loss",
-    "verification_loss",
-    "verifier_score",
+    "token_logprobs",
 ]
 
 AggMode = Literal[
@@ -72,8 +65,30 @@ AggMode = Literal[
     "dapo",
 ]
 KLKind = Literal["k1", "kl", "abs", "k2", "mse", "k3", "low_var_kl"]
-VerifierMode = Literal["full", "yes_no"]
 Number = int | float
+
+AGG_MODES: Final[tuple[str, ...]] = (
+    "token-mean",
+    "token-sum",
+    "seq-mean-token-sum",
+    "seq-mean-token-mean",
+    "seq-mean-token-sum-norm",
+)
+"""Aggregation modes, with verl's names (``actor.loss_agg_mode``)."""
+
+AGG_ALIASES: Final[Mapping[str, str]] = {
+    "grpo": "seq-mean-token-mean",
+    "bnpo": "token-mean",
+    "dr_grpo": "seq-mean-token-sum-norm",
+    "dapo": "token-mean",
+}
+"""TRL ``GRPOConfig.loss_type`` names -> the verl mode they compute. ``bnpo`` always
+normalises by the *local* active-token count (it ignores ``num_tokens``); ``dapo`` uses
+``num_tokens`` (the global count) when given."""
+
+KL_KINDS: Final[tuple[str, ...]] = ("k1", "kl", "abs", "k2", "mse", "k3", "low_var_kl")
+"""Per-token KL estimators of :func:`kl_penalty` (``kl`` = ``k1``, ``mse`` = ``k2``,
+``low_var_kl`` = ``k3``, as in verl)."""
 
 LOG_RATIO_CLAMP: Final[float] = 20.0
 """Log-ratios (``logp - old_logp`` in :func:`policy_loss`, ``ref - logp`` in the ``k3`` KL)
@@ -95,6 +110,8 @@ def _allowed(values: Iterable[str]) -> str:
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """At least float32 (bf16/fp16 are upcast; float64 stays float64)."""
+    import torch
+
     return torch.promote_types(dtype, torch.float32)
 
 
@@ -108,6 +125,8 @@ def _check_mask(mask: torch.Tensor, shape: torch.Size, name: str = "mask") -> No
 def _as_weights(mask: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """``(active, weights)``: ``active = mask > 0`` (bool) and the mask as ``dtype`` weights
     (zero where inactive, so NaN/negative junk in an inactive float mask cannot leak)."""
+    import torch
+
     active = mask if mask.dtype == torch.bool else mask > 0
     weights = torch.where(active, mask.to(dtype), torch.zeros((), dtype=dtype, device=mask.device))
     return active, weights
@@ -115,6 +134,8 @@ def _as_weights(mask: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, t
 
 def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     """``num / den`` with a zero denominator replaced by 1 (so 0 / 0 = 0, never NaN)."""
+    import torch
+
     return num / torch.where(den > 0, den, torch.ones_like(den))
 
 
@@ -122,6 +143,8 @@ def _normaliser(
     value: Number | torch.Tensor | None, default: torch.Tensor, name: str
 ) -> torch.Tensor:
     """A user-supplied normaliser (``num_tokens``/``num_seqs``/``norm_len``) or ``default``."""
+    import torch
+
     if value is None:
         return default
     if isinstance(value, torch.Tensor):
@@ -194,6 +217,8 @@ def aggregate(
     Raises:
         ValueError: unknown ``mode``, shape mismatch, or a negative/non-finite normaliser.
     """
+    import torch
+
     if mode in AGG_ALIASES:
         alias = mode
         mode = AGG_ALIASES[mode]
@@ -307,6 +332,8 @@ def policy_loss(
     Raises:
         ValueError: shape mismatch, invalid clip values, or unknown ``agg``.
     """
+    import torch
+
     if logprobs.dim() != 2:
         raise ValueError(f"logprobs must have shape (B, T), got {tuple(logprobs.shape)}")
     shape = logprobs.shape
@@ -402,6 +429,23 @@ def policy_loss(
     return loss, metrics
 
 
+def token_logprobs(
+    logits: torch.Tensor, targets: torch.Tensor, temperature: float = 1.0
+) -> torch.Tensor:
+    """``log softmax(logits / temperature)[targets]``: ``(B, C, V), (B, C) -> (B, C)``.
+
+    Computed in float32 (``logits.float()``, also for float64 logits), the log-probs rlv's
+    trainer feeds to :func:`policy_loss` and :func:`rlv.rl.objective.rlv_objective`.
+    ``temperature`` 0 or 1 leaves the logits unscaled.
+    """
+    z = logits.float()
+    if temperature not in (0.0, 1.0):
+        z = z / temperature
+    import torch
+
+    return z.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(z, dim=-1)
+
+
 # ---------------------------------------------------------------------------------------------
 # KL penalty and entropy
 
@@ -438,6 +482,8 @@ def kl_penalty(
     Raises:
         ValueError: unknown ``kind`` or mismatched shapes.
     """
+    import torch
+
     if kind not in KL_KINDS:
         raise ValueError(f"invalid KL kind {kind!r}; allowed: {_allowed(KL_KINDS)}")
     if logprobs.shape != ref_logprobs.shape:
@@ -458,6 +504,8 @@ def kl_penalty(
 
 
 def _entropy_rows(logits: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    import torch
+
     z = logits.to(dtype)
     # H is invariant to shifting a row; shifting by its max first keeps lse and sum p * z
     # small, so their difference does not cancel (equal logits of 4136 gave log 4 + 1.4e-9
@@ -491,6 +539,8 @@ def entropy_from_logits(logits: torch.Tensor, *, chunk_size: int | None = None) 
     Returns:
         ``(B, T)`` entropies in nats, dtype at least float32.
     """
+    import torch
+
     if logits.dim() < 1 or logits.shape[-1] == 0:
         raise ValueError(
             f"logits must have a non-empty last (vocabulary) dimension, got {tuple(logits.shape)}"
@@ -508,189 +558,3 @@ def entropy_from_logits(logits: torch.Tensor, *, chunk_size: int | None = None) 
         return _entropy_rows(flat, dtype).reshape(lead)
     parts = [_entropy_rows(chunk, dtype) for chunk in torch.split(flat, chunk_size, dim=0)]
     return torch.cat(parts).reshape(lead)
-
-
-# ---------------------------------------------------------------------------------------------
-# verifier
-
-
-def _check_label_ids(logits: torch.Tensor, yes_id: int, no_id: int) -> None:
-    vocab = logits.shape[-1] if logits.dim() else 0
-    for name, value in (("yes_id", yes_id), ("no_id", no_id)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-        if not 0 <= value < vocab:
-            raise ValueError(f"{name}={value} is out of range for a vocabulary of size {vocab}")
-    if yes_id == no_id:
-        raise ValueError(f"yes_id and no_id must differ, both are {yes_id}")
-
-
-def verifier_score(
-    logits_at_label: torch.Tensor, *, yes_id: int, no_id: int, normalize: bool = True
-) -> torch.Tensor:
-    """The verifier's test-time score ``P(Yes)`` from the logits at the label position.
-
-    ``normalize=True``: ``P(Yes) / (P(Yes) + P(No)) = sigmoid(z_yes - z_no)`` (the two-token
-    softmax, what ``mode="yes_no"`` of :func:`verification_loss` trains);
-    ``normalize=False``: the raw full-vocabulary ``softmax(z)[yes_id]`` (the paper's score,
-    what ``mode="full"`` trains). Temperature 1.
-
-    Args:
-        logits_at_label: ``(N, V)`` (any leading shape) logits at the position that predicts
-            the label token.
-        yes_id, no_id: token ids of the two labels.
-        normalize: see above.
-
-    Returns:
-        ``(N,)`` scores in ``[0, 1]``, dtype at least float32.
-    """
-    _check_label_ids(logits_at_label, yes_id, no_id)
-    dtype = _compute_dtype(logits_at_label.dtype)
-    z = logits_at_label.to(dtype)
-    if normalize:
-        return torch.sigmoid(z[..., yes_id] - z[..., no_id])
-    return torch.exp(z[..., yes_id] - torch.logsumexp(z, dim=-1))
-
-
-def verification_loss(
-    logits_at_label: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    yes_id: int,
-    no_id: int,
-    mode: VerifierMode | str = "full",
-    pos_weight: Literal["balanced"] | float | None = None,
-) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Generative-verifier loss: cross-entropy on the single Yes/No label token.
-
-    Target ``t_i = yes_id`` if ``labels[i]`` (the rollout was correct) else ``no_id``. With
-    ``z`` the logits at the position that predicts the label token::
-
-        full:    nll_i = logsumexp_v(z_i) - z_i[t_i]              (full-vocabulary softmax)
-        yes_no:  nll_i = softplus(-(z_yes - z_no))  if positive   (two-token softmax,
-                         softplus(+(z_yes - z_no))  if negative    binary CE on z_yes - z_no)
-
-        loss = sum_i w_i * nll_i / sum_i w_i                       (weighted mean)
-
-    Weights (``pos_weight``): ``None`` -> ``w_i = 1`` (plain mean); a float ``p > 0`` ->
-    ``w_i = p`` for positives and 1 for negatives; ``"balanced"`` -> ``w_i = 1 / n_pos`` for
-    positives and ``1 / n_neg`` for negatives, i.e. ``0.5 * mean_pos(nll) + 0.5 *
-    mean_neg(nll)`` (positives and negatives contribute equally; with one class absent, the
-    mean of the present class). Because the weighted mean is renormalised, a weight changes
-    the balance but not the scale of the loss (unlike ``torch.nn.BCEWithLogitsLoss``'s
-    ``pos_weight``).
-
-    ``full`` also pushes down every other token at that position; ``nll_full >= nll_yes_no``
-    always, with equality when all other tokens have ``-inf`` logits.
-
-    An empty batch (``N = 0``) gives a loss of 0 (attached to the graph) and zero metrics.
-
-    Args:
-        logits_at_label: ``(N, V)`` logits at the label-predicting position (differentiable).
-        labels: ``(N,)`` bool, or 0/1 int/float (positive iff ``> 0.5``; NaN is negative, so
-            drop unscorable rollouts before).
-        yes_id, no_id: token ids of ``"Yes"`` and ``"No"`` (single tokens, resolved once per
-            tokenizer).
-        mode: ``"full"`` or ``"yes_no"``.
-        pos_weight: ``None``, ``"balanced"`` or a float > 0.
-
-    Returns:
-        ``(loss, metrics)`` with detached 0-dim tensors:
-
-        - ``verifier/accuracy``: mean of ``[z_yes > z_no] == label`` (argmax over the two
-          tokens; a tie predicts "No"); unweighted;
-        - ``verifier/p_yes_pos``, ``verifier/p_yes_neg``: mean ``P(Yes)`` over positives /
-          negatives, in the trained mode's probability (full-vocabulary for ``"full"``,
-          two-token for ``"yes_no"``);
-        - ``verifier/p_yes_pos_norm``, ``verifier/p_yes_neg_norm``: the same with the two-token
-          normalised ``P(Yes)`` (equal to the above in ``"yes_no"`` mode);
-        - ``verifier/label_mass``: mean ``P(Yes) + P(No)`` under the full softmax (how much
-          probability the two label tokens hold);
-        - ``verifier/n_pos``, ``verifier/n_neg``: counts.
-
-        Means over an empty set are 0.
-
-    Raises:
-        ValueError: bad shapes, ids, ``mode`` or ``pos_weight``.
-    """
-    if mode not in VERIFIER_MODES:
-        raise ValueError(f"invalid verifier mode {mode!r}; allowed: {_allowed(VERIFIER_MODES)}")
-    if logits_at_label.dim() != 2:
-        raise ValueError(
-            f"logits_at_label must have shape (N, V), got {tuple(logits_at_label.shape)}"
-        )
-    n = logits_at_label.shape[0]
-    if labels.shape != (n,):
-        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
-    _check_label_ids(logits_at_label, yes_id, no_id)
-    balanced = False
-    p_weight: float | None = None
-    if isinstance(pos_weight, str):
-        if pos_weight != "balanced":
-            raise ValueError(
-                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
-            )
-        balanced = True
-    elif pos_weight is not None:
-        if isinstance(pos_weight, bool) or not isinstance(pos_weight, (int, float)):
-            raise TypeError(
-                f"pos_weight must be None, 'balanced' or a float, not {type(pos_weight).__name__}"
-            )
-        if not (math.isfinite(pos_weight) and pos_weight > 0):
-            raise ValueError(
-                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
-            )
-        p_weight = float(pos_weight)
-
-    dtype = _compute_dtype(logits_at_label.dtype)
-    z = logits_at_label.to(dtype)
-    pos = labels if labels.dtype == torch.bool else labels > 0.5
-    pos = pos.to(z.device)
-    posf = pos.to(dtype)
-    negf = 1.0 - posf
-
-    z_yes = z[:, yes_id]
-    z_no = z[:, no_id]
-    margin = z_yes - z_no
-    if mode == "full":
-        lse = torch.logsumexp(z, dim=-1)  # (N,)
-        nll = lse - torch.where(pos, z_yes, z_no)
-    else:
-        with torch.no_grad():  # only needed for the metrics
-            lse = torch.logsumexp(z, dim=-1)
-        # softplus(x) = log(1 + e^x) via logaddexp: exact for all x (torch's softplus
-        # switches to the identity above x = 20, dropping the e^-x term).
-        x = torch.where(pos, -margin, margin)
-        nll = torch.logaddexp(torch.zeros_like(x), x)
-
-    n_pos = posf.sum()
-    n_neg = negf.sum()
-    if balanced:
-        weights = _safe_div(posf, n_pos.detach()) + _safe_div(negf, n_neg.detach())
-    elif p_weight is not None:
-        weights = p_weight * posf + negf
-    else:
-        weights = torch.ones_like(posf)
-    loss = _safe_div((weights * nll).sum(), weights.sum())
-
-    with torch.no_grad():
-        p_norm = torch.sigmoid(margin.detach())
-        p_full = torch.exp(z_yes.detach() - lse.detach())
-        p_no_full = torch.exp(z_no.detach() - lse.detach())
-        p_mode = p_full if mode == "full" else p_norm
-        correct = ((margin.detach() > 0) == pos).to(dtype)
-        metrics = {
-            "verifier/accuracy": _safe_div(
-                correct.sum(), torch.tensor(float(n), dtype=dtype, device=z.device)
-            ),
-            "verifier/p_yes_pos": _safe_div((p_mode * posf).sum(), n_pos),
-            "verifier/p_yes_neg": _safe_div((p_mode * negf).sum(), n_neg),
-            "verifier/p_yes_pos_norm": _safe_div((p_norm * posf).sum(), n_pos),
-            "verifier/p_yes_neg_norm": _safe_div((p_norm * negf).sum(), n_neg),
-            "verifier/label_mass": _safe_div(
-                (p_full + p_no_full).sum(), torch.tensor(float(n), dtype=dtype, device=z.device)
-            ),
-            "verifier/n_pos": n_pos.detach(),
-            "verifier/n_neg": n_neg.detach(),
-        }
-    return loss, metrics

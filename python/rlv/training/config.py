@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from rlv._names import AGG_ALIASES, AGG_MODES, KL_KINDS
-from rlv.exceptions import RlvError
+from rlv.exceptions import ConfigError
+from rlv.rl.losses import AGG_ALIASES, AGG_MODES, KL_KINDS
 
 __all__ = [
     "Config",
-    "ConfigError",
     "DataConfig",
     "GenerationConfig",
     "ModelConfig",
@@ -46,10 +45,6 @@ __all__ = [
     "to_dict",
     "to_yaml",
 ]
-
-
-class ConfigError(RlvError, ValueError):
-    """An invalid configuration: unknown key, wrong type or invalid value (names the key)."""
 
 
 def _key(name: str) -> Any:
@@ -171,7 +166,7 @@ class RLConfig:
     clip_ratio_c: float | None = None
     """Dual-clip constant (> 1); ``None``: off."""
     loss_agg: str | None = None
-    """Aggregation (``rlv.losses.AGG_MODES`` or a TRL alias); default by algorithm
+    """Aggregation (``rlv.rl.losses.AGG_MODES`` or a TRL alias); default by algorithm
     (grpo/rloo: token-mean, dr_grpo: seq-mean-token-sum-norm)."""
     kl_coef: float = 0.0
     """Weight of a KL penalty to the initial (reference) model; 0: no reference model."""

@@ -2,7 +2,7 @@
 
 A corpus is JSONL, one case per line, in the format of ``shared/data/conformance/`` (cases
 extracted from math-verify's and Hendrycks' test suites) or of the corpus embedded in rlv
-(``rlv/data/grading_cases.jsonl``). Case kinds:
+(``rlv/testing/grading_cases.jsonl``). Case kinds:
 
 ``verify``
     math-verify's ``verify(parse(gold, gold_config), parse(pred, pred_config), **verify_kwargs)``;
@@ -612,10 +612,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the full report as JSON to OUT")
 
 
-def _default_corpus() -> PathLike:
+DEFAULT_CASES = "grading_cases.jsonl"
+"""File name of the embedded grading corpus run by ``rlv conformance`` with no FILE."""
+
+
+def default_cases_path() -> Path:
+    """Path of the embedded grading corpus (JSONL, one case per line), package data of
+    :mod:`rlv.testing`.
+
+    Each case is either ``{"id", "kind": "answer_equiv", "category", "gold", "pred",
+    "expected"}`` (two already-extracted answers, compared with :func:`rlv.is_equiv`) or
+    ``{"id", "kind": "grade", "category", "gold", "completion", "expected"}`` (a full model
+    output graded with :func:`rlv.grade`). ``expected`` is a bool; optional ``options`` holds
+    keyword arguments for the call (e.g. ``{"percent": "value"}``).
+    """
     from importlib import resources
 
-    return resources.files("rlv") / "data" / "grading_cases.jsonl"
+    return Path(str(resources.files("rlv.testing").joinpath(DEFAULT_CASES)))
+
+
+def _default_corpus() -> PathLike:
+    return default_cases_path()
 
 
 def run_files(files: Sequence[PathLike] | Iterable[PathLike]) -> list[Report]:
@@ -650,8 +667,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rlv.conformance [FILE ...]``."""
-    parser = argparse.ArgumentParser(prog="python -m rlv.conformance", description=__doc__)
+    """``python -m rlv.testing.conformance [FILE ...]``."""
+    parser = argparse.ArgumentParser(prog="python -m rlv.testing.conformance", description=__doc__)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

