@@ -3,12 +3,11 @@
 use std::io::Write;
 
 use proptest::prelude::*;
-use rlv_core::dump::{Config, Rescorer};
+use rlv_core::estimators::{estimate, pass_at_k, ProblemSamples};
 use rlv_core::grading::equiv::{compare_prepared, Prepared};
 use rlv_core::grading::{is_equiv, GradeOptions, PercentPolicy, Status};
-use rlv_core::votes::{
-    cluster, estimate, pass_at_k, vote, ProblemSamples, VoteMethod, DEFAULT_MAX_COMPARISONS,
-};
+use rlv_core::rescore::{Config, Rescorer};
+use rlv_core::votes::{cluster, vote, VoteMethod, DEFAULT_MAX_COMPARISONS};
 
 fn classes(answers: &[Option<&str>]) -> Vec<Option<u32>> {
     cluster(answers, &GradeOptions::default(), DEFAULT_MAX_COMPARISONS).class_of

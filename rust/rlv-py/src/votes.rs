@@ -6,8 +6,9 @@ use numpy::{PyArray1, PyArray3, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
-use rlv_core::dump::{self, Batch, Config, Decision, Format, Layout, ScoreAgg};
-use rlv_core::votes::{self, Estimates, ProblemSamples, VoteMethod};
+use rlv_core::estimators::{self, Estimates, ProblemSamples};
+use rlv_core::rescore::{self as dump, Batch, Config, Decision, Format, Layout, ScoreAgg};
+use rlv_core::votes::{self, VoteMethod};
 
 use crate::convert::{grade_options, lossy, num_threads};
 use crate::errors::to_py;
@@ -190,7 +191,7 @@ pub fn estimate<'py>(
     first_index: u64,
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    votes::check_ks(&ks).map_err(to_py)?;
+    estimators::check_ks(&ks).map_err(to_py)?;
     let threads = crate::convert::num_threads(num_threads)?;
     let n = class_of.len();
     if class_correct.len() != n
@@ -241,7 +242,7 @@ pub fn estimate<'py>(
                 scores: s.as_deref(),
             })
             .collect();
-        votes::estimate_batch(&problems, &ks, subsets, seed, first_index, threads)
+        estimators::estimate_batch(&problems, &ks, subsets, seed, first_index, threads)
     })?
     .map_err(to_py)?;
     let refs: Vec<&Estimates> = est.iter().collect();
@@ -273,7 +274,7 @@ fn config(
             f.set(&k, &v).map_err(to_py)?;
         }
     }
-    votes::check_ks(&ks).map_err(to_py)?;
+    estimators::check_ks(&ks).map_err(to_py)?;
     Ok(Config {
         fields: f,
         format: Format::parse(format).map_err(to_py)?,

@@ -6,16 +6,12 @@
 //!   compared with the full checker. Classes are the connected components of
 //!   [`crate::grading::is_equiv`] over the distinct answers.
 //! * [`vote`]: majority, verifier-weighted majority and Best-of-N on one pool.
-//! * [`estimate`]: the test-time-scaling estimators (pass@k, Best-of-k, majority@k,
-//!   weighted@k) for one problem.
+//!
+//! The test-time-scaling estimators built on votes are in [`crate::estimators`].
 
 mod cluster;
-mod estimate;
 
 pub use cluster::{cluster, cluster_prepared, Clustered, Clustering, DEFAULT_MAX_COMPARISONS};
-pub use estimate::{
-    check_ks, estimate, estimate_batch, pass_at_k, Estimates, ProblemSamples, DEFAULT_SUBSETS,
-};
 
 use crate::error::{Error, Result};
 

@@ -22,12 +22,10 @@ use serde_json::Value;
 pub use read::{open, Compression, Opened};
 
 use crate::error::{Error, Result};
+use crate::estimators::{estimate, Estimates, ProblemSamples, DEFAULT_SUBSETS};
 use crate::grading::equiv::{compare_prepared, Prepared};
 use crate::grading::{extract_gold, GradeOptions, Status};
-use crate::votes::{
-    cluster_prepared, estimate, vote, Estimates, ProblemSamples, VoteMethod,
-    DEFAULT_MAX_COMPARISONS, DEFAULT_SUBSETS,
-};
+use crate::votes::{cluster_prepared, vote, VoteMethod, DEFAULT_MAX_COMPARISONS};
 use row::{answer_of, Answers, Flex, One, ScoreVal, Scores, Texts, Top, Typed};
 
 /// Where each field lives in a row (dotted paths reach into objects: `verifier.p_yes`, and
@@ -1332,7 +1330,7 @@ impl Rescorer {
     /// # Errors
     /// As [`Rescorer::open`].
     pub fn open_named(path: &str, name: &str, cfg: Config, first_index: u64) -> Result<Self> {
-        crate::votes::check_ks(&cfg.ks)?;
+        crate::estimators::check_ks(&cfg.ks)?;
         let cfg_format = cfg.format;
         let opened = open(path).map_err(|e| match e {
             Error::Io { message, .. } => Error::Io {
