@@ -173,3 +173,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reward_of_each_status() {
+    for s in Status::ALL {
+        let r = s.reward();
+        match s {
+            Status::Equal => assert_eq!(r, 1.0),
+            Status::InvalidGold => assert!(r.is_nan(), "{s:?} -> {r}"),
+            _ => assert_eq!(r, 0.0, "{s:?}"),
+        }
+        // Only a correct verdict is ever rewarded.
+        assert_eq!(r == 1.0, s.is_correct(), "{s:?}");
+    }
+}
+
+proptest! {
+    /// The reward of a graded pair is 1 exactly when the verdict is equal, NaN exactly when
+    /// the gold is unusable, 0 otherwise.
+    #[test]
+    fn reward_follows_the_verdict(p in -50i64..50, q in 1i64..20, r in -50i64..50) {
+        let gold = format!("\\frac{{{p}}}{{{q}}}");
+        let completion = format!("The answer is $\\boxed{{{r}/{q}}}$.");
+        let status = grade(&completion, &gold, &opts()).status;
+        let reward = status.reward();
+        prop_assert_eq!(reward == 1.0, status == Status::Equal);
+        prop_assert_eq!(reward == 1.0, p == r);
+        prop_assert!(reward == 0.0 || reward == 1.0);
+    }
+}

@@ -11,16 +11,6 @@ use crate::run::{attached, chunked, detached};
 /// Inputs longer than this (bytes) are graded with the GIL released.
 const DETACH_BYTES: usize = 2048;
 
-/// Reward of a status in the batch API: 1 for equal, NaN when the gold is unusable (the
-/// sample is unscorable and should drop out of baselines), 0 otherwise.
-fn reward(status: Status) -> f32 {
-    match status {
-        Status::Equal => 1.0,
-        Status::InvalidGold => f32::NAN,
-        Status::NotEqual | Status::NoAnswer | Status::Unparseable | Status::BudgetExceeded => 0.0,
-    }
-}
-
 /// Names of the statuses, indexed by their int8 code.
 #[pyfunction]
 pub fn status_names() -> Vec<&'static str> {
@@ -146,7 +136,7 @@ pub fn grade_batch<'py>(
         core::grade_batch_status(&completions[r.clone()], &golds[r], &opts, threads)
     })?;
     // 3. Columnar outputs.
-    let rewards: Vec<f32> = statuses.iter().copied().map(reward).collect();
+    let rewards: Vec<f32> = statuses.iter().map(|s| s.reward()).collect();
     let codes: Vec<i8> = statuses.iter().map(|s| s.code()).collect();
     Ok((
         PyArray1::from_vec(py, rewards),

@@ -44,33 +44,28 @@ fn scores_vec(obj: Option<PyReadonlyArray1<'_, f64>>) -> Option<Vec<f64>> {
 
 type VoteTuple = (Option<u32>, Option<usize>, f64, u32, usize, bool);
 
-/// `(class_of int32 (-1: no class), winner class, winner sample, support, tied, n_classes,
-/// truncated)` for one pool.
-fn vote_one(
-    answers: &[Option<String>],
-    scores: Option<&[f64]>,
-    method: VoteMethod,
-    opts: &rlv_core::grading::GradeOptions,
-    max_comparisons: u64,
-) -> rlv_core::Result<(Vec<i32>, VoteTuple)> {
-    let cl = votes::cluster(answers, opts, max_comparisons);
-    let v = votes::vote(&cl.class_of, cl.n_classes(), scores, method)?;
+/// `(class_of int32 (-1: no class), (winner class, winner sample, support, tied, n_classes,
+/// truncated))` of one pool's [`votes::PoolVote`].
+fn vote_tuple(p: votes::PoolVote) -> (Vec<i32>, VoteTuple) {
+    let cl = p.clustering;
+    let n_classes = cl.n_classes();
     let class_of = cl
         .class_of
         .iter()
         .map(|c| c.map_or(-1, |c| i32::try_from(c).unwrap_or(i32::MAX)))
         .collect();
-    Ok((
+    let v = p.outcome;
+    (
         class_of,
         (
             v.class,
             v.sample,
             v.support,
             v.tied,
-            cl.n_classes(),
+            n_classes,
             cl.truncated,
         ),
-    ))
+    )
 }
 
 /// Cluster and vote over one pool of answers.
@@ -88,10 +83,12 @@ pub fn vote<'py>(
     let method = VoteMethod::parse(method).map_err(to_py)?;
     let answers = opt_strings(answers, "answers")?;
     let scores = scores_vec(scores);
-    let (class_of, t) = detached(py, "voting", || {
-        vote_one(&answers, scores.as_deref(), method, &opts, max_comparisons)
-    })?
-    .map_err(to_py)?;
+    let (class_of, t) = vote_tuple(
+        detached(py, "voting", || {
+            votes::cluster_and_vote(&answers, scores.as_deref(), method, &opts, max_comparisons)
+        })?
+        .map_err(to_py)?,
+    );
     Ok((PyArray1::from_vec(py, class_of), t))
 }
 
@@ -122,34 +119,26 @@ pub fn vote_batch<'py>(
             for item in s.try_iter()? {
                 out.push(item?.extract::<Vec<f64>>()?);
             }
-            if out.len() != problems.len() {
-                return Err(to_py(rlv_core::Error::LengthMismatch {
-                    left_name: "answers",
-                    left: problems.len(),
-                    right_name: "scores",
-                    right: out.len(),
-                }));
-            }
             Some(out)
         }
     };
     let results = detached(py, "voting a batch", || {
-        let idx: Vec<usize> = (0..problems.len()).collect();
-        rlv_core::parallel::map_ordered(&idx, threads, |&i| {
-            vote_one(
-                &problems[i],
-                scores.as_ref().map(|s| s[i].as_slice()),
-                method,
-                &opts,
-                max_comparisons,
-            )
-        })
-        .and_then(|v| v.into_iter().collect::<rlv_core::Result<Vec<_>>>())
+        votes::cluster_and_vote_batch(
+            &problems,
+            scores.as_deref(),
+            method,
+            &opts,
+            max_comparisons,
+            threads,
+        )
     })?
     .map_err(to_py)?;
     Ok(results
         .into_iter()
-        .map(|(c, t)| (PyArray1::from_vec(py, c), t))
+        .map(|p| {
+            let (c, t) = vote_tuple(p);
+            (PyArray1::from_vec(py, c), t)
+        })
         .collect())
 }
 

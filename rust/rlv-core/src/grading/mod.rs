@@ -75,6 +75,21 @@ impl Status {
     pub fn is_correct(self) -> bool {
         self == Status::Equal
     }
+
+    /// The RL reward of this status: 1 for [`Status::Equal`]; NaN for
+    /// [`Status::InvalidGold`] (the gold is unusable, so the sample is unscorable and drops
+    /// out of the advantage baselines, see [`crate::advantages`]); 0 for every other status
+    /// (a wrong, missing, unreadable or too costly answer earns nothing).
+    #[must_use]
+    pub fn reward(self) -> f32 {
+        match self {
+            Status::Equal => 1.0,
+            Status::InvalidGold => f32::NAN,
+            Status::NotEqual | Status::NoAnswer | Status::Unparseable | Status::BudgetExceeded => {
+                0.0
+            }
+        }
+    }
 }
 
 /// How a percent sign is read.
