@@ -2,7 +2,7 @@
 
 Hand-written; checked against the built module with ``python -m mypy.stubtest rlv._core``
 (``make lint``). Import the public API from :mod:`rlv`, not from here: the wrappers in
-:mod:`rlv.grading` validate options and build friendlier return types.
+:mod:`rlv.grading` build friendlier return types (options are validated here, in Rust).
 """
 
 from collections.abc import Sequence
@@ -16,6 +16,7 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_FUEL",
     "DumpError",
+    "GradeOptions",
     "InternalError",
     "Rescorer",
     "RlvError",
@@ -63,19 +64,19 @@ def extract_choice(text: str, *, choices: str = "ABCD") -> tuple[str | None, str
     is (C)") wins; otherwise the first stand-alone choice letter. ``(None, None)`` if none.
     """
 
-def extract_answer(text: str, *, mode: str = "lenient") -> tuple[str | None, str | None]:
+def extract_answer(text: str, *, mode: str | None = None) -> tuple[str | None, str | None]:
     """Extract the final answer of a model output.
 
     Returns ``(answer, rule)``; both are ``None`` when no answer is found. ``mode`` is
-    ``"lenient"`` or ``"strict"`` (explicit anchors only). Lone surrogates in ``text`` are
+    ``"lenient"`` (``None``: the default) or ``"strict"`` (explicit anchors only). Lone surrogates in ``text`` are
     replaced by U+FFFD.
     """
 
 class _GradeOptions(TypedDict, total=False):
-    """Grading options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`
-    (defaults: the Rust ``GradeOptions::default()``); see ``rlv.grading`` for their meaning.
-    An unknown name raises ``TypeError``; an invalid value ``ValueError``."""
+    """Grading options as keyword arguments (defaults: the Rust ``GradeOptions::default()``);
+    see ``rlv.grading`` for their meaning. They build a :class:`GradeOptions` per call."""
 
+    mode: str
     ordered_lists: bool
     percent: str
     interval_inequality: bool
@@ -84,10 +85,43 @@ class _GradeOptions(TypedDict, total=False):
     rel_tol: float
     fuel: int
 
+@final
+class GradeOptions:
+    """Grading options, validated once when built: one error text per bad option
+    (``invalid value <repr> for option <name>; allowed: ...``), ``TypeError`` for a wrong
+    type and ``ValueError`` for a wrong value; an unknown name raises ``TypeError``.
+    Immutable, hashable, comparable, picklable. Exposed as ``rlv.grading.GradeOptions``."""
+
+    def __new__(cls, **options: Unpack[_GradeOptions]) -> GradeOptions: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def ordered_lists(self) -> bool: ...
+    @property
+    def percent(self) -> str: ...
+    @property
+    def interval_inequality(self) -> bool: ...
+    @property
+    def strict_vars(self) -> bool: ...
+    @property
+    def min_decimals(self) -> int | None: ...
+    @property
+    def rel_tol(self) -> float: ...
+    @property
+    def fuel(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The options as keyword arguments: ``GradeOptions(**o.to_dict()) == o``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
+        """Pickling: rebuilt from its keyword arguments."""
+
 def is_equiv(
     a: str,
     b: str,
-    **options: Unpack[_GradeOptions],
+    *,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> str:
     """Compare two already-extracted answers (``a`` is treated as the gold).
 
@@ -99,8 +133,8 @@ def grade(
     completion: str,
     gold: str,
     *,
-    mode: str = "lenient",
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> tuple[str, str | None, str | None, str | None]:
     """Grade one completion against one gold.
 
@@ -111,9 +145,9 @@ def grade_batch(
     completions: Sequence[str],
     golds: Sequence[str],
     *,
-    mode: str = "lenient",
     num_threads: int | None = None,
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:
     """Grade many pairs on rlv's thread pool with the GIL released.
 
@@ -176,7 +210,8 @@ def vote(
     *,
     method: str = "majority",
     max_comparisons: int = 50000,
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> tuple[npt.NDArray[np.int32], _VoteTuple]:
     """Cluster one pool of answers and vote (see ``docs/votes.md``)."""
 
@@ -187,7 +222,8 @@ def vote_batch(
     method: str = "majority",
     max_comparisons: int = 50000,
     num_threads: int | None = None,
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> list[tuple[npt.NDArray[np.int32], _VoteTuple]]:
     """:func:`vote` over many pools, GIL released."""
 
@@ -230,8 +266,8 @@ class Rescorer:
         max_comparisons: int = 50000,
         num_threads: int | None = None,
         chunk_bytes: int = 16777216,
-        mode: str = "lenient",
-        **options: Any,
+        options: GradeOptions | None = None,
+        **kwargs: Unpack[_GradeOptions],
     ) -> Rescorer: ...
     def next_batch(self) -> dict[str, Any] | None: ...
     def progress(self) -> tuple[int, int]: ...

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rlv import _core
+from rlv.grading import GradeOptions
 from rlv.scaling import ESTIMATORS, CiMethod, summarize, summarize_moments
 
 __all__ = [
@@ -164,14 +165,15 @@ def rescore(
     layout: str = "auto",
     score_agg: str | None = None,
     skip_invalid: bool = False,
-    mode: str = "lenient",
+    mode: str | None = None,
     max_comparisons: int = 50_000,
     ci: CiMethod = "normal",
     ci_level: float = 0.95,
     decisions: str | os.PathLike[str] | None = None,
     progress: bool | Callable[[int, int, int], None] = False,
     chunk_bytes: int = 16 << 20,
-    **options: Any,
+    options: GradeOptions | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Rescore sample dumps and return the report (see the module docs for its shape).
 
@@ -194,14 +196,16 @@ def rescore(
         score_agg: how a list of step scores becomes one score (``"last"``, ``"min"``,
             ``"prod"``, ``"mean"``); without it a list score is an error.
         skip_invalid: count and list invalid rows instead of raising on the first one.
-        mode: answer extraction mode (``"lenient"`` or ``"strict"``).
+        mode: answer extraction mode (``"lenient"``, the default, or ``"strict"``).
         max_comparisons: cap on full equivalence checks per problem when clustering.
         ci: ``"normal"`` (running moments; memory independent of the dump) or
             ``"bootstrap"`` (percentile bootstrap; keeps 4 x len(ks) floats per problem).
         decisions: write one JSON line per problem (the full-pool votes) to this path.
         progress: ``True`` for a progress bar on stderr (tqdm), or a callback
             ``(bytes_done, bytes_total, samples_done)``.
-        **options: grading options of :func:`rlv.is_equiv`.
+        options: the grading options (``mode`` included) as one
+            :class:`rlv.grading.GradeOptions`; not together with ``mode`` or ``**kwargs``.
+        **kwargs: grading options of :func:`rlv.is_equiv` as keywords.
 
     Raises:
         rlv.exceptions.DumpError: a malformed row (file, line and field in the message),
@@ -215,6 +219,14 @@ def rescore(
     kk = [int(k) for k in (ks if ks is not None else DEFAULT_KS)]
     if not kk or any(k < 1 for k in kk):
         raise ValueError(f"ks must be positive integers, got {kk}")
+    if options is None:
+        grade_options = GradeOptions(mode="lenient" if mode is None else mode, **kwargs)
+        settings_options = dict(kwargs)
+    elif mode is not None or kwargs:
+        raise TypeError("pass either options=GradeOptions(...) or keyword options, not both")
+    else:
+        grade_options = options
+        settings_options = {k: v for k, v in options.to_dict().items() if k != "mode"}
     totals = _Totals(len(kk), keep=ci == "bootstrap")
     total_bytes = sum(f.stat().st_size for f in files)
     cfg: dict[str, Any] = {
@@ -229,8 +241,7 @@ def rescore(
         "max_comparisons": max_comparisons,
         "num_threads": num_threads,
         "chunk_bytes": chunk_bytes,
-        "mode": mode,
-        **options,
+        "options": grade_options,
     }
     bar: Any = None
     report_progress: Callable[[int, int, int], None] | None = None
@@ -352,12 +363,12 @@ def rescore(
             "ks": kk,
             "subsets": subsets,
             "seed": seed,
-            "mode": mode,
+            "mode": grade_options.mode,
             "fields": dict(fields or {}),
             "score_agg": score_agg,
             "skip_invalid": skip_invalid,
             "max_comparisons": max_comparisons,
-            "grade_options": dict(options),
+            "grade_options": settings_options,
         },
         "elapsed_s": elapsed,
         "samples_per_s": totals.samples / elapsed if elapsed > 0 else 0.0,

@@ -1,7 +1,7 @@
 //! Property tests for the parser and the equivalence checker.
 
 use proptest::prelude::*;
-use rlv_core::grading::{grade, is_equiv, GradeOptions, Status};
+use rlv_core::grading::{grade, is_equiv, GradeOptions, Mode, PercentPolicy, Status};
 
 fn opts() -> GradeOptions {
     GradeOptions::default()
@@ -201,4 +201,48 @@ proptest! {
         prop_assert_eq!(reward == 1.0, p == r);
         prop_assert!(reward == 0.0 || reward == 1.0);
     }
+}
+
+#[test]
+fn grade_options_check_names_the_bad_option() {
+    let bad = |o: GradeOptions| match o.check() {
+        Err(rlv_core::Error::InvalidOption { option, .. }) => option,
+        other => panic!("{other:?}"),
+    };
+    assert!(GradeOptions::default().check().is_ok());
+    let ok_edges = GradeOptions {
+        min_decimals: Some(64),
+        rel_tol: 0.0,
+        fuel: 1,
+        ..GradeOptions::default()
+    };
+    assert!(ok_edges.check().is_ok());
+    let d = GradeOptions::default;
+    assert_eq!(
+        bad(GradeOptions {
+            min_decimals: Some(65),
+            ..d()
+        }),
+        "min_decimals"
+    );
+    for rel_tol in [-1e-9, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert_eq!(bad(GradeOptions { rel_tol, ..d() }), "rel_tol");
+    }
+    assert_eq!(bad(GradeOptions { fuel: 0, ..d() }), "fuel");
+}
+
+#[test]
+fn option_strings_round_trip() {
+    for m in [Mode::Lenient, Mode::Strict] {
+        assert_eq!(Mode::parse(m.as_str()), Ok(m));
+    }
+    for p in [
+        PercentPolicy::Strip,
+        PercentPolicy::Value,
+        PercentPolicy::Either,
+    ] {
+        assert_eq!(PercentPolicy::parse(p.as_str()), Ok(p));
+    }
+    assert!(Mode::parse("loose").is_err());
+    assert!(PercentPolicy::parse("Strip").is_err());
 }

@@ -25,7 +25,7 @@ mod _core {
     use crate::estimators::estimate;
     #[pymodule_export]
     use crate::grading::{
-        extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names,
+        extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names, GradeOptions,
     };
     #[pymodule_export]
     use crate::rescore::Rescorer;

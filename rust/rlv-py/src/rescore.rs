@@ -9,9 +9,10 @@ use pyo3::types::{PyDict, PyList};
 use rlv_core::estimators::{self, Estimates};
 use rlv_core::rescore::{self as dump, Batch, Config, Decision, Format, Layout, ScoreAgg};
 
-use crate::convert::{grade_options, num_threads};
+use crate::convert::num_threads;
 use crate::errors::to_py;
 use crate::estimators::estimates_array;
+use crate::grading::{resolve_options, GradeOptions};
 use crate::run::detached;
 
 /// Build the core [`Config`] from the keyword arguments of the Python layer.
@@ -28,8 +29,7 @@ fn config(
     max_comparisons: u64,
     threads: Option<usize>,
     chunk_bytes: usize,
-    mode: &str,
-    options: Option<&Bound<'_, PyDict>>,
+    grade: rlv_core::grading::GradeOptions,
 ) -> PyResult<Config> {
     let mut f = dump::Fields::default();
     if let Some(fields) = fields {
@@ -45,7 +45,7 @@ fn config(
         format: Format::parse(format).map_err(to_py)?,
         layout: Layout::parse(layout).map_err(to_py)?,
         score_agg: score_agg.map(ScoreAgg::parse).transpose().map_err(to_py)?,
-        grade: grade_options(mode, options)?,
+        grade,
         ks,
         subsets: subsets.max(1),
         seed,
@@ -206,7 +206,7 @@ impl Rescorer {
 #[pymethods]
 impl Rescorer {
     #[new]
-    #[pyo3(signature = (path, *, name = None, first_index = 0, fields = None, format = "auto", layout = "auto", score_agg = None, ks, subsets, seed, skip_invalid = false, max_comparisons = 50000, num_threads = None, chunk_bytes = 16777216, mode = "lenient", **options))]
+    #[pyo3(signature = (path, *, name = None, first_index = 0, fields = None, format = "auto", layout = "auto", score_agg = None, ks, subsets, seed, skip_invalid = false, max_comparisons = 50000, num_threads = None, chunk_bytes = 16777216, options = None, **kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: &str,
@@ -223,8 +223,8 @@ impl Rescorer {
         max_comparisons: u64,
         num_threads: Option<usize>,
         chunk_bytes: usize,
-        mode: &str,
-        options: Option<&Bound<'_, PyDict>>,
+        options: Option<PyRef<'_, GradeOptions>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let cfg = config(
             fields,
@@ -238,8 +238,7 @@ impl Rescorer {
             max_comparisons,
             num_threads,
             chunk_bytes,
-            mode,
-            options,
+            resolve_options(options.as_deref(), kwargs)?,
         )?;
         let k = cfg.ks.len();
         let inner = dump::Rescorer::open_named(path, name.unwrap_or(path), cfg, first_index)

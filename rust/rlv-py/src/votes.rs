@@ -6,8 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rlv_core::votes::{self, VoteMethod};
 
-use crate::convert::{grade_options, lossy};
+use crate::convert::lossy;
 use crate::errors::to_py;
+use crate::grading::{resolve_options, GradeOptions};
 use crate::run::detached;
 
 /// A list of `str | None` (any sequence) as owned optional strings.
@@ -66,16 +67,17 @@ fn vote_tuple(p: votes::PoolVote) -> (Vec<i32>, VoteTuple) {
 
 /// Cluster and vote over one pool of answers.
 #[pyfunction]
-#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, **options))]
+#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, options = None, **kwargs))]
 pub fn vote<'py>(
     py: Python<'py>,
     answers: &Bound<'py, PyAny>,
     scores: Option<PyReadonlyArray1<'py, f64>>,
     method: &str,
     max_comparisons: u64,
-    options: Option<&Bound<'py, PyDict>>,
+    options: Option<PyRef<'py, GradeOptions>>,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<(Bound<'py, PyArray1<i32>>, VoteTuple)> {
-    let opts = grade_options("lenient", options)?;
+    let opts = resolve_options(options.as_deref(), kwargs)?;
     let method = VoteMethod::parse(method).map_err(to_py)?;
     let answers = opt_strings(answers, "answers")?;
     let scores = scores_vec(scores);
@@ -90,8 +92,8 @@ pub fn vote<'py>(
 
 /// [`vote`] over many problems on the thread pool.
 #[pyfunction]
-#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, num_threads = None, **options))]
-#[allow(clippy::type_complexity)]
+#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, num_threads = None, options = None, **kwargs))]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn vote_batch<'py>(
     py: Python<'py>,
     answers: &Bound<'py, PyAny>,
@@ -99,9 +101,10 @@ pub fn vote_batch<'py>(
     method: &str,
     max_comparisons: u64,
     num_threads: Option<usize>,
-    options: Option<&Bound<'py, PyDict>>,
+    options: Option<PyRef<'py, GradeOptions>>,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Vec<(Bound<'py, PyArray1<i32>>, VoteTuple)>> {
-    let opts = grade_options("lenient", options)?;
+    let opts = resolve_options(options.as_deref(), kwargs)?;
     let method = VoteMethod::parse(method).map_err(to_py)?;
     let threads = crate::convert::num_threads(num_threads)?;
     let mut problems = Vec::new();
