@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import rlv
 from rlv.grading import GradeOptions
-from rlv.rescore import rescore
+from rlv.scaling.rescore import rescore
 
 ALLOWED = {
     "mode": "'lenient', 'strict'",

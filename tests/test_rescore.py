@@ -14,7 +14,7 @@ import pytest
 
 import rlv
 from rlv.exceptions import DumpError
-from rlv.rescore import format_table, rescore
+from rlv.scaling.rescore import format_table, rescore
 
 ROOT = Path(__file__).resolve().parents[1]
 KS = [1, 2, 4, 8, 16]

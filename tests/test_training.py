@@ -541,7 +541,7 @@ def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path, sample_inputs: Any) ->
         rows[0]["scores"][0] == pytest.approx(float(s.raw[0]), abs=1e-5)
         or not rows[0]["finished"][0]
     )
-    from rlv.rescore import rescore
+    from rlv.scaling.rescore import rescore
 
     rep = rescore([out])
     assert rep["problems"] == 3 and rep["samples"] == 12

@@ -199,7 +199,7 @@ def reinforce_pp_baseline_advantages(
     """REINFORCE++-baseline advantages: ``r - mean_g``, whitened over the batch (weighted by
     ``weights``)."""
 
-# Votes, scaling estimators and rescoring (wrapped by rlv.votes, rlv.scaling, rlv.rescore).
+# Votes, scaling estimators and rescoring (wrapped by rlv.scaling.votes, rlv.scaling.estimators, rlv.scaling.rescore).
 # A vote returns ``(class_of, (class, sample, support, tied, n_classes, truncated))``.
 
 _VoteTuple = tuple[int | None, int | None, float, int, int, bool]

@@ -104,7 +104,7 @@ GradeOptions = _core.GradeOptions
 the module docs). A bad option raises one text, ``invalid value <repr> for option <name>;
 allowed: ...``: :class:`TypeError` for a wrong type, :class:`ValueError` for a wrong value;
 an unknown name raises :class:`TypeError`. Pass it as ``options=`` to :func:`grade`,
-:func:`grade_batch`, :func:`is_equiv`, :func:`rlv.vote` or :func:`rlv.rescore` instead of the
+:func:`grade_batch`, :func:`is_equiv`, :func:`rlv.vote` or :func:`rlv.scaling.rescore.rescore` instead of the
 keyword options (not both) to validate once and reuse.
 
 >>> GradeOptions(mode="strict").mode

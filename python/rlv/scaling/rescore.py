@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from rlv import _core
 from rlv.grading import GradeOptions
-from rlv.scaling import ESTIMATORS, CiMethod, summarize, summarize_moments
+from rlv.scaling.estimators import ESTIMATORS, CiMethod, summarize, summarize_moments
 
 __all__ = [
     "DEFAULT_KS",
