@@ -18,6 +18,8 @@ __all__ = [
     "DumpError",
     "GradeOptions",
     "InternalError",
+    "RescoreBatch",
+    "RescoreTotals",
     "Rescorer",
     "RlvError",
     "__version__",
@@ -242,12 +244,95 @@ def estimate(
     """Estimates of shape ``(problems, 4, len(ks))``: pass, majority, weighted, best_of."""
 
 @final
+class RescoreBatch:
+    """One processed chunk of a dump (from :meth:`Rescorer.next_batch`): typed columns, one
+    entry per problem, in dump order."""
+
+    @property
+    def ids(self) -> list[str]: ...
+    @property
+    def golds(self) -> list[str]:
+        """Gold answers as read from the gold field."""
+    @property
+    def samples(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def answered(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def correct(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def classes(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def has_scores(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def estimates(self) -> npt.NDArray[np.float64]:
+        """``(problems, 4, len(ks))``: pass, majority, weighted, best_of_n (NaN: undefined)."""
+    def decisions(
+        self, method: str
+    ) -> tuple[
+        list[str | None],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.uint32],
+    ]:
+        """Full-pool decisions of ``method`` (``"majority"``, ``"weighted"``, ``"best_of_n"``):
+        ``(answers, samples (-1: none), correct, support, tied)``."""
+
+@final
+class RescoreTotals:
+    """Totals of a rescoring run over its batches (what the report is built from): counts,
+    correct full-pool votes, and per estimator and k the count, sum and sum of squares of the
+    defined estimates (sums per batch, then added); every estimate when ``keep``."""
+
+    def __new__(cls, k: int, *, keep: bool = False) -> RescoreTotals: ...
+    def add(self, batch: RescoreBatch, file: str) -> None: ...
+    @property
+    def problems(self) -> int: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def answered(self) -> int: ...
+    @property
+    def correct(self) -> int: ...
+    @property
+    def classes(self) -> int: ...
+    @property
+    def comparisons(self) -> int: ...
+    @property
+    def truncated(self) -> int: ...
+    @property
+    def mixed(self) -> int: ...
+    @property
+    def with_scores(self) -> int: ...
+    @property
+    def votes(self) -> list[tuple[str, float]]:
+        """Correct full-pool votes per method."""
+    @property
+    def n(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def s1(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def s2(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def kept(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def invalid(self) -> list[tuple[str, int, str | None, str]]:
+        """The first 100 invalid rows: ``(file, line, field, message)``."""
+    @property
+    def invalid_count(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def compared(self) -> int: ...
+    @property
+    def disagree(self) -> int: ...
+    @property
+    def example(self) -> tuple[str, int, str, str | None] | None: ...
+
+@final
 class Rescorer:
-    """Streaming reader of one dump (JSONL, gzip or zstd). :meth:`next_batch` returns a dict
-    of columns per chunk (``id``, ``gold``, ``samples``, ``answered``, ``correct``,
-    ``classes``, ``comparisons``, ``mixed_classes``, ``truncated``, ``has_scores``,
-    ``estimates`` ``(problems, 4, len(ks))``, ``votes``, ``invalid``, ``sample_count``,
-    ``skipped``, ``answer_compared``, ``answer_disagree``, ``answer_example``)."""
+    """Streaming reader of one dump (JSONL, gzip, zstd or Parquet): :meth:`next_batch` returns
+    each processed chunk as a :class:`RescoreBatch`."""
 
     def __new__(
         cls,
@@ -269,7 +354,7 @@ class Rescorer:
         options: GradeOptions | None = None,
         **kwargs: Unpack[_GradeOptions],
     ) -> Rescorer: ...
-    def next_batch(self) -> dict[str, Any] | None: ...
+    def next_batch(self) -> RescoreBatch | None: ...
     def progress(self) -> tuple[int, int]: ...
     @property
     def layout(self) -> str: ...
@@ -287,6 +372,7 @@ class Rescorer:
     def select(self) -> tuple[str, str] | None:
         """``(field, value)``: only rows with this value are read (lm-eval's ``filter``)."""
     @property
-    def compression(self) -> str: ...
+    def compression(self) -> str:
+        """``"none"``, ``"gzip"``, ``"zstd"`` or ``"parquet"``."""
     @property
     def next_index(self) -> int: ...

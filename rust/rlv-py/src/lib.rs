@@ -28,7 +28,7 @@ mod _core {
         extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names, GradeOptions,
     };
     #[pymodule_export]
-    use crate::rescore::Rescorer;
+    use crate::rescore::{RescoreBatch, RescoreTotals, Rescorer};
     #[pymodule_export]
     use crate::votes::{vote, vote_batch};
 

@@ -2,10 +2,10 @@
 
 use std::sync::Mutex;
 
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use rlv_core::estimators::{self, Estimates};
 use rlv_core::rescore::{self as dump, Batch, Config, Decision, Format, Layout, ScoreAgg};
 
@@ -56,137 +56,296 @@ fn config(
     })
 }
 
-fn decisions<'py>(py: Python<'py>, ds: &[Option<&Decision>]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item(
-        "answer",
-        ds.iter()
-            .map(|x| x.and_then(|x| x.answer.clone()))
-            .collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "sample",
-        PyArray1::from_vec(
-            py,
-            ds.iter()
-                .map(|x| {
-                    x.and_then(|x| x.sample)
-                        .map_or(-1, |s| i64::try_from(s).unwrap_or(-1))
-                })
-                .collect(),
-        ),
-    )?;
-    d.set_item(
-        "correct",
-        PyArray1::from_vec(
-            py,
-            ds.iter().map(|x| x.is_some_and(|x| x.correct)).collect(),
-        ),
-    )?;
-    d.set_item(
-        "support",
-        PyArray1::from_vec(
-            py,
-            ds.iter()
-                .map(|x| x.map_or(f64::NAN, |x| x.support))
-                .collect(),
-        ),
-    )?;
-    d.set_item(
-        "tied",
-        PyArray1::from_vec(py, ds.iter().map(|x| x.map_or(0, |x| x.tied)).collect()),
-    )?;
-    Ok(d)
+/// One processed chunk of a dump: typed getters over the problems' results (columns as
+/// numpy arrays), read by the Python driver for decision rows and fed to [`RescoreTotals`].
+#[pyclass(module = "rlv._core", frozen)]
+pub struct RescoreBatch {
+    batch: Batch,
+    k: usize,
 }
 
-/// A processed chunk as a dict of columns.
-fn batch_dict<'py>(py: Python<'py>, b: &Batch, k: usize) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
+/// A vote method's decisions of a batch: the majority vote's for every problem, the others'
+/// only on problems with scores (`None` elsewhere).
+fn method_decisions<'a>(b: &'a Batch, method: &str) -> PyResult<Vec<Option<&'a Decision>>> {
     let p = &b.problems;
-    let col = |f: &dyn Fn(&dump::ProblemResult) -> i64| -> Vec<i64> { p.iter().map(f).collect() };
-    let as_i64 = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
-    d.set_item("id", p.iter().map(|x| x.id.clone()).collect::<Vec<_>>())?;
-    d.set_item(
-        "gold",
-        p.iter().map(|x| x.gold_answer.clone()).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "samples",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.samples))),
-    )?;
-    d.set_item(
-        "answered",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.answered))),
-    )?;
-    d.set_item(
-        "correct",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.correct))),
-    )?;
-    d.set_item(
-        "classes",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.classes))),
-    )?;
-    d.set_item(
-        "comparisons",
-        PyArray1::from_vec(
-            py,
-            col(&|x| i64::try_from(x.comparisons).unwrap_or(i64::MAX)),
-        ),
-    )?;
-    d.set_item(
-        "mixed_classes",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.mixed_classes))),
-    )?;
-    d.set_item(
-        "truncated",
-        PyArray1::from_vec(py, p.iter().map(|x| x.truncated).collect()),
-    )?;
-    d.set_item(
-        "has_scores",
-        PyArray1::from_vec(py, p.iter().map(|x| x.weighted.is_some()).collect()),
-    )?;
-    let refs: Vec<&Estimates> = p.iter().map(|x| &x.estimates).collect();
-    d.set_item("estimates", estimates_array(py, &refs, k))?;
-    let votes = PyDict::new(py);
-    votes.set_item(
-        "majority",
-        decisions(py, &p.iter().map(|x| Some(&x.majority)).collect::<Vec<_>>())?,
-    )?;
-    votes.set_item(
-        "weighted",
-        decisions(
-            py,
-            &p.iter().map(|x| x.weighted.as_ref()).collect::<Vec<_>>(),
-        )?,
-    )?;
-    votes.set_item(
-        "best_of_n",
-        decisions(
-            py,
-            &p.iter().map(|x| x.best_of_n.as_ref()).collect::<Vec<_>>(),
-        )?,
-    )?;
-    d.set_item("votes", votes)?;
-    let invalid = PyList::empty(py);
-    for r in &b.invalid {
-        invalid.append((
-            r.file.to_string(),
-            r.line,
-            r.field.clone(),
-            r.message.clone(),
-        ))?;
-    }
-    d.set_item("invalid", invalid)?;
-    d.set_item("sample_count", b.samples)?;
-    d.set_item("skipped", b.skipped)?;
-    let c = &b.answer_check;
-    d.set_item("answer_compared", c.compared)?;
-    d.set_item("answer_disagree", c.disagree)?;
-    d.set_item("answer_example", c.example.clone())?;
-    Ok(d)
+    Ok(match method {
+        "majority" => p.iter().map(|x| Some(&x.majority)).collect(),
+        "weighted" => p.iter().map(|x| x.weighted.as_ref()).collect(),
+        "best_of_n" => p.iter().map(|x| x.best_of_n.as_ref()).collect(),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "invalid value {other:?} for option method; allowed: \"majority\", \"weighted\", \"best_of_n\""
+            )))
+        }
+    })
 }
 
-/// Streaming reader of one dump file (JSONL, optionally gzip / zstd compressed).
+fn counts<'py>(
+    py: Python<'py>,
+    b: &Batch,
+    f: impl Fn(&dump::ProblemResult) -> usize,
+) -> Bound<'py, PyArray1<i64>> {
+    PyArray1::from_vec(
+        py,
+        b.problems
+            .iter()
+            .map(|x| i64::try_from(f(x)).unwrap_or(i64::MAX))
+            .collect(),
+    )
+}
+
+#[pymethods]
+impl RescoreBatch {
+    /// Problem ids, in dump order.
+    #[getter]
+    fn ids(&self) -> Vec<String> {
+        self.batch.problems.iter().map(|x| x.id.clone()).collect()
+    }
+    /// Gold answers as read from the gold field.
+    #[getter]
+    fn golds(&self) -> Vec<String> {
+        self.batch
+            .problems
+            .iter()
+            .map(|x| x.gold_answer.clone())
+            .collect()
+    }
+    #[getter]
+    fn samples<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        counts(py, &self.batch, |x| x.samples)
+    }
+    #[getter]
+    fn answered<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        counts(py, &self.batch, |x| x.answered)
+    }
+    #[getter]
+    fn correct<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        counts(py, &self.batch, |x| x.correct)
+    }
+    #[getter]
+    fn classes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<i64>> {
+        counts(py, &self.batch, |x| x.classes)
+    }
+    /// Whether each problem has verifier scores.
+    #[getter]
+    fn has_scores<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<bool>> {
+        PyArray1::from_vec(
+            py,
+            self.batch
+                .problems
+                .iter()
+                .map(|x| x.weighted.is_some())
+                .collect(),
+        )
+    }
+    /// Estimates, `(problems, 4, len(ks))`: pass, majority, weighted, best_of_n.
+    #[getter]
+    fn estimates<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray3<f64>> {
+        let refs: Vec<&Estimates> = self.batch.problems.iter().map(|x| &x.estimates).collect();
+        estimates_array(py, &refs, self.k)
+    }
+    /// The full-pool decisions of `method`: `(answers, samples (-1: none), correct, support,
+    /// tied)`, one entry per problem (a problem without scores: no answer, -1, False, NaN, 0
+    /// for the score-based methods).
+    #[allow(clippy::type_complexity)]
+    fn decisions<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+    ) -> PyResult<(
+        Vec<Option<String>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<bool>>,
+        Bound<'py, PyArray1<f64>>,
+        Bound<'py, PyArray1<u32>>,
+    )> {
+        let ds = method_decisions(&self.batch, method)?;
+        Ok((
+            ds.iter()
+                .map(|x| x.and_then(|x| x.answer.clone()))
+                .collect(),
+            PyArray1::from_vec(
+                py,
+                ds.iter()
+                    .map(|x| {
+                        x.and_then(|x| x.sample)
+                            .map_or(-1, |s| i64::try_from(s).unwrap_or(-1))
+                    })
+                    .collect(),
+            ),
+            PyArray1::from_vec(
+                py,
+                ds.iter().map(|x| x.is_some_and(|x| x.correct)).collect(),
+            ),
+            PyArray1::from_vec(
+                py,
+                ds.iter()
+                    .map(|x| x.map_or(f64::NAN, |x| x.support))
+                    .collect(),
+            ),
+            PyArray1::from_vec(py, ds.iter().map(|x| x.map_or(0, |x| x.tied)).collect()),
+        ))
+    }
+}
+
+/// Totals of a rescoring run over its batches ([`dump::Totals`]): what the report is built
+/// from.
+#[pyclass(module = "rlv._core")]
+pub struct RescoreTotals(Mutex<dump::Totals>);
+
+impl RescoreTotals {
+    fn get(&self) -> std::sync::MutexGuard<'_, dump::Totals> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn estimator_grid<'py, T: numpy::Element + Copy>(
+    py: Python<'py>,
+    v: &[T],
+    k: usize,
+) -> PyResult<Bound<'py, numpy::PyArray2<T>>> {
+    let arr = numpy::ndarray::Array2::from_shape_vec((dump::ESTIMATORS, k), v.to_vec())
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(numpy::PyArray2::from_owned_array(py, arr))
+}
+
+#[pymethods]
+impl RescoreTotals {
+    #[new]
+    #[pyo3(signature = (k, *, keep = false))]
+    fn new(k: usize, keep: bool) -> Self {
+        Self(Mutex::new(dump::Totals::new(k, keep)))
+    }
+
+    /// Add a batch read from `file`.
+    fn add(&self, batch: &RescoreBatch, file: &str) {
+        self.get().add(&batch.batch, file);
+    }
+
+    #[getter]
+    fn problems(&self) -> u64 {
+        self.get().problems
+    }
+    #[getter]
+    fn samples(&self) -> u64 {
+        self.get().samples
+    }
+    #[getter]
+    fn answered(&self) -> u64 {
+        self.get().answered
+    }
+    #[getter]
+    fn correct(&self) -> u64 {
+        self.get().correct
+    }
+    #[getter]
+    fn classes(&self) -> u64 {
+        self.get().classes
+    }
+    #[getter]
+    fn comparisons(&self) -> u64 {
+        self.get().comparisons
+    }
+    #[getter]
+    fn truncated(&self) -> u64 {
+        self.get().truncated
+    }
+    #[getter]
+    fn mixed(&self) -> u64 {
+        self.get().mixed
+    }
+    #[getter]
+    fn with_scores(&self) -> u64 {
+        self.get().with_scores
+    }
+    /// Correct full-pool votes per method (as floats, like the accuracies built from them).
+    #[getter]
+    fn votes(&self) -> Vec<(&'static str, f64)> {
+        let v = self.get().votes;
+        #[allow(clippy::cast_precision_loss)]
+        let f = |x: u64| x as f64;
+        vec![
+            ("majority", f(v[0])),
+            ("weighted", f(v[1])),
+            ("best_of_n", f(v[2])),
+        ]
+    }
+    /// Defined estimates per estimator and k, `(4, len(ks))` int64.
+    #[getter]
+    fn n<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray2<i64>>> {
+        let t = self.get();
+        estimator_grid(py, &t.n, t.k)
+    }
+    /// Their sums, `(4, len(ks))`.
+    #[getter]
+    fn s1<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+        let t = self.get();
+        estimator_grid(py, &t.s1, t.k)
+    }
+    /// Their sums of squares, `(4, len(ks))`.
+    #[getter]
+    fn s2<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+        let t = self.get();
+        estimator_grid(py, &t.s2, t.k)
+    }
+    /// Every estimate, `(problems, 4, len(ks))` (NaN: undefined), if kept.
+    #[getter]
+    fn kept<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyArray3<f64>>>> {
+        let t = self.get();
+        let Some(kept) = t.kept.as_ref() else {
+            return Ok(None);
+        };
+        let shape = (
+            kept.len() / (dump::ESTIMATORS * t.k).max(1),
+            dump::ESTIMATORS,
+            t.k,
+        );
+        let arr = numpy::ndarray::Array3::from_shape_vec(shape, kept.clone())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Some(PyArray3::from_owned_array(py, arr)))
+    }
+    /// The first invalid rows: `(file, line, field, message)`.
+    #[getter]
+    fn invalid(&self) -> Vec<(String, u64, Option<String>, String)> {
+        self.get()
+            .invalid
+            .iter()
+            .map(|r| {
+                (
+                    r.file.to_string(),
+                    r.line,
+                    r.field.clone(),
+                    r.message.clone(),
+                )
+            })
+            .collect()
+    }
+    #[getter]
+    fn invalid_count(&self) -> u64 {
+        self.get().invalid_count
+    }
+    #[getter]
+    fn skipped(&self) -> u64 {
+        self.get().skipped
+    }
+    #[getter]
+    fn compared(&self) -> u64 {
+        self.get().compared
+    }
+    #[getter]
+    fn disagree(&self) -> u64 {
+        self.get().disagree
+    }
+    /// The first answer-field disagreement: `(file, line, answer field, completion's answer)`.
+    #[getter]
+    fn example(&self) -> Option<dump::AnswerExample> {
+        self.get().example.clone()
+    }
+}
+
+/// Streaming reader of one dump file (JSONL, optionally gzip / zstd compressed, or Parquet).
 #[pyclass(module = "rlv._core")]
 pub struct Rescorer {
     /// `None` after a failed chunk (the reader's position is then unknown). The mutex makes
@@ -249,8 +408,8 @@ impl Rescorer {
         })
     }
 
-    /// The next processed chunk as a dict of columns, or `None` at the end of the file.
-    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    /// The next processed chunk, or `None` at the end of the file.
+    fn next_batch(&self, py: Python<'_>) -> PyResult<Option<RescoreBatch>> {
         let taken = self.lock().take();
         let Some(mut inner) = taken else {
             return Err(PyValueError::new_err(
@@ -265,7 +424,7 @@ impl Rescorer {
         *self.lock() = Some(inner);
         match out {
             None => Ok(None),
-            Some(b) => batch_dict(py, &b, self.k).map(Some),
+            Some(batch) => Ok(Some(RescoreBatch { batch, k: self.k })),
         }
     }
 
@@ -316,7 +475,7 @@ impl Rescorer {
             .and_then(|r| r.select().map(|(f, v)| (f.to_string(), v.to_string())))
     }
 
-    /// `"none"`, `"gzip"` or `"zstd"`.
+    /// `"none"`, `"gzip"`, `"zstd"` or `"parquet"`.
     #[getter]
     fn compression(&self) -> &'static str {
         self.lock()
