@@ -313,7 +313,7 @@ fn build_index(
             "Groups::Indexed refers to a workspace's index; use the ids, sizes or size".into(),
         )),
         Groups::Uniform(size) => {
-            if size == 0 || n % size != 0 {
+            if size == 0 || !n.is_multiple_of(size) {
                 return Err(groups_error(format!(
                     "rewards has length {n}, which is not divisible by group_size={size}"
                 )));
