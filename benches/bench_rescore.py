@@ -6,7 +6,7 @@ samples of ~300-byte MATH-style completions (``benches/gen_dump.py``), in both l
 row per problem, one row per sample). For each layout it times, in this one run:
 
 * the baseline: ``for line in open(path, "rb"): json.loads(line)`` (best of --repeats);
-* ``rlv.rescore.rescore`` with every estimator for k = 1 ... 512 and R = 100 subsets (best of
+* ``rlv.scaling.rescore.rescore`` with every estimator for k = 1 ... 512 and R = 100 subsets (best of
   --repeats), in a child process whose peak RSS is measured.
 
 The ratio is rescore time / baseline time (target: <= 1.0; peak memory target: < 1 GiB).
@@ -34,7 +34,7 @@ KS = "1,2,4,8,16,32,64,128,256,512"
 
 CHILD = """
 import json, resource, sys, time
-from rlv.rescore import rescore
+from rlv.scaling.rescore import rescore
 t = time.perf_counter()
 rep = rescore([sys.argv[1]], ks=[int(k) for k in sys.argv[2].split(",")], subsets=100,
               num_threads=int(sys.argv[3]) if sys.argv[3] != "0" else None)
@@ -76,7 +76,7 @@ def check_classes(path: Path, n: int) -> tuple[int, int]:
 
     ok = 0
     with tempfile.NamedTemporaryFile(suffix=".jsonl") as dec:
-        from rlv.rescore import rescore
+        from rlv.scaling.rescore import rescore
 
         rows = []
         with open(path) as f:

@@ -70,7 +70,7 @@ def main() -> None:
     for row in rows:
         print("| " + " | ".join(row) + " |")
     if args.plot is not None:
-        from rlv.rescore import plot_report
+        from rlv.scaling.rescore import plot_report
 
         runs: dict[str, Any] = {}
         for r in reports[:1]:

@@ -542,7 +542,7 @@ def test_pair(pair: Pair) -> None:
 def test_vote_clusters_agree() -> None:
     """Votes cluster answers through cheap keys before the full check: the classes must
     agree with the independent verdict (a key never merges or splits differently)."""
-    from rlv.votes import cluster
+    from rlv.scaling.votes import cluster
 
     bad = []
     for p in PAIRS:

@@ -1,4 +1,4 @@
-"""rlv.config: YAML + --set overrides, with every key checked before any work."""
+"""rlv.training.config: YAML + --set overrides, with every key checked before any work."""
 
 from __future__ import annotations
 

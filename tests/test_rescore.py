@@ -15,7 +15,7 @@ import pytest
 
 import rlv
 from rlv.exceptions import DumpError
-from rlv.rescore import format_table, rescore
+from rlv.scaling.rescore import format_table, rescore
 
 ROOT = Path(__file__).resolve().parents[1]
 KS = [1, 2, 4, 8, 16]
@@ -326,3 +326,68 @@ def test_hedged_answers_never_win(tmp_path: Path) -> None:
     assert rep["curves"]["majority"]["1"] == pytest.approx(1 / 3)
     for row in rows:
         assert rlv.grade(row["completions"][0], row["gold"]).correct == (row["problem_id"] == 2)
+
+
+@pytest.mark.parametrize("layout", ["per-problem", "per-sample"])
+def test_parquet_codecs_give_the_jsonl_report(
+    problems: list[dict[str, Any]], tmp_path: Path, layout: str
+) -> None:
+    """Parquet is read by the Rust core (no temporary file, no Python reader): every codec
+    gives exactly the report of the JSONL dump with the same rows (all but timing and the
+    file's own name and compression)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    if layout == "per-problem":
+        rows: list[dict[str, Any]] = list(problems)
+    else:
+        rows = [
+            {"problem_id": p["problem_id"], "gold": p["gold"], "completion": c, "score": s}
+            for p in problems
+            for c, s in zip(p["completions"], p["scores"], strict=True)
+        ]
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    def comparable(report: dict[str, Any]) -> dict[str, Any]:
+        report = json.loads(json.dumps(report))
+        for key in ("elapsed_s", "samples_per_s"):
+            report.pop(key)
+        settings = report["settings"]
+        settings.pop("files")
+        settings.pop("compressions")
+        for f in settings["formats"]:
+            f.pop("file")
+        return report
+
+    want = rescore([jsonl], ks=KS, subsets=30, seed=3)
+    assert want["settings"]["compressions"] == ["none"]
+    table = pa.Table.from_pylist(rows)
+    for codec in ("snappy", "zstd", "gzip", "none"):
+        path = tmp_path / f"d-{codec}.parquet"
+        # Small row groups: chunks and row numbers cross row-group boundaries.
+        pq.write_table(table, path, compression=codec, row_group_size=37)
+        got = rescore([path], ks=KS, subsets=30, seed=3)
+        assert got["settings"]["compressions"] == ["parquet"], codec
+        assert comparable(got) == comparable(want), codec
+    # Small chunks (one or a few rows each) change nothing either.
+    got = rescore([tmp_path / "d-snappy.parquet"], ks=KS, subsets=30, seed=3, chunk_bytes=1)
+    assert comparable(got) == comparable(want)
+
+
+def test_parquet_errors_name_the_file_and_row(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [
+        {"problem_id": "a", "gold": "1", "completions": ["\\boxed{1}"], "scores": [0.5]},
+        {"problem_id": "b", "gold": "2", "completions": ["\\boxed{2}"], "scores": [1.5]},
+    ]
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    with pytest.raises(DumpError, match=r"bad\.parquet:2: field \"scores\""):
+        rescore([path])
+    rep = rescore([path], skip_invalid=True)
+    assert rep["problems"] == 1 and rep["invalid"] == 1
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(DumpError, match="not a readable Parquet file"):
+        rescore([broken])

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from rlv.cli import main
 from rlv.exceptions import DumpError
-from rlv.rescore import rescore
+from rlv.scaling.rescore import rescore
 
 
 def write(path: Path, rows: Iterable[dict[str, Any]]) -> Path:
@@ -545,7 +545,7 @@ def test_docs_mapping_search_and_learn_explicit(tmp_path: Path) -> None:
 
 
 def test_describe_input_lists_each_file(tmp_path: Path) -> None:
-    from rlv.rescore import describe_input
+    from rlv.scaling.rescore import describe_input
 
     a = write(tmp_path / "a.jsonl", qwen_rows())
     b = write(tmp_path / "b.jsonl", verl_rows())

@@ -569,7 +569,7 @@ def test_rlv_sample_writes_a_rescore_dump(tmp_path: Path, sample_inputs: Any) ->
     assert finished, "no finished completion to compare"
     s = score(model, tok, [p for p, _, _ in finished], [c for _, c, _ in finished])
     assert [sc for _, _, sc in finished] == pytest.approx(s.raw.tolist(), abs=1e-5)
-    from rlv.rescore import rescore
+    from rlv.scaling.rescore import rescore
 
     rep = rescore([out])
     assert rep["problems"] == 3 and rep["samples"] == 12

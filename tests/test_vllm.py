@@ -24,10 +24,10 @@ pytest.importorskip("vllm")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 from rlv import models  # noqa: E402
-from rlv.config import load_config  # noqa: E402
 from rlv.generation import SamplingParams, TransformersBackend, VLLMBackend  # noqa: E402
 from rlv.rl.losses import token_logprobs  # noqa: E402
 from rlv.tasks import ArithmeticTask  # noqa: E402
+from rlv.training.config import load_config  # noqa: E402
 from rlv.training.loop import train  # noqa: E402
 from rlv.verifier import Verifier, forward_window  # noqa: E402
 
@@ -277,7 +277,7 @@ def test_rlv_sample_with_the_vllm_backend(tmp_path: Path, sample_inputs: Any) ->
     mdir, data = sample_inputs(model, tok, max_steps=2)
     out = tmp_path / "dump.jsonl"
     from rlv.cli import main
-    from rlv.config import Config, to_yaml
+    from rlv.training.config import Config, to_yaml
 
     cfg_file = tmp_path / "cfg.yaml"  # the model has no saved config: the defaults, explicitly
     cfg_file.write_text(to_yaml(Config()))

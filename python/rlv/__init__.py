@@ -14,7 +14,7 @@ same kind out) are in :mod:`rlv.rl.advantages`, also ``rlv.advantages``::
     adv = rlv.advantages.grpo(rewards, group_ids)          # (B,) -> (B,)
 
 Votes over N samples (answer classes by math equivalence) and the test-time-scaling
-estimators are :func:`rlv.vote` and :mod:`rlv.scaling`; ``rlv rescore`` (:mod:`rlv.rescore`)
+estimators are :func:`rlv.vote` and :mod:`rlv.scaling`; ``rlv rescore`` (:mod:`rlv.scaling.rescore`)
 turns sample dumps into scaling curves.
 
 Importing rlv never imports torch, vLLM or transformers.
@@ -39,7 +39,7 @@ from rlv.grading import (
     is_equiv_status,
 )
 from rlv.rl import advantages
-from rlv.votes import Vote, cluster, vote, vote_batch
+from rlv.scaling.votes import Vote, cluster, vote, vote_batch
 
 __all__ = [
     "DEFAULT_FUEL",

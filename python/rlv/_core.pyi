@@ -2,7 +2,7 @@
 
 Hand-written; checked against the built module with ``python -m mypy.stubtest rlv._core``
 (``make lint``). Import the public API from :mod:`rlv`, not from here: the wrappers in
-:mod:`rlv.grading` validate options and build friendlier return types.
+:mod:`rlv.grading` build friendlier return types (options are validated here, in Rust).
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,10 @@ __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_FUEL",
     "DumpError",
+    "GradeOptions",
     "InternalError",
+    "RescoreBatch",
+    "RescoreTotals",
     "Rescorer",
     "RlvError",
     "__version__",
@@ -63,19 +66,19 @@ def extract_choice(text: str, *, choices: str = "ABCD") -> tuple[str | None, str
     is (C)") wins; otherwise the first stand-alone choice letter. ``(None, None)`` if none.
     """
 
-def extract_answer(text: str, *, mode: str = "lenient") -> tuple[str | None, str | None]:
+def extract_answer(text: str, *, mode: str | None = None) -> tuple[str | None, str | None]:
     """Extract the final answer of a model output.
 
     Returns ``(answer, rule)``; both are ``None`` when no answer is found. ``mode`` is
-    ``"lenient"`` or ``"strict"`` (explicit anchors only). Lone surrogates in ``text`` are
+    ``"lenient"`` (``None``: the default) or ``"strict"`` (explicit anchors only). Lone surrogates in ``text`` are
     replaced by U+FFFD.
     """
 
 class _GradeOptions(TypedDict, total=False):
-    """Grading options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`
-    (defaults: the Rust ``GradeOptions::default()``); see ``rlv.grading`` for their meaning.
-    An unknown name raises ``TypeError``; an invalid value ``ValueError``."""
+    """Grading options as keyword arguments (defaults: the Rust ``GradeOptions::default()``);
+    see ``rlv.grading`` for their meaning. They build a :class:`GradeOptions` per call."""
 
+    mode: str
     ordered_lists: bool
     percent: str
     interval_inequality: bool
@@ -84,10 +87,43 @@ class _GradeOptions(TypedDict, total=False):
     rel_tol: float
     fuel: int
 
+@final
+class GradeOptions:
+    """Grading options, validated once when built: one error text per bad option
+    (``invalid value <repr> for option <name>; allowed: ...``), ``TypeError`` for a wrong
+    type and ``ValueError`` for a wrong value; an unknown name raises ``TypeError``.
+    Immutable, hashable, comparable, picklable. Exposed as ``rlv.grading.GradeOptions``."""
+
+    def __new__(cls, **options: Unpack[_GradeOptions]) -> GradeOptions: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def ordered_lists(self) -> bool: ...
+    @property
+    def percent(self) -> str: ...
+    @property
+    def interval_inequality(self) -> bool: ...
+    @property
+    def strict_vars(self) -> bool: ...
+    @property
+    def min_decimals(self) -> int | None: ...
+    @property
+    def rel_tol(self) -> float: ...
+    @property
+    def fuel(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The options as keyword arguments: ``GradeOptions(**o.to_dict()) == o``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]:
+        """Pickling: rebuilt from its keyword arguments."""
+
 def is_equiv(
     a: str,
     b: str,
-    **options: Unpack[_GradeOptions],
+    *,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> str:
     """Compare two already-extracted answers (``a`` is treated as the gold).
 
@@ -99,8 +135,8 @@ def grade(
     completion: str,
     gold: str,
     *,
-    mode: str = "lenient",
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> tuple[str, str | None, str | None, str | None]:
     """Grade one completion against one gold.
 
@@ -111,9 +147,9 @@ def grade_batch(
     completions: Sequence[str],
     golds: Sequence[str],
     *,
-    mode: str = "lenient",
     num_threads: int | None = None,
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:
     """Grade many pairs on rlv's thread pool with the GIL released.
 
@@ -165,7 +201,7 @@ def reinforce_pp_baseline_advantages(
     """REINFORCE++-baseline advantages: ``r - mean_g``, whitened over the batch (weighted by
     ``weights``)."""
 
-# Votes, scaling estimators and rescoring (wrapped by rlv.votes, rlv.scaling, rlv.rescore).
+# Votes, scaling estimators and rescoring (wrapped by rlv.scaling.votes, rlv.scaling.estimators, rlv.scaling.rescore).
 # A vote returns ``(class_of, (class, sample, support, tied, n_classes, truncated))``.
 
 _VoteTuple = tuple[int | None, int | None, float, int, int, bool]
@@ -176,7 +212,8 @@ def vote(
     *,
     method: str = "majority",
     max_comparisons: int = 50000,
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> tuple[npt.NDArray[np.int32], _VoteTuple]:
     """Cluster one pool of answers and vote (see ``docs/votes.md``)."""
 
@@ -187,7 +224,8 @@ def vote_batch(
     method: str = "majority",
     max_comparisons: int = 50000,
     num_threads: int | None = None,
-    **options: Unpack[_GradeOptions],
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[_GradeOptions],
 ) -> list[tuple[npt.NDArray[np.int32], _VoteTuple]]:
     """:func:`vote` over many pools, GIL released."""
 
@@ -206,12 +244,95 @@ def estimate(
     """Estimates of shape ``(problems, 4, len(ks))``: pass, majority, weighted, best_of."""
 
 @final
+class RescoreBatch:
+    """One processed chunk of a dump (from :meth:`Rescorer.next_batch`): typed columns, one
+    entry per problem, in dump order."""
+
+    @property
+    def ids(self) -> list[str]: ...
+    @property
+    def golds(self) -> list[str]:
+        """Gold answers as read from the gold field."""
+    @property
+    def samples(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def answered(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def correct(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def classes(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def has_scores(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def estimates(self) -> npt.NDArray[np.float64]:
+        """``(problems, 4, len(ks))``: pass, majority, weighted, best_of_n (NaN: undefined)."""
+    def decisions(
+        self, method: str
+    ) -> tuple[
+        list[str | None],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.uint32],
+    ]:
+        """Full-pool decisions of ``method`` (``"majority"``, ``"weighted"``, ``"best_of_n"``):
+        ``(answers, samples (-1: none), correct, support, tied)``."""
+
+@final
+class RescoreTotals:
+    """Totals of a rescoring run over its batches (what the report is built from): counts,
+    correct full-pool votes, and per estimator and k the count, sum and sum of squares of the
+    defined estimates (sums per batch, then added); every estimate when ``keep``."""
+
+    def __new__(cls, k: int, *, keep: bool = False) -> RescoreTotals: ...
+    def add(self, batch: RescoreBatch, file: str) -> None: ...
+    @property
+    def problems(self) -> int: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def answered(self) -> int: ...
+    @property
+    def correct(self) -> int: ...
+    @property
+    def classes(self) -> int: ...
+    @property
+    def comparisons(self) -> int: ...
+    @property
+    def truncated(self) -> int: ...
+    @property
+    def mixed(self) -> int: ...
+    @property
+    def with_scores(self) -> int: ...
+    @property
+    def votes(self) -> list[tuple[str, float]]:
+        """Correct full-pool votes per method."""
+    @property
+    def n(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def s1(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def s2(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def kept(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def invalid(self) -> list[tuple[str, int, str | None, str]]:
+        """The first 100 invalid rows: ``(file, line, field, message)``."""
+    @property
+    def invalid_count(self) -> int: ...
+    @property
+    def skipped(self) -> int: ...
+    @property
+    def compared(self) -> int: ...
+    @property
+    def disagree(self) -> int: ...
+    @property
+    def example(self) -> tuple[str, int, str, str | None] | None: ...
+
+@final
 class Rescorer:
-    """Streaming reader of one dump (JSONL, gzip or zstd). :meth:`next_batch` returns a dict
-    of columns per chunk (``id``, ``gold``, ``samples``, ``answered``, ``correct``,
-    ``classes``, ``comparisons``, ``mixed_classes``, ``truncated``, ``has_scores``,
-    ``estimates`` ``(problems, 4, len(ks))``, ``votes``, ``invalid``, ``sample_count``,
-    ``skipped``, ``answer_compared``, ``answer_disagree``, ``answer_example``)."""
+    """Streaming reader of one dump (JSONL, gzip, zstd or Parquet): :meth:`next_batch` returns
+    each processed chunk as a :class:`RescoreBatch`."""
 
     def __new__(
         cls,
@@ -230,10 +351,10 @@ class Rescorer:
         max_comparisons: int = 50000,
         num_threads: int | None = None,
         chunk_bytes: int = 16777216,
-        mode: str = "lenient",
-        **options: Any,
+        options: GradeOptions | None = None,
+        **kwargs: Unpack[_GradeOptions],
     ) -> Rescorer: ...
-    def next_batch(self) -> dict[str, Any] | None: ...
+    def next_batch(self) -> RescoreBatch | None: ...
     def progress(self) -> tuple[int, int]: ...
     @property
     def layout(self) -> str: ...
@@ -251,6 +372,7 @@ class Rescorer:
     def select(self) -> tuple[str, str] | None:
         """``(field, value)``: only rows with this value are read (lm-eval's ``filter``)."""
     @property
-    def compression(self) -> str: ...
+    def compression(self) -> str:
+        """``"none"``, ``"gzip"``, ``"zstd"`` or ``"parquet"``."""
     @property
     def next_index(self) -> int: ...

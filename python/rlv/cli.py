@@ -6,7 +6,7 @@ Subcommands:
   print the verdict as JSON.
 * ``rlv conformance [FILE.jsonl ...]``: run grading conformance corpora (default: the corpus
   embedded in the package, ``rlv/testing/grading_cases.jsonl``) and report the pass rate.
-* ``rlv rescore DUMP...``: votes and scaling curves from sample dumps (``rlv.rescore``).
+* ``rlv rescore DUMP...``: votes and scaling curves from sample dumps (``rlv.scaling.rescore``).
 * ``rlv compare REPORT_A REPORT_B``: efficiency ratio between two rescore reports.
 * ``rlv sft`` / ``rlv train`` / ``rlv sample`` / ``rlv demo``: RL^V training and evaluation
   (:mod:`rlv.training`; need ``rlv[train]``).
@@ -159,7 +159,7 @@ def _run_conformance(args: argparse.Namespace, module: ModuleType | None) -> int
 
 
 # ---------------------------------------------------------------------------------------------
-# rlv rescore / rlv compare (implemented in rlv.rescore and rlv.scaling)
+# rlv rescore / rlv compare (implemented in rlv.scaling.rescore and rlv.scaling.estimators)
 
 
 def _ks(text: str) -> list[int]:
@@ -250,7 +250,7 @@ def _add_rescore_arguments(p: argparse.ArgumentParser) -> None:
 
 def _run_rescore(args: argparse.Namespace) -> int:
     from rlv.exceptions import DumpError
-    from rlv.rescore import describe_input, format_table, plot_report, rescore
+    from rlv.scaling.rescore import describe_input, format_table, plot_report, rescore
 
     try:
         report = rescore(
@@ -366,7 +366,7 @@ def _curve(rep: Mapping[str, Any], path: str, method: str, flag: str) -> dict[st
 
 
 def _run_compare(args: argparse.Namespace) -> int:
-    from rlv.scaling import efficiency_ratio
+    from rlv.scaling.estimators import efficiency_ratio
 
     try:
         reports = [_load_report(args.baseline), _load_report(args.target)]
@@ -402,7 +402,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     print(_efficiency_sentence(eff, args.method_a, args.method_b))
     if args.plot:
-        from rlv.rescore import plot_report
+        from rlv.scaling.rescore import plot_report
 
         plot_report({"A": reports[0], "B": reports[1]}, args.plot)
         print(f"plot: {args.plot}")
@@ -603,7 +603,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 
     def work() -> int:
         from rlv import models
-        from rlv.sampling import sample_dump
+        from rlv.scaling.dump import sample_dump
         from rlv.tasks import load_problems_file
         from rlv.training.setup import (
             build_verifier,

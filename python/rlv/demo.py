@@ -7,7 +7,7 @@
 3. evaluate the SFT model on held-out problems (``reward_before_rl``);
 4. GRPO^V training (``verify.lambda > 0``) from the SFT model;
 5. sample N = 32 per held-out problem, score each with the model's own P(Yes), write the dump,
-   and run :func:`rlv.rescore.rescore` on it: pass@k, majority@k, weighted@k, Best-of-k;
+   and run :func:`rlv.scaling.rescore.rescore` on it: pass@k, majority@k, weighted@k, Best-of-k;
 6. with ``--baseline``: the same RL budget with ``lambda = 0`` from the same SFT model,
    evaluated the same way.
 
@@ -107,8 +107,8 @@ def evaluate(
     plus ``verifier_auc``, ``reward`` (mean sample reward), ``paired`` and ``sampling``."""
     import torch
 
-    from rlv.rescore import rescore
-    from rlv.sampling import sample_dump
+    from rlv.scaling.dump import sample_dump
+    from rlv.scaling.rescore import rescore
     from rlv.training.setup import (
         build_verifier,
         close_backend,
@@ -300,7 +300,7 @@ def run_demo(
     report["seed"] = seed
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     if plot:
-        from rlv.rescore import plot_report
+        from rlv.scaling.rescore import plot_report
 
         runs = {"RL^V": report}
         if baseline:
@@ -319,7 +319,7 @@ def _quiet_transformers() -> None:
 
 def format_summary(report: dict[str, Any]) -> str:
     """A short text summary of a demo report."""
-    from rlv.rescore import format_table
+    from rlv.scaling.rescore import format_table
 
     n = str(EVAL_N)
     c = report["curves"]

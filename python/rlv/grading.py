@@ -8,10 +8,16 @@
   returns numpy arrays (the form an RL reward function needs).
 
 Grading never raises on model output: every input gets one of :data:`STATUSES`. Invalid
-*arguments* (unknown ``mode``/``percent``, mismatched lengths) raise :class:`ValueError`.
+*arguments* (an unknown ``mode``/``percent``, mismatched lengths) raise :class:`ValueError`,
+arguments of the wrong type :class:`TypeError`.
 
-Options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`:
+Options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch` (and the votes and
+rescoring of :mod:`rlv.scaling`), given as keyword arguments or as one :class:`GradeOptions`
+(``options=GradeOptions(...)``: validated once, when built, then reused as is):
 
+``mode`` (default ``"lenient"``)
+    Extraction mode for the completion: ``"lenient"`` or ``"strict"`` (explicit anchors
+    only; use it for RL rewards). :func:`is_equiv` compares extracted answers and ignores it.
 ``ordered_lists`` (default ``False``)
     Bare comma lists (``10, 4, -2``) are compared in order (Hendrycks MATH) instead of as
     unordered collections.
@@ -34,17 +40,21 @@ Options shared by :func:`is_equiv`, :func:`grade` and :func:`grade_batch`:
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from rlv import _core
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "DEFAULT_FUEL",
+    "GradeOptions",
+    "GradeOptionsKwargs",
     "MODES",
     "PERCENT_POLICIES",
     "STATUSES",
@@ -83,93 +93,36 @@ STATUS_CODES: Final[dict[str, int]] = {name: code for code, name in enumerate(ST
 DEFAULT_FUEL: Final[int] = _core.DEFAULT_FUEL
 """Default work budget (abstract steps) per comparison."""
 
-_U64_MAX = 2**64 - 1
-
-
 # ---------------------------------------------------------------------------------------------
-# Option validation (clear ValueErrors before anything crosses into Rust)
+# Options: validated once, in Rust, when a GradeOptions is built (keyword options build one per
+# call); a GradeOptions passed as ``options=`` crosses the boundary as is.
+
+GradeOptions = _core.GradeOptions
+"""Grading options, validated once when built; immutable, hashable, picklable.
+
+``GradeOptions(mode="strict", percent="value")``; every keyword is optional (defaults as in
+the module docs). A bad option raises one text, ``invalid value <repr> for option <name>;
+allowed: ...``: :class:`TypeError` for a wrong type, :class:`ValueError` for a wrong value;
+an unknown name raises :class:`TypeError`. Pass it as ``options=`` to :func:`grade`,
+:func:`grade_batch`, :func:`is_equiv`, :func:`rlv.vote` or :func:`rlv.scaling.rescore.rescore` instead of the
+keyword options (not both) to validate once and reuse.
+
+>>> GradeOptions(mode="strict").mode
+'strict'
+"""
 
 
-def _allowed(values: Iterable[str]) -> str:
-    return ", ".join(repr(v) for v in values)
+class GradeOptionsKwargs(TypedDict, total=False):
+    """The grading options as keyword arguments (see the module docs)."""
 
-
-def _check_choice(option: str, value: object, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(
-            f"invalid value {value!r} for option {option}; allowed: {_allowed(allowed)}"
-        )
-    return value
-
-
-def _check_bool(option: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"option {option} must be a bool, not {type(value).__name__}")
-    return bool(value)
-
-
-def _options(**options: Any) -> dict[str, Any]:
-    """Validated options as keyword arguments; valid combinations are cached (grading one
-    pair takes about a microsecond, so per-call validation would dominate)."""
-    # The type is part of the key: `True == 1` must not reuse the entry of the other.
-    key = tuple((name, type(value), value) for name, value in sorted(options.items()))
-    try:
-        cached = _OPTIONS_CACHE.get(key)
-    except TypeError:  # an unhashable value: let the full check report it
-        cached = None
-    if cached is None:
-        cached = _validate_options(**options)
-        if len(_OPTIONS_CACHE) < 256:
-            _OPTIONS_CACHE[key] = cached
-    return cached
-
-
-_OPTIONS_CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-
-def _validate_options(
-    *,
-    ordered_lists: bool,
-    percent: str,
-    interval_inequality: bool,
-    strict_vars: bool,
-    min_decimals: int | None,
-    rel_tol: float,
-    fuel: int,
-) -> dict[str, Any]:
-    """Validate the shared grading options and return them as keyword arguments."""
-    _check_choice("percent", percent, PERCENT_POLICIES)
-    if isinstance(rel_tol, bool) or not isinstance(rel_tol, (int, float, np.floating)):
-        raise TypeError(f"option rel_tol must be a float, not {type(rel_tol).__name__}")
-    if not (math.isfinite(rel_tol) and rel_tol >= 0):
-        raise ValueError(
-            f"invalid value {rel_tol!r} for option rel_tol; allowed: a finite number >= 0"
-        )
-    if isinstance(fuel, bool) or not isinstance(fuel, (int, np.integer)):
-        raise TypeError(f"option fuel must be an int, not {type(fuel).__name__}")
-    if not 1 <= fuel <= _U64_MAX:
-        raise ValueError(
-            f"invalid value {fuel!r} for option fuel; allowed: an integer in [1, 2**64-1]"
-        )
-    return {
-        "ordered_lists": _check_bool("ordered_lists", ordered_lists),
-        "percent": percent,
-        "interval_inequality": _check_bool("interval_inequality", interval_inequality),
-        "strict_vars": _check_bool("strict_vars", strict_vars),
-        "min_decimals": _check_min_decimals(min_decimals),
-        "rel_tol": float(rel_tol),
-        "fuel": int(fuel),
-    }
-
-
-def _check_min_decimals(value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"option min_decimals must be an int or None, not {type(value).__name__}")
-    if not 0 <= value <= 64:
-        raise ValueError(f"invalid value {value!r} for option min_decimals; allowed: None or 0..64")
-    return int(value)
+    mode: Mode
+    ordered_lists: bool
+    percent: PercentPolicy
+    interval_inequality: bool
+    strict_vars: bool
+    min_decimals: int | None
+    rel_tol: float
+    fuel: int
 
 
 def _check_str(name: str, value: object) -> str:
@@ -264,7 +217,6 @@ def extract_choice(text: str, *, choices: str = "ABCD") -> str | None:
 
 def extract_answer_rule(text: str, *, mode: Mode = "lenient") -> tuple[str | None, str | None]:
     """Like :func:`extract_answer` with ``return_rule=True``: ``(answer, rule)``."""
-    _check_choice("mode", mode, MODES)
     return _core.extract_answer(_check_str("text", text), mode=mode)
 
 
@@ -272,13 +224,8 @@ def is_equiv(
     a: str,
     b: str,
     *,
-    ordered_lists: bool = False,
-    percent: PercentPolicy = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    min_decimals: int | None = None,
-    rel_tol: float = 1e-9,
-    fuel: int = DEFAULT_FUEL,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> bool:
     """Whether two already-extracted answers are mathematically equivalent.
 
@@ -288,60 +235,27 @@ def is_equiv(
     >>> is_equiv("\\\\frac{1}{2}", "0.5")
     True
     """
-    return (
-        is_equiv_status(
-            a,
-            b,
-            ordered_lists=ordered_lists,
-            percent=percent,
-            interval_inequality=interval_inequality,
-            strict_vars=strict_vars,
-            min_decimals=min_decimals,
-            rel_tol=rel_tol,
-            fuel=fuel,
-        )
-        == "equal"
-    )
+    return is_equiv_status(a, b, options=options, **kwargs) == "equal"
 
 
 def is_equiv_status(
     a: str,
     b: str,
     *,
-    ordered_lists: bool = False,
-    percent: PercentPolicy = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    min_decimals: int | None = None,
-    rel_tol: float = 1e-9,
-    fuel: int = DEFAULT_FUEL,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> str:
     """Like :func:`is_equiv` but returns the status name: ``"equal"``, ``"not_equal"``,
     ``"unparseable"``, ``"invalid_gold"`` (``a`` unreadable) or ``"budget_exceeded"``."""
-    opts = _options(
-        ordered_lists=ordered_lists,
-        percent=percent,
-        interval_inequality=interval_inequality,
-        strict_vars=strict_vars,
-        min_decimals=min_decimals,
-        rel_tol=rel_tol,
-        fuel=fuel,
-    )
-    return _core.is_equiv(_check_str("a", a), _check_str("b", b), **opts)
+    return _core.is_equiv(_check_str("a", a), _check_str("b", b), options=options, **kwargs)
 
 
 def grade(
     completion: str,
     gold: str,
     *,
-    mode: Mode = "lenient",
-    ordered_lists: bool = False,
-    percent: PercentPolicy = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    min_decimals: int | None = None,
-    rel_tol: float = 1e-9,
-    fuel: int = DEFAULT_FUEL,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> Verdict:
     """Grade one completion against one gold answer.
 
@@ -349,9 +263,9 @@ def grade(
         completion: the model output; its final answer is extracted with ``mode``.
         gold: a bare answer (``"\\\\frac{1}{2}"``) or a reference solution containing
             ``\\boxed{...}`` or ``#### N``.
-        mode: extraction mode for the completion (``"lenient"`` or ``"strict"``).
-        ordered_lists, percent, interval_inequality, strict_vars, min_decimals, rel_tol,
-            fuel: see the module docs.
+        options: the grading options as one :class:`GradeOptions` (instead of keywords).
+        **kwargs: the grading options as keywords (``mode``, ``percent``, ...; see the
+            module docs).
 
     Returns:
         A :class:`Verdict`; never raises on odd model output.
@@ -359,18 +273,8 @@ def grade(
     >>> grade("... so $x = \\\\boxed{3}$", "3").correct
     True
     """
-    _check_choice("mode", mode, MODES)
-    opts = _options(
-        ordered_lists=ordered_lists,
-        percent=percent,
-        interval_inequality=interval_inequality,
-        strict_vars=strict_vars,
-        min_decimals=min_decimals,
-        rel_tol=rel_tol,
-        fuel=fuel,
-    )
     status, answer, rule, gold_answer = _core.grade(
-        _check_str("completion", completion), _check_str("gold", gold), mode=mode, **opts
+        _check_str("completion", completion), _check_str("gold", gold), options=options, **kwargs
     )
     return Verdict(
         correct=status == "equal", status=status, answer=answer, rule=rule, gold_answer=gold_answer
@@ -381,16 +285,10 @@ def grade_batch(
     completions: Sequence[str] | npt.NDArray[Any] | Iterable[str],
     golds: Sequence[str] | npt.NDArray[Any] | Iterable[str],
     *,
-    mode: Mode = "lenient",
     num_threads: int | None = None,
     return_status_names: bool = False,
-    ordered_lists: bool = False,
-    percent: PercentPolicy = "strip",
-    interval_inequality: bool = True,
-    strict_vars: bool = True,
-    min_decimals: int | None = None,
-    rel_tol: float = 1e-9,
-    fuel: int = DEFAULT_FUEL,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
     """Grade ``completions[i]`` against ``golds[i]`` for every ``i``, in parallel.
 
@@ -401,12 +299,12 @@ def grade_batch(
     Args:
         completions: model outputs (list/tuple/numpy array/iterable of ``str``).
         golds: gold answers, same length as ``completions`` (no broadcasting).
-        mode: extraction mode for the completions.
         num_threads: threads to use; ``None`` = ``RLV_NUM_THREADS`` or all cores
             (``RLV_PARALLELISM=0`` forces 1).
         return_status_names: return status names (numpy ``str`` array) instead of codes.
-        ordered_lists, percent, interval_inequality, strict_vars, min_decimals, rel_tol,
-            fuel: see the module docs.
+        options: the grading options as one :class:`GradeOptions` (instead of keywords).
+        **kwargs: the grading options as keywords (``mode``, ``percent``, ...; see the
+            module docs).
 
     Returns:
         ``(rewards, statuses)``: ``rewards`` is float32, 1.0 for ``equal``, NaN for
@@ -415,9 +313,8 @@ def grade_batch(
 
     Raises:
         ValueError: lengths differ, or an option has an invalid value.
-        TypeError: an item is not a ``str``.
+        TypeError: an item is not a ``str``, or an option has the wrong type.
     """
-    _check_choice("mode", mode, MODES)
     if num_threads is not None and (
         isinstance(num_threads, bool)
         or not isinstance(num_threads, (int, np.integer))
@@ -426,15 +323,6 @@ def grade_batch(
         raise ValueError(
             f"invalid value {num_threads!r} for option num_threads; allowed: None or an integer >= 1"
         )
-    opts = _options(
-        ordered_lists=ordered_lists,
-        percent=percent,
-        interval_inequality=interval_inequality,
-        strict_vars=strict_vars,
-        min_decimals=min_decimals,
-        rel_tol=rel_tol,
-        fuel=fuel,
-    )
     comps = _str_list("completions", completions)
     gls = _str_list("golds", golds)
     if len(comps) != len(gls):
@@ -442,9 +330,9 @@ def grade_batch(
     rewards, codes = _core.grade_batch(
         comps,
         gls,
-        mode=mode,
         num_threads=None if num_threads is None else int(num_threads),
-        **opts,
+        options=options,
+        **kwargs,
     )
     if return_status_names:
         return rewards, _STATUS_ARRAY[codes]

@@ -1,7 +1,7 @@
 //! Property tests for the parser and the equivalence checker.
 
 use proptest::prelude::*;
-use rlv_core::grading::{grade, is_equiv, GradeOptions, Status};
+use rlv_core::grading::{grade, is_equiv, GradeOptions, Mode, PercentPolicy, Status};
 
 fn opts() -> GradeOptions {
     GradeOptions::default()
@@ -172,4 +172,77 @@ proptest! {
             None => {}
         }
     }
+}
+
+#[test]
+fn reward_of_each_status() {
+    for s in Status::ALL {
+        let r = s.reward();
+        match s {
+            Status::Equal => assert_eq!(r, 1.0),
+            Status::InvalidGold => assert!(r.is_nan(), "{s:?} -> {r}"),
+            _ => assert_eq!(r, 0.0, "{s:?}"),
+        }
+        // Only a correct verdict is ever rewarded.
+        assert_eq!(r == 1.0, s.is_correct(), "{s:?}");
+    }
+}
+
+proptest! {
+    /// The reward of a graded pair is 1 exactly when the verdict is equal, NaN exactly when
+    /// the gold is unusable, 0 otherwise.
+    #[test]
+    fn reward_follows_the_verdict(p in -50i64..50, q in 1i64..20, r in -50i64..50) {
+        let gold = format!("\\frac{{{p}}}{{{q}}}");
+        let completion = format!("The answer is $\\boxed{{{r}/{q}}}$.");
+        let status = grade(&completion, &gold, &opts()).status;
+        let reward = status.reward();
+        prop_assert_eq!(reward == 1.0, status == Status::Equal);
+        prop_assert_eq!(reward == 1.0, p == r);
+        prop_assert!(reward == 0.0 || reward == 1.0);
+    }
+}
+
+#[test]
+fn grade_options_check_names_the_bad_option() {
+    let bad = |o: GradeOptions| match o.check() {
+        Err(rlv_core::Error::InvalidOption { option, .. }) => option,
+        other => panic!("{other:?}"),
+    };
+    assert!(GradeOptions::default().check().is_ok());
+    let ok_edges = GradeOptions {
+        min_decimals: Some(64),
+        rel_tol: 0.0,
+        fuel: 1,
+        ..GradeOptions::default()
+    };
+    assert!(ok_edges.check().is_ok());
+    let d = GradeOptions::default;
+    assert_eq!(
+        bad(GradeOptions {
+            min_decimals: Some(65),
+            ..d()
+        }),
+        "min_decimals"
+    );
+    for rel_tol in [-1e-9, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        assert_eq!(bad(GradeOptions { rel_tol, ..d() }), "rel_tol");
+    }
+    assert_eq!(bad(GradeOptions { fuel: 0, ..d() }), "fuel");
+}
+
+#[test]
+fn option_strings_round_trip() {
+    for m in [Mode::Lenient, Mode::Strict] {
+        assert_eq!(Mode::parse(m.as_str()), Ok(m));
+    }
+    for p in [
+        PercentPolicy::Strip,
+        PercentPolicy::Value,
+        PercentPolicy::Either,
+    ] {
+        assert_eq!(PercentPolicy::parse(p.as_str()), Ok(p));
+    }
+    assert!(Mode::parse("loose").is_err());
+    assert!(PercentPolicy::parse("Strip").is_err());
 }

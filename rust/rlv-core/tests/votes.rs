@@ -3,11 +3,12 @@
 use std::io::Write;
 
 use proptest::prelude::*;
-use rlv_core::dump::{Config, Rescorer};
+use rlv_core::estimators::{estimate, pass_at_k, ProblemSamples};
 use rlv_core::grading::equiv::{compare_prepared, Prepared};
 use rlv_core::grading::{is_equiv, GradeOptions, PercentPolicy, Status};
+use rlv_core::rescore::{Config, Rescorer};
 use rlv_core::votes::{
-    cluster, estimate, pass_at_k, vote, ProblemSamples, VoteMethod, DEFAULT_MAX_COMPARISONS,
+    cluster, cluster_and_vote, cluster_and_vote_batch, vote, VoteMethod, DEFAULT_MAX_COMPARISONS,
 };
 
 fn classes(answers: &[Option<&str>]) -> Vec<Option<u32>> {
@@ -211,6 +212,107 @@ fn votes_and_ties() {
         VoteMethod::Weighted
     )
     .is_err());
+}
+
+#[test]
+fn cluster_and_vote_is_cluster_then_vote() {
+    let answers = [
+        Some("1/2"),
+        Some("3"),
+        None,
+        Some("0.5"),
+        Some("3"),
+        Some("\\frac12"),
+    ];
+    let scores = [0.1, 0.9, 0.5, 0.2, 0.8, 0.3];
+    let opts = GradeOptions::default();
+    for method in [
+        VoteMethod::Majority,
+        VoteMethod::Weighted,
+        VoteMethod::BestOfN,
+    ] {
+        let pool = cluster_and_vote(
+            &answers,
+            Some(&scores),
+            method,
+            &opts,
+            DEFAULT_MAX_COMPARISONS,
+        )
+        .unwrap();
+        let cl = cluster(&answers, &opts, DEFAULT_MAX_COMPARISONS);
+        let v = vote(&cl.class_of, cl.n_classes(), Some(&scores), method).unwrap();
+        assert_eq!(pool.clustering, cl);
+        assert_eq!(pool.outcome, v);
+    }
+    // The 1/2 class has three members, 3 has two: majority picks 1/2 (class 0), weighted
+    // picks 3 (1.7 against 0.6), Best-of-N the 0.9 sample.
+    let pick = |m| {
+        cluster_and_vote(&answers, Some(&scores), m, &opts, DEFAULT_MAX_COMPARISONS)
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(pick(VoteMethod::Majority).class, Some(0));
+    assert_eq!(pick(VoteMethod::Weighted).class, Some(1));
+    assert_eq!(pick(VoteMethod::BestOfN).sample, Some(1));
+    // Methods that need scores fail without them.
+    assert!(cluster_and_vote(&answers, None, VoteMethod::Weighted, &opts, 10).is_err());
+}
+
+#[test]
+fn cluster_and_vote_batch_matches_one_by_one_on_any_thread_count() {
+    let pools: Vec<Vec<Option<String>>> = (0..40)
+        .map(|p| {
+            (0..9)
+                .map(|i| (i % 4 != 3).then(|| format!("{}/{}", (p + i) % 3, 1 + i % 2)))
+                .collect()
+        })
+        .collect();
+    let scores: Vec<Vec<f64>> = (0..40)
+        .map(|p| {
+            (0..9)
+                .map(|i| f64::from((p * 7 + i * 3) % 10) / 10.0)
+                .collect()
+        })
+        .collect();
+    let opts = GradeOptions::default();
+    let one_by_one: Vec<_> = pools
+        .iter()
+        .zip(&scores)
+        .map(|(a, s)| {
+            cluster_and_vote(
+                a,
+                Some(s),
+                VoteMethod::Weighted,
+                &opts,
+                DEFAULT_MAX_COMPARISONS,
+            )
+            .unwrap()
+        })
+        .collect();
+    for threads in [Some(1), Some(2), Some(3), None] {
+        let batch = cluster_and_vote_batch(
+            &pools,
+            Some(&scores),
+            VoteMethod::Weighted,
+            &opts,
+            DEFAULT_MAX_COMPARISONS,
+            threads,
+        )
+        .unwrap();
+        assert_eq!(batch, one_by_one, "{threads:?}");
+    }
+    let err = cluster_and_vote_batch(
+        &pools,
+        Some(&scores[1..]),
+        VoteMethod::Weighted,
+        &opts,
+        DEFAULT_MAX_COMPARISONS,
+        None,
+    );
+    assert!(
+        matches!(err, Err(rlv_core::Error::LengthMismatch { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]

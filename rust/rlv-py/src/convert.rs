@@ -1,12 +1,11 @@
 //! Conversions at the Python edge: strings (lossy, never failing on lone surrogates),
-//! string sequences, and option values.
+//! string sequences, and thread counts. Grading options: [`crate::grading::GradeOptions`].
 
 use std::borrow::Cow;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-use rlv_core::grading::{GradeOptions, Mode, PercentPolicy};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::errors::to_py;
 
@@ -83,77 +82,6 @@ pub fn string_vec(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<String>> {
         out.push(item_to_string(&item?, name, i)?);
     }
     Ok(out)
-}
-
-/// `"lenient"` / `"strict"`.
-pub fn parse_mode(s: &str) -> rlv_core::Result<Mode> {
-    match s {
-        "lenient" => Ok(Mode::Lenient),
-        "strict" => Ok(Mode::Strict),
-        _ => Err(rlv_core::Error::InvalidOption {
-            option: "mode",
-            value: s.to_string(),
-            allowed: "\"lenient\", \"strict\"",
-        }),
-    }
-}
-
-/// Option names accepted by `is_equiv`, `grade` and `grade_batch` (besides `mode`).
-pub const OPTION_NAMES: &str =
-    "ordered_lists, percent, interval_inequality, strict_vars, min_decimals, rel_tol, fuel";
-
-/// Build [`GradeOptions`] from `mode` and the `**options` keyword arguments shared by
-/// `is_equiv`, `grade` and `grade_batch` (defaults: [`GradeOptions::default`]). Invalid values
-/// raise `ValueError` listing the allowed values; unknown names raise `TypeError`.
-pub fn grade_options(mode: &str, options: Option<&Bound<'_, PyDict>>) -> PyResult<GradeOptions> {
-    let mut opts = GradeOptions {
-        mode: parse_mode(mode).map_err(to_py)?,
-        ..GradeOptions::default()
-    };
-    let Some(options) = options else {
-        return Ok(opts);
-    };
-    for (key, value) in options.iter() {
-        let key: String = key.extract()?;
-        match key.as_str() {
-            "ordered_lists" => opts.ordered_lists = value.extract()?,
-            "percent" => {
-                let p: String = value.extract()?;
-                opts.percent = PercentPolicy::parse(&p).map_err(to_py)?;
-            }
-            "interval_inequality" => opts.interval_inequality = value.extract()?,
-            "strict_vars" => opts.strict_vars = value.extract()?,
-            "min_decimals" => {
-                let n: Option<u32> = value.extract()?;
-                if n.is_some_and(|n| n > 64) {
-                    return Err(to_py(rlv_core::Error::InvalidOption {
-                        option: "min_decimals",
-                        value: format!("{n:?}"),
-                        allowed: "None or an integer in 0..=64",
-                    }));
-                }
-                opts.min_decimals = n;
-            }
-            "rel_tol" => {
-                let rel_tol: f64 = value.extract()?;
-                if !(rel_tol.is_finite() && rel_tol >= 0.0) {
-                    return Err(to_py(rlv_core::Error::InvalidOption {
-                        option: "rel_tol",
-                        value: rel_tol.to_string(),
-                        allowed: "a finite number >= 0",
-                    }));
-                }
-                opts.rel_tol = rel_tol;
-            }
-            "fuel" => opts.fuel = value.extract()?,
-            other => {
-                return Err(PyTypeError::new_err(format!(
-                    "unexpected option {other:?}; allowed: {OPTION_NAMES}"
-                )))
-            }
-        }
-    }
-    Ok(opts)
 }
 
 /// `None` (default thread count) or a positive integer.

@@ -7,7 +7,9 @@
 mod advantages;
 mod convert;
 mod errors;
+mod estimators;
 mod grading;
+mod rescore;
 mod run;
 mod votes;
 
@@ -20,11 +22,15 @@ mod _core {
     #[pymodule_export]
     use crate::errors::{DumpError, InternalError, RlvError};
     #[pymodule_export]
+    use crate::estimators::estimate;
+    #[pymodule_export]
     use crate::grading::{
-        extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names,
+        extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names, GradeOptions,
     };
     #[pymodule_export]
-    use crate::votes::{estimate, vote, vote_batch, Rescorer};
+    use crate::rescore::{RescoreBatch, RescoreTotals, Rescorer};
+    #[pymodule_export]
+    use crate::votes::{vote, vote_batch};
 
     use super::{Bound, PyModule, PyModuleMethods, PyResult};
 

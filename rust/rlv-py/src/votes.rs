@@ -1,16 +1,14 @@
-//! Vote, scaling-estimator and rescoring bindings: convert, release the GIL, convert back.
+//! Vote bindings (`rlv.scaling.votes`): convert, release the GIL, convert back.
 
-use std::sync::Mutex;
-
-use numpy::{PyArray1, PyArray3, PyReadonlyArray1};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
-use rlv_core::dump::{self, Batch, Config, Decision, Format, Layout, ScoreAgg};
-use rlv_core::votes::{self, Estimates, ProblemSamples, VoteMethod};
+use pyo3::types::{PyDict, PyString};
+use rlv_core::votes::{self, VoteMethod};
 
-use crate::convert::{grade_options, lossy, num_threads};
+use crate::convert::lossy;
 use crate::errors::to_py;
+use crate::grading::{resolve_options, GradeOptions};
 use crate::run::detached;
 
 /// A list of `str | None` (any sequence) as owned optional strings.
@@ -43,61 +41,59 @@ fn scores_vec(obj: Option<PyReadonlyArray1<'_, f64>>) -> Option<Vec<f64>> {
 
 type VoteTuple = (Option<u32>, Option<usize>, f64, u32, usize, bool);
 
-/// `(class_of int32 (-1: no class), winner class, winner sample, support, tied, n_classes,
-/// truncated)` for one pool.
-fn vote_one(
-    answers: &[Option<String>],
-    scores: Option<&[f64]>,
-    method: VoteMethod,
-    opts: &rlv_core::grading::GradeOptions,
-    max_comparisons: u64,
-) -> rlv_core::Result<(Vec<i32>, VoteTuple)> {
-    let cl = votes::cluster(answers, opts, max_comparisons);
-    let v = votes::vote(&cl.class_of, cl.n_classes(), scores, method)?;
+/// `(class_of int32 (-1: no class), (winner class, winner sample, support, tied, n_classes,
+/// truncated))` of one pool's [`votes::PoolVote`].
+fn vote_tuple(p: votes::PoolVote) -> (Vec<i32>, VoteTuple) {
+    let cl = p.clustering;
+    let n_classes = cl.n_classes();
     let class_of = cl
         .class_of
         .iter()
         .map(|c| c.map_or(-1, |c| i32::try_from(c).unwrap_or(i32::MAX)))
         .collect();
-    Ok((
+    let v = p.outcome;
+    (
         class_of,
         (
             v.class,
             v.sample,
             v.support,
             v.tied,
-            cl.n_classes(),
+            n_classes,
             cl.truncated,
         ),
-    ))
+    )
 }
 
 /// Cluster and vote over one pool of answers.
 #[pyfunction]
-#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, **options))]
+#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, options = None, **kwargs))]
 pub fn vote<'py>(
     py: Python<'py>,
     answers: &Bound<'py, PyAny>,
     scores: Option<PyReadonlyArray1<'py, f64>>,
     method: &str,
     max_comparisons: u64,
-    options: Option<&Bound<'py, PyDict>>,
+    options: Option<PyRef<'py, GradeOptions>>,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<(Bound<'py, PyArray1<i32>>, VoteTuple)> {
-    let opts = grade_options("lenient", options)?;
+    let opts = resolve_options(options.as_deref(), kwargs)?;
     let method = VoteMethod::parse(method).map_err(to_py)?;
     let answers = opt_strings(answers, "answers")?;
     let scores = scores_vec(scores);
-    let (class_of, t) = detached(py, "voting", || {
-        vote_one(&answers, scores.as_deref(), method, &opts, max_comparisons)
-    })?
-    .map_err(to_py)?;
+    let (class_of, t) = vote_tuple(
+        detached(py, "voting", || {
+            votes::cluster_and_vote(&answers, scores.as_deref(), method, &opts, max_comparisons)
+        })?
+        .map_err(to_py)?,
+    );
     Ok((PyArray1::from_vec(py, class_of), t))
 }
 
 /// [`vote`] over many problems on the thread pool.
 #[pyfunction]
-#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, num_threads = None, **options))]
-#[allow(clippy::type_complexity)]
+#[pyo3(signature = (answers, scores = None, *, method = "majority", max_comparisons = 50000, num_threads = None, options = None, **kwargs))]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn vote_batch<'py>(
     py: Python<'py>,
     answers: &Bound<'py, PyAny>,
@@ -105,9 +101,10 @@ pub fn vote_batch<'py>(
     method: &str,
     max_comparisons: u64,
     num_threads: Option<usize>,
-    options: Option<&Bound<'py, PyDict>>,
+    options: Option<PyRef<'py, GradeOptions>>,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Vec<(Bound<'py, PyArray1<i32>>, VoteTuple)>> {
-    let opts = grade_options("lenient", options)?;
+    let opts = resolve_options(options.as_deref(), kwargs)?;
     let method = VoteMethod::parse(method).map_err(to_py)?;
     let threads = crate::convert::num_threads(num_threads)?;
     let mut problems = Vec::new();
@@ -121,447 +118,25 @@ pub fn vote_batch<'py>(
             for item in s.try_iter()? {
                 out.push(item?.extract::<Vec<f64>>()?);
             }
-            if out.len() != problems.len() {
-                return Err(to_py(rlv_core::Error::LengthMismatch {
-                    left_name: "answers",
-                    left: problems.len(),
-                    right_name: "scores",
-                    right: out.len(),
-                }));
-            }
             Some(out)
         }
     };
     let results = detached(py, "voting a batch", || {
-        let idx: Vec<usize> = (0..problems.len()).collect();
-        rlv_core::parallel::map_ordered(&idx, threads, |&i| {
-            vote_one(
-                &problems[i],
-                scores.as_ref().map(|s| s[i].as_slice()),
-                method,
-                &opts,
-                max_comparisons,
-            )
-        })
-        .and_then(|v| v.into_iter().collect::<rlv_core::Result<Vec<_>>>())
+        votes::cluster_and_vote_batch(
+            &problems,
+            scores.as_deref(),
+            method,
+            &opts,
+            max_comparisons,
+            threads,
+        )
     })?
     .map_err(to_py)?;
     Ok(results
         .into_iter()
-        .map(|(c, t)| (PyArray1::from_vec(py, c), t))
+        .map(|p| {
+            let (c, t) = vote_tuple(p);
+            (PyArray1::from_vec(py, c), t)
+        })
         .collect())
-}
-
-/// Estimates as a `(problems, 4, len(ks))` array: pass, majority, weighted, best_of (NaN
-/// where undefined: k > N, or no scores).
-fn estimates_array<'py>(
-    py: Python<'py>,
-    est: &[&Estimates],
-    k: usize,
-) -> Bound<'py, PyArray3<f64>> {
-    let mut flat = Vec::with_capacity(est.len() * 4 * k);
-    for e in est {
-        for m in [&e.pass, &e.majority, &e.weighted, &e.best_of] {
-            if m.is_empty() {
-                flat.extend(std::iter::repeat_n(f64::NAN, k));
-            } else {
-                flat.extend_from_slice(m);
-            }
-        }
-    }
-    let arr = numpy::ndarray::Array3::from_shape_vec((est.len(), 4, k), flat)
-        .unwrap_or_else(|_| numpy::ndarray::Array3::from_elem((est.len(), 4, k), f64::NAN));
-    PyArray3::from_owned_array(py, arr)
-}
-
-/// The scaling estimators from per-problem classes and correctness.
-#[pyfunction]
-#[pyo3(signature = (class_of, class_correct, sample_correct, scores, *, ks, subsets, seed, first_index = 0, num_threads = None))]
-#[allow(clippy::too_many_arguments)]
-pub fn estimate<'py>(
-    py: Python<'py>,
-    class_of: Vec<PyReadonlyArray1<'py, i32>>,
-    class_correct: Vec<PyReadonlyArray1<'py, bool>>,
-    sample_correct: Vec<PyReadonlyArray1<'py, bool>>,
-    scores: Option<Vec<PyReadonlyArray1<'py, f64>>>,
-    ks: Vec<usize>,
-    subsets: usize,
-    seed: u64,
-    first_index: u64,
-    num_threads: Option<usize>,
-) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    votes::check_ks(&ks).map_err(to_py)?;
-    let threads = crate::convert::num_threads(num_threads)?;
-    let n = class_of.len();
-    if class_correct.len() != n
-        || sample_correct.len() != n
-        || scores.as_ref().is_some_and(|s| s.len() != n)
-    {
-        return Err(PyValueError::new_err(
-            "class_of, class_correct, sample_correct (and scores) must have one entry per problem",
-        ));
-    }
-    let mut owned = Vec::with_capacity(n);
-    for i in 0..n {
-        let cls: Vec<Option<u32>> = class_of[i]
-            .as_array()
-            .iter()
-            .map(|&c| u32::try_from(c).ok())
-            .collect();
-        let cc = class_correct[i].as_array().to_vec();
-        let sc = sample_correct[i].as_array().to_vec();
-        let s = scores.as_ref().map(|s| s[i].as_array().to_vec());
-        if sc.len() != cls.len() {
-            return Err(PyValueError::new_err(format!(
-                "problem {i}: sample_correct has {} entries for {} samples",
-                sc.len(),
-                cls.len()
-            )));
-        }
-        if let Some(bad) = cls.iter().flatten().find(|&&c| c as usize >= cc.len()) {
-            return Err(PyValueError::new_err(format!(
-                "problem {i}: class {bad} but class_correct has {} classes",
-                cc.len()
-            )));
-        }
-        if let Some(s) = &s {
-            votes::check_scores(s, cls.len())
-                .map_err(|e| PyValueError::new_err(format!("problem {i}: {e}")))?;
-        }
-        owned.push((cls, cc, sc, s));
-    }
-    let k = ks.len();
-    let est = detached(py, "estimating", || {
-        let problems: Vec<ProblemSamples<'_>> = owned
-            .iter()
-            .map(|(c, cc, sc, s)| ProblemSamples {
-                class_of: c,
-                class_correct: cc,
-                sample_correct: sc,
-                scores: s.as_deref(),
-            })
-            .collect();
-        votes::estimate_batch(&problems, &ks, subsets, seed, first_index, threads)
-    })?
-    .map_err(to_py)?;
-    let refs: Vec<&Estimates> = est.iter().collect();
-    Ok(estimates_array(py, &refs, k))
-}
-
-/// Build the core [`Config`] from the keyword arguments of the Python layer.
-#[allow(clippy::too_many_arguments)]
-fn config(
-    fields: Option<&Bound<'_, PyDict>>,
-    format: &str,
-    layout: &str,
-    score_agg: Option<&str>,
-    ks: Vec<usize>,
-    subsets: usize,
-    seed: u64,
-    skip_invalid: bool,
-    max_comparisons: u64,
-    threads: Option<usize>,
-    chunk_bytes: usize,
-    mode: &str,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Config> {
-    let mut f = dump::Fields::default();
-    if let Some(fields) = fields {
-        for (k, v) in fields.iter() {
-            let k: String = k.extract()?;
-            let v: String = v.extract()?;
-            f.set(&k, &v).map_err(to_py)?;
-        }
-    }
-    votes::check_ks(&ks).map_err(to_py)?;
-    Ok(Config {
-        fields: f,
-        format: Format::parse(format).map_err(to_py)?,
-        layout: Layout::parse(layout).map_err(to_py)?,
-        score_agg: score_agg.map(ScoreAgg::parse).transpose().map_err(to_py)?,
-        grade: grade_options(mode, options)?,
-        ks,
-        subsets: subsets.max(1),
-        seed,
-        skip_invalid,
-        max_comparisons,
-        num_threads: num_threads(threads)?,
-        chunk_bytes: chunk_bytes.max(1),
-    })
-}
-
-fn decisions<'py>(py: Python<'py>, ds: &[Option<&Decision>]) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item(
-        "answer",
-        ds.iter()
-            .map(|x| x.and_then(|x| x.answer.clone()))
-            .collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "sample",
-        PyArray1::from_vec(
-            py,
-            ds.iter()
-                .map(|x| {
-                    x.and_then(|x| x.sample)
-                        .map_or(-1, |s| i64::try_from(s).unwrap_or(-1))
-                })
-                .collect(),
-        ),
-    )?;
-    d.set_item(
-        "correct",
-        PyArray1::from_vec(
-            py,
-            ds.iter().map(|x| x.is_some_and(|x| x.correct)).collect(),
-        ),
-    )?;
-    d.set_item(
-        "support",
-        PyArray1::from_vec(
-            py,
-            ds.iter()
-                .map(|x| x.map_or(f64::NAN, |x| x.support))
-                .collect(),
-        ),
-    )?;
-    d.set_item(
-        "tied",
-        PyArray1::from_vec(py, ds.iter().map(|x| x.map_or(0, |x| x.tied)).collect()),
-    )?;
-    Ok(d)
-}
-
-/// A processed chunk as a dict of columns.
-fn batch_dict<'py>(py: Python<'py>, b: &Batch, k: usize) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    let p = &b.problems;
-    let col = |f: &dyn Fn(&dump::ProblemResult) -> i64| -> Vec<i64> { p.iter().map(f).collect() };
-    let as_i64 = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
-    d.set_item("id", p.iter().map(|x| x.id.clone()).collect::<Vec<_>>())?;
-    d.set_item(
-        "gold",
-        p.iter().map(|x| x.gold_answer.clone()).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "samples",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.samples))),
-    )?;
-    d.set_item(
-        "answered",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.answered))),
-    )?;
-    d.set_item(
-        "correct",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.correct))),
-    )?;
-    d.set_item(
-        "classes",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.classes))),
-    )?;
-    d.set_item(
-        "comparisons",
-        PyArray1::from_vec(
-            py,
-            col(&|x| i64::try_from(x.comparisons).unwrap_or(i64::MAX)),
-        ),
-    )?;
-    d.set_item(
-        "mixed_classes",
-        PyArray1::from_vec(py, col(&|x| as_i64(x.mixed_classes))),
-    )?;
-    d.set_item(
-        "truncated",
-        PyArray1::from_vec(py, p.iter().map(|x| x.truncated).collect()),
-    )?;
-    d.set_item(
-        "has_scores",
-        PyArray1::from_vec(py, p.iter().map(|x| x.weighted.is_some()).collect()),
-    )?;
-    let refs: Vec<&Estimates> = p.iter().map(|x| &x.estimates).collect();
-    d.set_item("estimates", estimates_array(py, &refs, k))?;
-    let votes = PyDict::new(py);
-    votes.set_item(
-        "majority",
-        decisions(py, &p.iter().map(|x| Some(&x.majority)).collect::<Vec<_>>())?,
-    )?;
-    votes.set_item(
-        "weighted",
-        decisions(
-            py,
-            &p.iter().map(|x| x.weighted.as_ref()).collect::<Vec<_>>(),
-        )?,
-    )?;
-    votes.set_item(
-        "best_of_n",
-        decisions(
-            py,
-            &p.iter().map(|x| x.best_of_n.as_ref()).collect::<Vec<_>>(),
-        )?,
-    )?;
-    d.set_item("votes", votes)?;
-    let invalid = PyList::empty(py);
-    for r in &b.invalid {
-        invalid.append((
-            r.file.to_string(),
-            r.line,
-            r.field.clone(),
-            r.message.clone(),
-        ))?;
-    }
-    d.set_item("invalid", invalid)?;
-    d.set_item("sample_count", b.samples)?;
-    d.set_item("skipped", b.skipped)?;
-    let c = &b.answer_check;
-    d.set_item("answer_compared", c.compared)?;
-    d.set_item("answer_disagree", c.disagree)?;
-    d.set_item("answer_example", c.example.clone())?;
-    Ok(d)
-}
-
-/// Streaming reader of one dump file (JSONL, optionally gzip / zstd compressed).
-#[pyclass(module = "rlv._core")]
-pub struct Rescorer {
-    /// `None` after a failed chunk (the reader's position is then unknown). The mutex makes
-    /// the reader shareable between Python threads; calls on one reader are serialised.
-    inner: Mutex<Option<dump::Rescorer>>,
-    k: usize,
-}
-
-impl Rescorer {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<dump::Rescorer>> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-#[pymethods]
-impl Rescorer {
-    #[new]
-    #[pyo3(signature = (path, *, name = None, first_index = 0, fields = None, format = "auto", layout = "auto", score_agg = None, ks, subsets, seed, skip_invalid = false, max_comparisons = 50000, num_threads = None, chunk_bytes = 16777216, mode = "lenient", **options))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        path: &str,
-        name: Option<&str>,
-        first_index: u64,
-        fields: Option<&Bound<'_, PyDict>>,
-        format: &str,
-        layout: &str,
-        score_agg: Option<&str>,
-        ks: Vec<usize>,
-        subsets: usize,
-        seed: u64,
-        skip_invalid: bool,
-        max_comparisons: u64,
-        num_threads: Option<usize>,
-        chunk_bytes: usize,
-        mode: &str,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Self> {
-        let cfg = config(
-            fields,
-            format,
-            layout,
-            score_agg,
-            ks,
-            subsets,
-            seed,
-            skip_invalid,
-            max_comparisons,
-            num_threads,
-            chunk_bytes,
-            mode,
-            options,
-        )?;
-        let k = cfg.ks.len();
-        let inner = dump::Rescorer::open_named(path, name.unwrap_or(path), cfg, first_index)
-            .map_err(to_py)?;
-        Ok(Self {
-            inner: Mutex::new(Some(inner)),
-            k,
-        })
-    }
-
-    /// The next processed chunk as a dict of columns, or `None` at the end of the file.
-    fn next_batch<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let taken = self.lock().take();
-        let Some(mut inner) = taken else {
-            return Err(PyValueError::new_err(
-                "this Rescorer failed earlier and cannot continue",
-            ));
-        };
-        let (inner, out) = detached(py, "rescoring a dump", move || {
-            let r = inner.next_batch();
-            (inner, r)
-        })?;
-        let out = out.map_err(to_py)?;
-        *self.lock() = Some(inner);
-        match out {
-            None => Ok(None),
-            Some(b) => batch_dict(py, &b, self.k).map(Some),
-        }
-    }
-
-    /// `(bytes read, file size)`; compressed bytes for compressed dumps.
-    fn progress(&self) -> (u64, u64) {
-        self.lock()
-            .as_ref()
-            .map_or((0, 0), dump::Rescorer::progress)
-    }
-
-    /// `"per-problem"` or `"per-sample"` once the first chunk is read (`"auto"` before).
-    #[getter]
-    fn layout(&self) -> &'static str {
-        self.lock().as_ref().map_or("auto", |r| r.layout().as_str())
-    }
-
-    /// The dump format: detected from the first row under `format="auto"` (`"auto"` before
-    /// the first chunk is read).
-    #[getter]
-    fn format(&self) -> &'static str {
-        self.lock().as_ref().map_or("auto", |r| r.format().as_str())
-    }
-
-    /// The field mapping in use, `{role: path}` (roles that are not read left out).
-    #[getter]
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        self.lock()
-            .as_ref()
-            .map_or_else(Vec::new, |r| r.fields().pairs())
-    }
-
-    /// `(score_agg, from_preset)`: how list scores are combined, and whether the dump
-    /// format's preset chose it.
-    #[getter]
-    fn score_agg(&self) -> (Option<&'static str>, bool) {
-        self.lock().as_ref().map_or((None, false), |r| {
-            let (agg, preset) = r.score_agg();
-            (agg.map(ScoreAgg::as_str), preset)
-        })
-    }
-
-    /// `(field, value)`: only rows whose field has this value are read (lm-eval's
-    /// `filter`), or `None`.
-    #[getter]
-    fn select(&self) -> Option<(String, String)> {
-        self.lock()
-            .as_ref()
-            .and_then(|r| r.select().map(|(f, v)| (f.to_string(), v.to_string())))
-    }
-
-    /// `"none"`, `"gzip"` or `"zstd"`.
-    #[getter]
-    fn compression(&self) -> &'static str {
-        self.lock()
-            .as_ref()
-            .map_or("none", |r| r.compression().as_str())
-    }
-
-    /// Index the next problem gets (pass it as `first_index` of the next file).
-    #[getter]
-    fn next_index(&self) -> u64 {
-        self.lock().as_ref().map_or(0, dump::Rescorer::next_index)
-    }
 }

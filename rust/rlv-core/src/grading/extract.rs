@@ -102,6 +102,33 @@ pub enum Mode {
     Strict,
 }
 
+impl Mode {
+    /// Parse `"lenient"` or `"strict"`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidOption`] for any other string.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s {
+            "lenient" => Ok(Self::Lenient),
+            "strict" => Ok(Self::Strict),
+            _ => Err(crate::Error::InvalidOption {
+                option: "mode",
+                value: s.to_string(),
+                allowed: "\"lenient\", \"strict\"",
+            }),
+        }
+    }
+
+    /// The option string (`"lenient"`, `"strict"`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lenient => "lenient",
+            Self::Strict => "strict",
+        }
+    }
+}
+
 /// Fine-grained extraction switches (a [`Mode`] maps onto one of these).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExtractConfig {

@@ -75,6 +75,21 @@ impl Status {
     pub fn is_correct(self) -> bool {
         self == Status::Equal
     }
+
+    /// The RL reward of this status: 1 for [`Status::Equal`]; NaN for
+    /// [`Status::InvalidGold`] (the gold is unusable, so the sample is unscorable and drops
+    /// out of the advantage baselines, see [`crate::advantages`]); 0 for every other status
+    /// (a wrong, missing, unreadable or too costly answer earns nothing).
+    #[must_use]
+    pub fn reward(self) -> f32 {
+        match self {
+            Status::Equal => 1.0,
+            Status::InvalidGold => f32::NAN,
+            Status::NotEqual | Status::NoAnswer | Status::Unparseable | Status::BudgetExceeded => {
+                0.0
+            }
+        }
+    }
 }
 
 /// How a percent sign is read.
@@ -107,6 +122,16 @@ impl PercentPolicy {
             }),
         }
     }
+
+    /// The option string (`"strip"`, `"value"`, `"either"`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strip => "strip",
+            Self::Value => "value",
+            Self::Either => "either",
+        }
+    }
 }
 
 /// Every grading policy, with the defaults documented in `docs/grading.md`.
@@ -135,6 +160,41 @@ pub struct GradeOptions {
     pub rel_tol: f64,
     /// Work budget (abstract steps) per comparison.
     pub fuel: u64,
+}
+
+/// The largest accepted [`GradeOptions::min_decimals`].
+pub const MAX_MIN_DECIMALS: u32 = 64;
+
+impl GradeOptions {
+    /// Check the numeric options: `min_decimals` at most [`MAX_MIN_DECIMALS`], `rel_tol`
+    /// finite and >= 0, `fuel` >= 1 (the other fields are valid by construction).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first invalid option, in field order.
+    pub fn check(&self) -> Result<()> {
+        if let Some(n) = self.min_decimals.filter(|&n| n > MAX_MIN_DECIMALS) {
+            return Err(Error::InvalidOption {
+                option: "min_decimals",
+                value: n.to_string(),
+                allowed: "None or an integer in 0..=64",
+            });
+        }
+        if !(self.rel_tol.is_finite() && self.rel_tol >= 0.0) {
+            return Err(Error::InvalidOption {
+                option: "rel_tol",
+                value: self.rel_tol.to_string(),
+                allowed: "a finite number >= 0",
+            });
+        }
+        if self.fuel == 0 {
+            return Err(Error::InvalidOption {
+                option: "fuel",
+                value: "0".to_string(),
+                allowed: "an integer >= 1",
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for GradeOptions {

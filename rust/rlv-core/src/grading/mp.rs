@@ -501,7 +501,7 @@ fn func(
                 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                 let k = n as usize;
                 let neg = is_neg(&x.re);
-                if neg && k % 2 == 0 {
+                if neg && k.is_multiple_of(2) {
                     // Even root of a negative real: principal complex value.
                     x.ln()
                         .and_then(|l| l.div(&real(F::from(IBig::from(k)))))

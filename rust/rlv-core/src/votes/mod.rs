@@ -6,18 +6,15 @@
 //!   compared with the full checker. Classes are the connected components of
 //!   [`crate::grading::is_equiv`] over the distinct answers.
 //! * [`vote`]: majority, verifier-weighted majority and Best-of-N on one pool.
-//! * [`estimate`]: the test-time-scaling estimators (pass@k, Best-of-k, majority@k,
-//!   weighted@k) for one problem.
+//!
+//! The test-time-scaling estimators built on votes are in [`crate::estimators`].
 
 mod cluster;
-mod estimate;
 
 pub use cluster::{cluster, cluster_prepared, Clustered, Clustering, DEFAULT_MAX_COMPARISONS};
-pub use estimate::{
-    check_ks, estimate, estimate_batch, pass_at_k, Estimates, ProblemSamples, DEFAULT_SUBSETS,
-};
 
 use crate::error::{Error, Result};
+use crate::grading::GradeOptions;
 
 /// How one pool of samples picks its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -205,6 +202,74 @@ pub fn vote(
             }))
         }
     }
+}
+
+/// Classes and vote of one pool of answers ([`cluster_and_vote`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolVote {
+    /// The answer classes of the pool.
+    pub clustering: Clustering,
+    /// The vote over those classes.
+    pub outcome: VoteOutcome,
+}
+
+/// Cluster one pool of answers by math equivalence ([`cluster`]) and vote over the classes
+/// ([`vote`]): the whole decision for one problem's samples.
+///
+/// # Errors
+/// The errors of [`vote`] (scores missing for a method that needs them, bad scores).
+pub fn cluster_and_vote<S: AsRef<str>>(
+    answers: &[Option<S>],
+    scores: Option<&[f64]>,
+    method: VoteMethod,
+    opts: &GradeOptions,
+    max_comparisons: u64,
+) -> Result<PoolVote> {
+    let clustering = cluster(answers, opts, max_comparisons);
+    let outcome = vote(&clustering.class_of, clustering.n_classes(), scores, method)?;
+    Ok(PoolVote {
+        clustering,
+        outcome,
+    })
+}
+
+/// [`cluster_and_vote`] over many pools on up to `num_threads` threads (`None`: the default
+/// count); results in input order, independent of the thread count. `scores`, when given,
+/// has one entry per pool.
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when `scores` has another length than `pools`, the first error
+/// of [`cluster_and_vote`] in pool order, or a thread-pool error.
+pub fn cluster_and_vote_batch<S: AsRef<str> + Sync>(
+    pools: &[Vec<Option<S>>],
+    scores: Option<&[Vec<f64>]>,
+    method: VoteMethod,
+    opts: &GradeOptions,
+    max_comparisons: u64,
+    num_threads: Option<usize>,
+) -> Result<Vec<PoolVote>> {
+    if let Some(s) = scores {
+        if s.len() != pools.len() {
+            return Err(Error::LengthMismatch {
+                left_name: "answers",
+                left: pools.len(),
+                right_name: "scores",
+                right: s.len(),
+            });
+        }
+    }
+    let idx: Vec<usize> = (0..pools.len()).collect();
+    crate::parallel::map_ordered(&idx, num_threads, |&i| {
+        cluster_and_vote(
+            &pools[i],
+            scores.map(|s| s[i].as_slice()),
+            method,
+            opts,
+            max_comparisons,
+        )
+    })?
+    .into_iter()
+    .collect()
 }
 
 fn needs(scores: Option<&[f64]>, method: VoteMethod) -> Result<&[f64]> {

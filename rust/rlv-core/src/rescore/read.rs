@@ -1,8 +1,8 @@
-//! Opening dumps: plain, gzip (also concatenated members) or zstd (also several frames),
-//! detected from the first bytes, never from the file name.
+//! Opening dumps: plain, gzip (also concatenated members), zstd (also several frames) or
+//! Parquet, detected from the first bytes, never from the file name.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -61,6 +61,8 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    /// A Parquet file (its pages have their own codecs).
+    Parquet,
 }
 
 impl Compression {
@@ -70,13 +72,22 @@ impl Compression {
             Self::None => "none",
             Self::Gzip => "gzip",
             Self::Zstd => "zstd",
+            Self::Parquet => "parquet",
         }
     }
 }
 
-/// An opened dump: a line reader over the decompressed text.
+/// Where the rows of a dump come from.
+pub enum Source {
+    /// Lines of (decompressed) JSONL text.
+    Lines(Box<dyn BufRead + Send>),
+    /// Rows of a Parquet file.
+    Parquet(Box<super::parquet::ParquetRows>),
+}
+
+/// An opened dump.
 pub struct Opened {
-    pub reader: Box<dyn BufRead + Send>,
+    pub source: Source,
     pub compression: Compression,
     /// Bytes of the file read so far (compressed bytes for compressed dumps).
     pub bytes_read: Arc<AtomicU64>,
@@ -91,14 +102,36 @@ fn io_err(file: &str, e: &dyn std::fmt::Display) -> Error {
     }
 }
 
-/// Open `path`, detecting gzip / zstd from its magic bytes.
+/// Open `path`, detecting gzip / zstd / Parquet from its magic bytes. Parquet rows come in
+/// chunks of about `chunk_bytes` of uncompressed data.
 ///
 /// # Errors
-/// [`Error::Io`] when the file cannot be opened or a compressed stream cannot start.
-pub fn open(path: &str) -> Result<Opened> {
-    let file = File::open(path).map_err(|e| io_err(path, &e))?;
+/// [`Error::Io`] when the file cannot be opened or a compressed stream cannot start;
+/// [`Error::Dump`] for a file that starts like Parquet but is not readable Parquet.
+pub fn open(path: &str, chunk_bytes: usize) -> Result<Opened> {
+    let mut file = File::open(path).map_err(|e| io_err(path, &e))?;
     let file_size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let count = Arc::new(AtomicU64::new(0));
+    let mut magic = [0u8; 4];
+    let is_parquet = file.read_exact(&mut magic).is_ok() && &magic == super::parquet::MAGIC;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| io_err(path, &e))?;
+    if is_parquet {
+        let rows =
+            super::parquet::ParquetRows::open(file, chunk_bytes, file_size, Arc::clone(&count))
+                .map_err(|message| Error::Dump {
+                    file: path.to_string(),
+                    line: 0,
+                    field: None,
+                    message: format!("not a readable Parquet file: {message}"),
+                })?;
+        return Ok(Opened {
+            source: Source::Parquet(Box::new(rows)),
+            compression: Compression::Parquet,
+            bytes_read: count,
+            file_size,
+        });
+    }
     let mut raw = BufReader::with_capacity(
         1 << 20,
         Counting {
@@ -115,7 +148,7 @@ pub fn open(path: &str) -> Result<Opened> {
         Compression::None
     };
     let reader: Box<dyn BufRead + Send> = match compression {
-        Compression::None => Box::new(raw),
+        Compression::None | Compression::Parquet => Box::new(raw),
         Compression::Gzip => Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::bufread::MultiGzDecoder::new(raw),
@@ -127,7 +160,7 @@ pub fn open(path: &str) -> Result<Opened> {
         }
     };
     Ok(Opened {
-        reader,
+        source: Source::Lines(reader),
         compression,
         bytes_read: count,
         file_size,

@@ -14,7 +14,7 @@
 //! quadratic, so this table is for ids a training script makes, not for an adversary's.
 //! The numbering itself never depends on the hash, only the speed does.
 
-use crate::prefetch::{prefetch, DISTANCE};
+use super::prefetch::{prefetch, DISTANCE};
 
 /// One table slot: an id and its group number, valid only if `epoch` is the table's current
 /// epoch (so emptying the table is one increment, not a write of every slot).

@@ -14,8 +14,8 @@
 //! The random stream of a problem depends only on `(seed, problem index, k)`, so results are
 //! identical for any thread count and any batch split.
 
-use super::fixed_score;
 use crate::error::{Error, Result};
+use crate::votes::fixed_score;
 
 /// Default number of random subsets per k.
 pub const DEFAULT_SUBSETS: usize = 100;

@@ -20,17 +20,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from rlv import _core
-from rlv.scaling import ESTIMATORS, CiMethod, summarize, summarize_moments
+from rlv.grading import GradeOptions
+from rlv.scaling.estimators import ESTIMATORS, CiMethod, summarize, summarize_moments
 
 __all__ = [
     "DEFAULT_KS",
@@ -45,109 +44,32 @@ __all__ = [
 DEFAULT_KS: tuple[int, ...] = tuple(1 << i for i in range(17))
 #: Version of the report's shape.
 REPORT_VERSION = 1
-#: Invalid rows listed in the report (all are counted).
-MAX_LISTED_INVALID = 100
-
 _VOTES = ("majority", "weighted", "best_of_n")
 
 
-class _Totals:
-    """Running sums over problems: counts, full-pool votes, and (for normal intervals) the
-    first two moments of each estimate, so memory does not grow with the dump."""
-
-    def __init__(self, k: int, keep: bool) -> None:
-        self.problems = 0
-        self.samples = 0
-        self.answered = 0
-        self.correct = 0
-        self.classes = 0
-        self.comparisons = 0
-        self.truncated = 0
-        self.mixed = 0
-        self.with_scores = 0
-        self.votes = dict.fromkeys(_VOTES, 0.0)
-        self.n = np.zeros((len(ESTIMATORS), k), dtype=np.int64)
-        self.s1 = np.zeros((len(ESTIMATORS), k))
-        self.s2 = np.zeros((len(ESTIMATORS), k))
-        self.keep = keep
-        self.kept: list[npt.NDArray[np.float64]] = []
-        self.invalid: list[dict[str, Any]] = []
-        self.invalid_count = 0
-        self.skipped = 0
-        self.compared = 0
-        self.disagree = 0
-        self.example: tuple[str, int, str, str | None] | None = None
-
-    def add(self, b: Mapping[str, Any], path: str) -> None:
-        est = b["estimates"]
-        self.problems += len(b["id"])
-        self.samples += int(b["sample_count"])
-        self.answered += int(b["answered"].sum())
-        self.correct += int(b["correct"].sum())
-        self.classes += int(b["classes"].sum())
-        self.comparisons += int(b["comparisons"].sum())
-        self.truncated += int(b["truncated"].sum())
-        self.mixed += int(b["mixed_classes"].sum())
-        has = b["has_scores"]
-        self.with_scores += int(has.sum())
-        for m in _VOTES:
-            c = b["votes"][m]["correct"]
-            self.votes[m] += float(c.sum() if m == "majority" else c[has].sum())
-        ok = ~np.isnan(est)
-        self.n += ok.sum(axis=0)
-        v = np.where(ok, est, 0.0)
-        self.s1 += v.sum(axis=0)
-        self.s2 += (v * v).sum(axis=0)
-        if self.keep:
-            self.kept.append(est)
-        self.skipped += int(b["skipped"])
-        self.compared += int(b["answer_compared"])
-        self.disagree += int(b["answer_disagree"])
-        if self.example is None and b["answer_example"] is not None:
-            line, given, own = b["answer_example"]
-            self.example = (path, int(line), str(given), own)
-        for file, line, field, message in b["invalid"]:
-            self.invalid_count += 1
-            if len(self.invalid) < MAX_LISTED_INVALID:
-                self.invalid.append(
-                    {"file": file, "line": line, "field": field, "message": message}
-                )
-
-
-def _parquet_to_jsonl(path: Path, out: IO[str]) -> None:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            f"reading {path} needs pyarrow: pip install 'rlv[parquet]' (or pyarrow)"
-        ) from e
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=4096):
-        for row in batch.to_pylist():
-            out.write(json.dumps(row, ensure_ascii=False))
-            out.write("\n")
-
-
-def _decision_rows(b: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for i, pid in enumerate(b["id"]):
+def _decision_rows(b: _core.RescoreBatch) -> Iterator[dict[str, Any]]:
+    samples, answered, correct, classes = b.samples, b.answered, b.correct, b.classes
+    has_scores = b.has_scores
+    votes = {m: b.decisions(m) for m in _VOTES}
+    for i, (pid, gold) in enumerate(zip(b.ids, b.golds, strict=True)):
         row: dict[str, Any] = {
             "problem_id": pid,
-            "gold": b["gold"][i],
-            "samples": int(b["samples"][i]),
-            "answered": int(b["answered"][i]),
-            "correct_samples": int(b["correct"][i]),
-            "classes": int(b["classes"][i]),
+            "gold": gold,
+            "samples": int(samples[i]),
+            "answered": int(answered[i]),
+            "correct_samples": int(correct[i]),
+            "classes": int(classes[i]),
         }
         for m in _VOTES:
-            if m != "majority" and not b["has_scores"][i]:
+            if m != "majority" and not has_scores[i]:
                 continue
-            d = b["votes"][m]
+            answers, sample, ok, support, tied = votes[m]
             row[m] = {
-                "answer": d["answer"][i],
-                "sample": int(d["sample"][i]) if d["sample"][i] >= 0 else None,
-                "correct": bool(d["correct"][i]),
-                "support": float(d["support"][i]),
-                "tied": int(d["tied"][i]),
+                "answer": answers[i],
+                "sample": int(sample[i]) if sample[i] >= 0 else None,
+                "correct": bool(ok[i]),
+                "support": float(support[i]),
+                "tied": int(tied[i]),
             }
         yield row
 
@@ -164,14 +86,15 @@ def rescore(
     layout: str = "auto",
     score_agg: str | None = None,
     skip_invalid: bool = False,
-    mode: str = "lenient",
+    mode: str | None = None,
     max_comparisons: int = 50_000,
     ci: CiMethod = "normal",
     ci_level: float = 0.95,
     decisions: str | os.PathLike[str] | None = None,
     progress: bool | Callable[[int, int, int], None] = False,
     chunk_bytes: int = 16 << 20,
-    **options: Any,
+    options: GradeOptions | None = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Rescore sample dumps and return the report (see the module docs for its shape).
 
@@ -194,14 +117,16 @@ def rescore(
         score_agg: how a list of step scores becomes one score (``"last"``, ``"min"``,
             ``"prod"``, ``"mean"``); without it a list score is an error.
         skip_invalid: count and list invalid rows instead of raising on the first one.
-        mode: answer extraction mode (``"lenient"`` or ``"strict"``).
+        mode: answer extraction mode (``"lenient"``, the default, or ``"strict"``).
         max_comparisons: cap on full equivalence checks per problem when clustering.
         ci: ``"normal"`` (running moments; memory independent of the dump) or
             ``"bootstrap"`` (percentile bootstrap; keeps 4 x len(ks) floats per problem).
         decisions: write one JSON line per problem (the full-pool votes) to this path.
         progress: ``True`` for a progress bar on stderr (tqdm), or a callback
             ``(bytes_done, bytes_total, samples_done)``.
-        **options: grading options of :func:`rlv.is_equiv`.
+        options: the grading options (``mode`` included) as one
+            :class:`rlv.grading.GradeOptions`; not together with ``mode`` or ``**kwargs``.
+        **kwargs: grading options of :func:`rlv.is_equiv` as keywords.
 
     Raises:
         rlv.exceptions.DumpError: a malformed row (file, line and field in the message),
@@ -215,7 +140,15 @@ def rescore(
     kk = [int(k) for k in (ks if ks is not None else DEFAULT_KS)]
     if not kk or any(k < 1 for k in kk):
         raise ValueError(f"ks must be positive integers, got {kk}")
-    totals = _Totals(len(kk), keep=ci == "bootstrap")
+    if options is None:
+        grade_options = GradeOptions(mode="lenient" if mode is None else mode, **kwargs)
+        settings_options = dict(kwargs)
+    elif mode is not None or kwargs:
+        raise TypeError("pass either options=GradeOptions(...) or keyword options, not both")
+    else:
+        grade_options = options
+        settings_options = {k: v for k, v in options.to_dict().items() if k != "mode"}
+    totals = _core.RescoreTotals(len(kk), keep=ci == "bootstrap")
     total_bytes = sum(f.stat().st_size for f in files)
     cfg: dict[str, Any] = {
         "fields": dict(fields or {}),
@@ -229,8 +162,7 @@ def rescore(
         "max_comparisons": max_comparisons,
         "num_threads": num_threads,
         "chunk_bytes": chunk_bytes,
-        "mode": mode,
-        **options,
+        "options": grade_options,
     }
     bar: Any = None
     report_progress: Callable[[int, int, int], None] | None = None
@@ -255,44 +187,31 @@ def rescore(
     try:
         for f in files:
             size_f = f.stat().st_size
-            tmp: str | None = None
-            try:
-                src = str(f)
-                if f.suffix == ".parquet":
-                    fd, tmp = tempfile.mkstemp(suffix=".jsonl", prefix="rlv-parquet-")
-                    with os.fdopen(fd, "w", encoding="utf-8") as w:
-                        _parquet_to_jsonl(f, w)
-                    src = tmp
-                r = _core.Rescorer(src, name=str(f), first_index=first_index, **cfg)
-                while (b := r.next_batch()) is not None:
-                    totals.add(b, str(f))
-                    if out is not None:
-                        for row in _decision_rows(b):
-                            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    if report_progress is not None:
-                        done, size = r.progress()
-                        if tmp is not None:  # progress of the converted file
-                            done = size_f * done // max(size, 1)
-                        report_progress(done_before + done, total_bytes, totals.samples)
-                first_index = r.next_index
-                layouts.append(r.layout)
-                agg, agg_preset = r.score_agg
-                sel = r.select
-                formats.append(
-                    {
-                        "file": str(f),
-                        "format": r.format,
-                        "detected": format == "auto",
-                        "fields": dict(r.fields),
-                        "score_agg": agg,
-                        "score_agg_from_format": agg_preset,
-                        "select": None if sel is None else {"field": sel[0], "value": sel[1]},
-                    }
-                )
-                compressions.append("parquet" if tmp is not None else r.compression)
-            finally:
-                if tmp is not None:
-                    os.unlink(tmp)
+            r = _core.Rescorer(str(f), first_index=first_index, **cfg)
+            while (b := r.next_batch()) is not None:
+                totals.add(b, str(f))
+                if out is not None:
+                    for row in _decision_rows(b):
+                        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                if report_progress is not None:
+                    done, _size = r.progress()
+                    report_progress(done_before + done, total_bytes, totals.samples)
+            first_index = r.next_index
+            layouts.append(r.layout)
+            agg, agg_preset = r.score_agg
+            sel = r.select
+            formats.append(
+                {
+                    "file": str(f),
+                    "format": r.format,
+                    "detected": format == "auto",
+                    "fields": dict(r.fields),
+                    "score_agg": agg,
+                    "score_agg_from_format": agg_preset,
+                    "select": None if sel is None else {"field": sel[0], "value": sel[1]},
+                }
+            )
+            compressions.append(r.compression)
             done_before += size_f
     finally:
         if out is not None:
@@ -300,24 +219,29 @@ def rescore(
         if bar is not None:
             bar.close()
     if ci == "bootstrap":
-        est = np.concatenate(totals.kept) if totals.kept else np.zeros((0, 4, len(kk)))
+        kept = totals.kept
+        est = kept if kept is not None else np.zeros((0, 4, len(kk)))
         summary = summarize(est, kk, ci="bootstrap", level=ci_level, seed=seed)
     else:
         summary = summarize_moments(totals.n, totals.s1, totals.s2, kk, level=ci_level)
     elapsed = time.perf_counter() - t0
     warnings = _warnings(totals, formats, layouts, fields or {})
     p = max(totals.problems, 1)
-    full_pool = {"majority": totals.votes["majority"] / p}
+    votes = dict(totals.votes)
+    full_pool = {"majority": votes["majority"] / p}
     if totals.with_scores:
         for m in ("weighted", "best_of_n"):
-            full_pool[m] = totals.votes[m] / totals.with_scores
+            full_pool[m] = votes[m] / totals.with_scores
     return {
         "report_version": REPORT_VERSION,
         "rlv_version": _core.__version__,
         "problems": totals.problems,
         "samples": totals.samples,
         "invalid": totals.invalid_count,
-        "invalid_rows": totals.invalid,
+        "invalid_rows": [
+            {"file": file, "line": line, "field": field, "message": message}
+            for file, line, field, message in totals.invalid
+        ],
         "skipped": totals.skipped,
         "answer_field": {
             "compared": totals.compared,
@@ -352,12 +276,12 @@ def rescore(
             "ks": kk,
             "subsets": subsets,
             "seed": seed,
-            "mode": mode,
+            "mode": grade_options.mode,
             "fields": dict(fields or {}),
             "score_agg": score_agg,
             "skip_invalid": skip_invalid,
             "max_comparisons": max_comparisons,
-            "grade_options": dict(options),
+            "grade_options": settings_options,
         },
         "elapsed_s": elapsed,
         "samples_per_s": totals.samples / elapsed if elapsed > 0 else 0.0,
@@ -376,7 +300,7 @@ _ROLES = {
 
 
 def _warnings(
-    totals: _Totals,
+    totals: _core.RescoreTotals,
     formats: Sequence[Mapping[str, Any]],
     layouts: Sequence[str],
     explicit: Mapping[str, str],

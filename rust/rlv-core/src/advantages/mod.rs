@@ -26,9 +26,12 @@
 //!   floating-point rounding (sums are taken in input order).
 
 use crate::error::{Error, Result};
-use crate::id_table::IdTable;
 use crate::parallel::scoped_chunks;
-use crate::prefetch::prefetch_ahead;
+use id_table::IdTable;
+
+mod id_table;
+mod prefetch;
+use prefetch::prefetch_ahead;
 
 mod sealed {
     pub trait Sealed {}
@@ -310,7 +313,7 @@ fn build_index(
             "Groups::Indexed refers to a workspace's index; use the ids, sizes or size".into(),
         )),
         Groups::Uniform(size) => {
-            if size == 0 || n % size != 0 {
+            if size == 0 || !n.is_multiple_of(size) {
                 return Err(groups_error(format!(
                     "rewards has length {n}, which is not divisible by group_size={size}"
                 )));
@@ -591,8 +594,8 @@ fn accumulate<T: Real>(
 ///
 /// The accesses to `acc` are random, so the loop has no unpredictable branch: each group's
 /// shift `k` starts as NaN and is set by a select (not a branch) at the group's first
-/// scorable reward; and the accumulator of the sample [`crate::prefetch::DISTANCE`] places
-/// ahead is prefetched ([`crate::prefetch`]), so that many cache misses are in flight at once.
+/// scorable reward; and the accumulator of the sample [`prefetch::DISTANCE`] places
+/// ahead is prefetched ([`prefetch`]), so that many cache misses are in flight at once.
 fn accumulate_range<T: Real>(rewards: &[T], index: &[u32], acc: &mut [Acc]) -> (usize, bool) {
     let mut unscorable = 0usize;
     let mut infinite = false;

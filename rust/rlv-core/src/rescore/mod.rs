@@ -1,5 +1,5 @@
-//! Offline rescoring of sample dumps: read JSONL (plain, gzip, zstd) rows, one per problem or
-//! one per sample, extract and grade answers, cluster them, vote, and compute every scaling
+//! Offline rescoring of sample dumps: read JSONL (plain, gzip, zstd) or Parquet rows, one per
+//! problem or one per sample, extract and grade answers, cluster them, vote, and compute every scaling
 //! estimator per problem, streaming in bounded chunks.
 //!
 //! [`Rescorer`] is the streaming reader (memory bounded by two chunks and the largest
@@ -10,8 +10,10 @@
 //! parsed (`row`), then grouped into problems in order, then the problems are graded,
 //! clustered and estimated in parallel while the next chunk is read.
 
+mod parquet;
 mod read;
 mod row;
+mod totals;
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -19,15 +21,14 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use read::{open, Compression, Opened};
+pub use read::{open, Compression, Opened, Source};
+pub use totals::{estimate_row, AnswerExample, Totals, ESTIMATORS, MAX_LISTED_INVALID};
 
 use crate::error::{Error, Result};
+use crate::estimators::{estimate, Estimates, ProblemSamples, DEFAULT_SUBSETS};
 use crate::grading::equiv::{compare_prepared, Prepared};
 use crate::grading::{extract_gold, GradeOptions, Status};
-use crate::votes::{
-    cluster_prepared, estimate, vote, Estimates, ProblemSamples, VoteMethod,
-    DEFAULT_MAX_COMPARISONS, DEFAULT_SUBSETS,
-};
+use crate::votes::{cluster_prepared, vote, VoteMethod, DEFAULT_MAX_COMPARISONS};
 use row::{answer_of, Answers, Flex, One, ScoreVal, Scores, Texts, Top, Typed};
 
 /// Where each field lives in a row (dotted paths reach into objects: `verifier.p_yes`, and
@@ -772,19 +773,44 @@ fn parse_line(
     cx: &RowCtx<'_>,
     line: &[u8],
 ) -> std::result::Result<Row, InvalidRow> {
-    let top = match typed {
-        Some(t) => row::parse_typed(t, line).map_err(|e| malformed(cx, line, &e))?,
+    match typed {
+        Some(t) => {
+            let top = row::parse_typed(t, line).map_err(|e| malformed(cx, line, &e))?;
+            row_of(cfg, layout, select, cx, top)
+        }
         None => {
             let v: Value = serde_json::from_slice(line).map_err(|e| malformed(cx, line, &e))?;
-            row::from_value(
-                v,
-                &cfg.fields,
-                layout,
-                cfg.grade.mode,
-                select.map(|(p, _)| p),
-            )
+            parse_value(cfg, layout, select, cx, v)
         }
-    };
+    }
+}
+
+/// Parse one row given as a JSON value (a Parquet row, or a line the typed reader cannot
+/// read).
+fn parse_value(
+    cfg: &Config,
+    layout: Layout,
+    select: Option<(&str, &str)>,
+    cx: &RowCtx<'_>,
+    v: Value,
+) -> std::result::Result<Row, InvalidRow> {
+    let top = row::from_value(
+        v,
+        &cfg.fields,
+        layout,
+        cfg.grade.mode,
+        select.map(|(p, _)| p),
+    );
+    row_of(cfg, layout, select, cx, top)
+}
+
+fn row_of(
+    cfg: &Config,
+    layout: Layout,
+    select: Option<(&str, &str)>,
+    cx: &RowCtx<'_>,
+    top: Top,
+) -> std::result::Result<Row, InvalidRow> {
     match top {
         Top::Object(raw) => build_row(cfg, layout, select.map(|(_, v)| v), cx, *raw),
         Top::NotObject(kind) => Err(cx.bad(None, format!("expected a JSON object, got {kind}"))),
@@ -1239,6 +1265,50 @@ impl Chunks {
     }
 }
 
+/// The rows of a dump, chunk by chunk: lines of JSONL text or Parquet rows.
+enum Rows {
+    Lines(Chunks),
+    Parquet(Box<parquet::ParquetRows>),
+}
+
+/// One chunk of rows.
+enum Piece {
+    Text(Chunk),
+    /// Parquet rows; the first is row `first + 1` (numbered like JSONL lines). `None`: the
+    /// end of the file.
+    Values {
+        rows: Option<arrow_array::RecordBatch>,
+        first: u64,
+    },
+}
+
+impl Rows {
+    fn next(&mut self, buf: Vec<u8>) -> std::io::Result<Piece> {
+        match self {
+            Self::Lines(c) => c.next(buf).map(Piece::Text),
+            Self::Parquet(p) => {
+                let first = p.rows();
+                p.next().map(|rows| Piece::Values { rows, first })
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        match self {
+            Self::Lines(c) => c.done(),
+            Self::Parquet(p) => p.done(),
+        }
+    }
+
+    /// Lines (rows) handed out so far.
+    fn lines(&self) -> u64 {
+        match self {
+            Self::Lines(c) => c.lines,
+            Self::Parquet(p) => p.rows(),
+        }
+    }
+}
+
 /// The non-blank lines of a chunk: (line number, byte range).
 fn split_lines(c: &Chunk) -> Vec<(u64, usize, usize)> {
     let mut out = Vec::new();
@@ -1273,7 +1343,7 @@ fn par_map<T: Sync, R: Send>(
 /// Streaming rescoring of one dump file.
 pub struct Rescorer {
     file: Arc<str>,
-    chunks: Chunks,
+    chunks: Rows,
     bytes_read: Arc<std::sync::atomic::AtomicU64>,
     file_size: u64,
     compression: Compression,
@@ -1282,7 +1352,7 @@ pub struct Rescorer {
     /// The typed row reader (once the layout is known, when the fields allow it).
     typed: Option<Typed>,
     /// The next chunk, read while the previous one was processed.
-    ahead: Option<std::io::Result<Chunk>>,
+    ahead: Option<std::io::Result<Piece>>,
     /// A chunk buffer to reuse.
     spare: Vec<u8>,
     /// Per-sample layout: the problem being read (it may continue in the next chunk).
@@ -1332,9 +1402,9 @@ impl Rescorer {
     /// # Errors
     /// As [`Rescorer::open`].
     pub fn open_named(path: &str, name: &str, cfg: Config, first_index: u64) -> Result<Self> {
-        crate::votes::check_ks(&cfg.ks)?;
+        crate::estimators::check_ks(&cfg.ks)?;
         let cfg_format = cfg.format;
-        let opened = open(path).map_err(|e| match e {
+        let opened = open(path, cfg.chunk_bytes).map_err(|e| match e {
             Error::Io { message, .. } => Error::Io {
                 file: name.to_string(),
                 message,
@@ -1343,12 +1413,15 @@ impl Rescorer {
         })?;
         Ok(Self {
             file: Arc::from(name),
-            chunks: Chunks {
-                reader: opened.reader,
-                chunk_bytes: cfg.chunk_bytes,
-                carry: Vec::new(),
-                lines: 0,
-                eof: false,
+            chunks: match opened.source {
+                Source::Lines(reader) => Rows::Lines(Chunks {
+                    reader,
+                    chunk_bytes: cfg.chunk_bytes,
+                    carry: Vec::new(),
+                    lines: 0,
+                    eof: false,
+                }),
+                Source::Parquet(rows) => Rows::Parquet(rows),
             },
             bytes_read: opened.bytes_read,
             file_size: opened.file_size,
@@ -1483,17 +1556,23 @@ impl Rescorer {
             Some(c) => c,
             None => self.chunks.next(std::mem::take(&mut self.spare)),
         }
-        .map_err(|e| self.io_error(&e, self.chunks.lines))?;
+        .map_err(|e| self.io_error(&e, self.chunks.lines()))?;
         if self.chunks.done() {
             self.done = true;
         }
-        let lines = split_lines(&chunk);
-        self.rows += lines.len() as u64;
+        let lines = match &chunk {
+            Piece::Text(c) => split_lines(c),
+            Piece::Values { .. } => Vec::new(),
+        };
+        self.rows += match &chunk {
+            Piece::Text(_) => lines.len(),
+            Piece::Values { rows, .. } => rows.as_ref().map_or(0, |b| b.num_rows()),
+        } as u64;
         if self.done && self.rows == 0 {
-            let what = if self.chunks.lines == 0 {
+            let what = if self.chunks.lines() == 0 {
                 "the file is empty".to_string()
             } else {
-                format!("the file has only blank lines ({})", self.chunks.lines)
+                format!("the file has only blank lines ({})", self.chunks.lines())
             };
             return Err(Error::Dump {
                 file: self.file.to_string(),
@@ -1504,14 +1583,32 @@ impl Rescorer {
         }
         let mut invalid = Vec::new();
         if !self.resolved {
-            if let Some(&(line, a, b)) = lines.first() {
-                let cx = RowCtx {
-                    file: &self.file,
-                    line,
-                };
-                match parse_json(&cx, &chunk.text()[a..b]) {
-                    Ok(v) => self.resolve(&v),
-                    Err(bad) => return Err(bad.into_error()),
+            match &chunk {
+                Piece::Text(c) => {
+                    if let Some(&(line, a, b)) = lines.first() {
+                        let cx = RowCtx {
+                            file: &self.file,
+                            line,
+                        };
+                        match parse_json(&cx, &c.text()[a..b]) {
+                            Ok(v) => self.resolve(&v),
+                            Err(bad) => return Err(bad.into_error()),
+                        }
+                    }
+                }
+                Piece::Values { rows, first } => {
+                    if let Some(b) = rows.as_ref().filter(|b| b.num_rows() > 0) {
+                        match parquet::row_value(b, 0) {
+                            Ok(v) => self.resolve(&v),
+                            Err(message) => {
+                                let cx = RowCtx {
+                                    file: &self.file,
+                                    line: first + 1,
+                                };
+                                return Err(cx.bad(None, message).into_error());
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -1537,12 +1634,31 @@ impl Rescorer {
         let pool = pool.as_deref();
         let layout = self.layout;
         let (cfg, file, typed) = (&self.cfg, &self.file, self.typed.as_ref());
-        let rows = par_map(pool, &lines, |&(line, a, b)| {
-            let cx = RowCtx { file, line };
-            parse_line(cfg, typed, layout, select, &cx, &chunk.text()[a..b])
-        });
-        drop(lines);
-        self.spare = chunk.buf;
+        let rows = match chunk {
+            Piece::Text(chunk) => {
+                let rows = par_map(pool, &lines, |&(line, a, b)| {
+                    let cx = RowCtx { file, line };
+                    parse_line(cfg, typed, layout, select, &cx, &chunk.text()[a..b])
+                });
+                drop(lines);
+                self.spare = chunk.buf;
+                rows
+            }
+            Piece::Values { rows, first } => {
+                let idx: Vec<usize> = (0..rows.as_ref().map_or(0, |b| b.num_rows())).collect();
+                par_map(pool, &idx, |&i| {
+                    let cx = RowCtx {
+                        file,
+                        line: first + 1 + i as u64,
+                    };
+                    match rows.as_ref().map(|b| parquet::row_value(b, i)) {
+                        Some(Ok(v)) => parse_value(cfg, layout, select, &cx, v),
+                        Some(Err(message)) => Err(cx.bad(None, message)),
+                        None => Err(cx.bad(None, "no such Parquet row")),
+                    }
+                })
+            }
+        };
         let mut problems: Vec<Gathered> = Vec::new();
         let mut batch = Batch::default();
         for row in rows {

@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from rlv import _core
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from rlv.grading import GradeOptions, GradeOptionsKwargs
 
 __all__ = ["METHODS", "Vote", "VoteMethod", "cluster", "vote", "vote_batch"]
 
@@ -89,7 +94,8 @@ def vote(
     *,
     method: VoteMethod = "majority",
     max_comparisons: int = DEFAULT_MAX_COMPARISONS,
-    **options: Any,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> Vote:
     """Vote over one pool of extracted answers.
 
@@ -99,7 +105,9 @@ def vote(
         scores: verifier scores in [0, 1] (needed by ``"weighted"`` and ``"best_of_n"``).
         method: ``"majority"``, ``"weighted"`` or ``"best_of_n"``.
         max_comparisons: cap on full equivalence checks (keeps adversarial pools bounded).
-        **options: grading options of :func:`rlv.is_equiv` (``percent``, ``rel_tol``, ...).
+        options: the grading options as one :class:`rlv.grading.GradeOptions`.
+        **kwargs: the grading options of :func:`rlv.is_equiv` as keywords (``percent``,
+            ``rel_tol``, ...); not together with ``options``.
 
     Raises:
         ValueError: unknown method, a method that needs scores without them, scores of the
@@ -107,7 +115,12 @@ def vote(
     """
     answers = list(answers)
     class_of, t = _core.vote(
-        answers, _scores(scores), method=method, max_comparisons=max_comparisons, **options
+        answers,
+        _scores(scores),
+        method=method,
+        max_comparisons=max_comparisons,
+        options=options,
+        **kwargs,
     )
     return _make(answers, class_of, t)
 
@@ -119,7 +132,8 @@ def vote_batch(
     method: VoteMethod = "majority",
     max_comparisons: int = DEFAULT_MAX_COMPARISONS,
     num_threads: int | None = None,
-    **options: Any,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> list[Vote]:
     """:func:`vote` over many problems, on rlv's thread pool with the GIL released."""
     pools = [list(a) for a in answers]
@@ -130,7 +144,8 @@ def vote_batch(
         method=method,
         max_comparisons=max_comparisons,
         num_threads=num_threads,
-        **options,
+        options=options,
+        **kwargs,
     )
     return [_make(a, c, t) for a, (c, t) in zip(pools, out, strict=True)]
 
@@ -139,10 +154,16 @@ def cluster(
     answers: Sequence[str | None],
     *,
     max_comparisons: int = DEFAULT_MAX_COMPARISONS,
-    **options: Any,
+    options: GradeOptions | None = None,
+    **kwargs: Unpack[GradeOptionsKwargs],
 ) -> npt.NDArray[np.int32]:
     """Answer class of each sample (``int32``, numbered by first appearance; ``-1``: none)."""
     class_of, _ = _core.vote(
-        list(answers), None, method="majority", max_comparisons=max_comparisons, **options
+        list(answers),
+        None,
+        method="majority",
+        max_comparisons=max_comparisons,
+        options=options,
+        **kwargs,
     )
     return class_of
