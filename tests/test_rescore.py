@@ -391,3 +391,13 @@ def test_parquet_errors_name_the_file_and_row(tmp_path: Path) -> None:
     broken.write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(DumpError, match="not a readable Parquet file"):
         rescore([broken])
+
+
+@pytest.mark.parametrize("subsets", [0, -1])
+def test_subsets_must_be_positive(tmp_path: Path, subsets: int) -> None:
+    """No silent clamp: R < 1 random subsets is an error, not a report that says 0."""
+    path = tmp_path / "pp.jsonl"
+    row = {"problem_id": "p", "gold": "1", "completions": ["\\boxed{1}", "\\boxed{2}"]}
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises((ValueError, OverflowError), match="subsets|negative|unsigned"):
+        rescore([path], ks=[1, 2], subsets=subsets, progress=False)

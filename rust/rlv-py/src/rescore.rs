@@ -47,12 +47,12 @@ fn config(
         score_agg: score_agg.map(ScoreAgg::parse).transpose().map_err(to_py)?,
         grade,
         ks,
-        subsets: subsets.max(1),
+        subsets,
         seed,
         skip_invalid,
         max_comparisons,
         num_threads: num_threads(threads)?,
-        chunk_bytes: chunk_bytes.max(1),
+        chunk_bytes,
     })
 }
 

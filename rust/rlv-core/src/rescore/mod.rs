@@ -1391,7 +1391,7 @@ impl Rescorer {
     /// number of problems of earlier files to continue their random streams).
     ///
     /// # Errors
-    /// [`Error::Io`] when the file cannot be opened; invalid `ks`.
+    /// [`Error::Io`] when the file cannot be opened; invalid `ks`; `subsets` 0.
     pub fn open(path: &str, cfg: Config, first_index: u64) -> Result<Self> {
         Self::open_named(path, path, cfg, first_index)
     }
@@ -1403,6 +1403,13 @@ impl Rescorer {
     /// As [`Rescorer::open`].
     pub fn open_named(path: &str, name: &str, cfg: Config, first_index: u64) -> Result<Self> {
         crate::estimators::check_ks(&cfg.ks)?;
+        if cfg.subsets == 0 {
+            return Err(Error::InvalidOption {
+                option: "subsets",
+                value: "0".into(),
+                allowed: "an integer >= 1",
+            });
+        }
         let cfg_format = cfg.format;
         let opened = open(path, cfg.chunk_bytes).map_err(|e| match e {
             Error::Io { message, .. } => Error::Io {
