@@ -419,6 +419,7 @@ class _RLVMixin:
             m[METRIC_PREFIX + "verifier/auc"].append(auc(s, y))
             m[METRIC_PREFIX + "verifier/brier"].append(brier(s, y))
             m[METRIC_PREFIX + "verifier/pos_frac"].append(float(y.mean()) if y.size else math.nan)
+            m[METRIC_PREFIX + "verifier/n_rows"].append(float(y.size))
         super().log(logs, start_time)  # type: ignore[misc]
 
 
