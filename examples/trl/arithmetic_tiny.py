@@ -1,8 +1,11 @@
 """RL^V with TRL on rlv's built-in arithmetic task and the tiny Qwen2 model (CPU).
 
     python examples/trl/arithmetic_tiny.py --max-steps 4
-    accelerate launch --config_file examples/trl/cpu_2proc.yaml examples/trl/arithmetic_tiny.py
-    torchrun --nproc_per_node 2 examples/trl/arithmetic_tiny.py
+    accelerate launch examples/trl/arithmetic_tiny.py          # one CPU process
+    torchrun --nproc_per_node 2 examples/trl/arithmetic_tiny.py  # two CPU processes (gloo)
+
+On a CPU-only machine ``accelerate launch --cpu --num_processes 2`` (and a MULTI_CPU config)
+starts one process with accelerate 1.16; use ``torchrun`` for several CPU processes.
 
 Compared with a plain TRL GRPO script, two lines differ: the config and trainer classes are
 imported from ``rlv.integrations.trl`` (and the reward is rlv's grader).
@@ -34,6 +37,7 @@ def main() -> None:
     args = RLVGRPOConfig(
         output_dir=a.output_dir,
         use_cpu=True,
+        bf16=False,  # TRL's default is bf16 autocast, also on the CPU
         max_steps=a.max_steps,
         per_device_train_batch_size=8,
         num_generations=4,
@@ -52,6 +56,8 @@ def main() -> None:
         train_dataset=dataset,
         processing_class=tokenizer,
     )
+    if trainer.accelerator.is_main_process:
+        print(f"processes: {trainer.accelerator.num_processes}", flush=True)
     trainer.train()
 
 
