@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -110,7 +111,7 @@ def bench_steps(kind: str, reward: str, lam: float, steps: int, batch: int) -> d
     grading: list[float] = []
     fn = _timed(accuracy_reward if reward == "rlv" else _trl_reward, grading)
     common: dict[str, Any] = {
-        "output_dir": "/tmp/bench_trl_out",
+        "output_dir": tempfile.mkdtemp(prefix="bench_trl_"),
         "use_cpu": True,
         "bf16": False,
         "max_steps": steps,
