@@ -1,7 +1,11 @@
-"""Adapters that put RL^V into other trainers (TRL, verl): to come.
+"""Adapters that put RL^V into other trainers.
 
-Each adapter turns its trainer's batch into the tensors of
-:func:`rlv.rl.objective.rlv_objective` (log-probs, advantages, masks, the label-position
-logits of sequences built by :func:`rlv.verifier.build_verification_batch`) and returns its
-loss; none reimplements the objective.
+* :mod:`rlv.integrations.trl` (``pip install "rlv[trl]"``): ``RLVGRPOTrainer`` /
+  ``RLVRLOOTrainer`` and a TRL reward function on rlv's grader (docs/trl.md).
+* verl: to come.
+
+Each adapter turns its trainer's batch into the tensors of rlv's objective (log-probs,
+advantages, masks, the label-position logits of sequences built by
+:func:`rlv.verifier.build_verification_batch`) and adds its verification term; none
+reimplements the objective. Importing this package imports no framework.
 """

@@ -1,0 +1,445 @@
+"""RL^V inside TRL: ``RLVGRPOTrainer`` / ``RLVRLOOTrainer`` and a reward on rlv's grader.
+
+A TRL user adds RL^V to a GRPO (or RLOO) script by changing two lines::
+
+    from rlv.integrations.trl import RLVGRPOConfig as GRPOConfig
+    from rlv.integrations.trl import RLVGRPOTrainer as GRPOTrainer
+
+The same rollouts then train the policy (TRL's loss, unchanged) and the model as a
+generative verifier of those rollouts: after TRL has generated and scored a batch, every
+rollout becomes a verification row ``prompt + completion + instruction`` built by
+:func:`rlv.verifier.build_verification_batch` (label ``Yes`` when its reward is above 0.5,
+no loss when no reward function scored it), and the loss gets ``verify_lambda`` times the
+verification term of :func:`rlv.rl.objective.rlv_objective` (the weighted cross-entropy of
+:func:`rlv.verifier.verification_loss`, normalised over the optimizer step as TRL normalises
+its ``dapo`` loss, so gradient accumulation and the number of processes do not change it).
+
+TRL scores the completion tokens with a fused LM head (no ``logits`` tensor). The verifier
+needs the Yes/No logits at one position per row: they come from a forward pass over the
+verification rows through the model's original forward (``fused_lm_head`` off) with
+``logits_to_keep=1``, i.e. ``(B, 1, V)`` logits, never ``(B, T, V)``.
+
+:func:`accuracy_reward` is a TRL reward function on :func:`rlv.grade_batch` (strict mode),
+a drop-in for ``trl.rewards.accuracy_reward``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
+
+from rlv.grading import MODES, grade_batch
+from rlv.rl.objective import LossNorms, _verification_share
+from rlv.verifier import (
+    VERIFIER_MODES,
+    Template,
+    Verifier,
+    auc,
+    brier,
+    verification_labels,
+    verification_loss,
+    verification_weights,
+    verifier_score,
+)
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+__all__ = [
+    "METRIC_PREFIX",
+    "RLVGRPOConfig",
+    "RLVGRPOTrainer",
+    "RLVRLOOConfig",
+    "RLVRLOOTrainer",
+    "accuracy_reward",
+    "make_accuracy_reward",
+]
+
+METRIC_PREFIX = "rlv/"
+"""Prefix of every metric the RL^V trainers add to TRL's logs."""
+
+RewardFunc = Callable[..., list[float | None]]
+
+
+# ---------------------------------------------------------------------------------------------
+# reward
+
+
+def _completion_text(completion: Any, index: int) -> str:
+    """A plain completion (``str``) or a conversational one (a list of messages: the
+    assistant messages' contents, joined)."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, list):
+        parts: list[str] = []
+        for m in completion:
+            if not isinstance(m, dict) or "content" not in m:
+                raise TypeError(
+                    f"completion {index}: a conversational completion is a list of messages "
+                    f"with a 'content' key, got an item of type {type(m).__name__}"
+                )
+            if m.get("role", "assistant") == "assistant":
+                content = m["content"]
+                if not isinstance(content, str):
+                    raise TypeError(
+                        f"completion {index}: message content must be str, not "
+                        f"{type(content).__name__}"
+                    )
+                parts.append(content)
+        return "".join(parts)
+    raise TypeError(
+        f"completion {index}: expected str or a list of messages, not {type(completion).__name__}"
+    )
+
+
+def make_accuracy_reward(
+    gold_column: str = "solution",
+    *,
+    mode: str = "strict",
+    name: str = "rlv_accuracy",
+    num_threads: int | None = None,
+    log_statuses: bool = True,
+) -> RewardFunc:
+    """A TRL reward function grading completions against the dataset column ``gold_column``
+    with :func:`rlv.grade_batch`.
+
+    The function returns 1.0 (``equal``), 0.0 (anything else) or ``None`` for a row whose
+    gold is missing (``None``, empty) or unscorable (the grader's ``invalid_gold``): TRL
+    leaves such rows out of that reward (its multi-task convention). With ``log_statuses``
+    and TRL's ``log_metric`` it logs the count of each grading status per batch as
+    ``rlv/grade/<status>``.
+
+    Raises (when called): ``KeyError`` naming ``gold_column`` if TRL did not pass that
+    column, ``TypeError``/``ValueError`` for malformed completions or golds.
+    """
+    if mode not in MODES:
+        raise ValueError(f"invalid mode {mode!r}; allowed: {', '.join(MODES)}")
+
+    def reward(completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
+        if gold_column not in kwargs:
+            raise KeyError(
+                f"the reward needs the dataset column {gold_column!r} (TRL passes every "
+                f"column as a keyword); got {sorted(k for k in kwargs if k != 'trainer_state')}"
+            )
+        golds = list(kwargs[gold_column])
+        if len(golds) != len(completions):
+            raise ValueError(
+                f"{len(completions)} completions but {len(golds)} values of {gold_column!r}"
+            )
+        texts = [_completion_text(c, i) for i, c in enumerate(completions)]
+        rows = [i for i, g in enumerate(golds) if g is not None and str(g).strip() != ""]
+        out: list[float | None] = [None] * len(texts)
+        if rows:
+            scores, statuses = grade_batch(
+                [texts[i] for i in rows],
+                [str(golds[i]) for i in rows],
+                mode=mode,  # type: ignore[arg-type]
+                num_threads=num_threads,
+                return_status_names=True,
+            )
+            for i, s in zip(rows, scores.tolist(), strict=True):
+                out[i] = None if math.isnan(s) else float(s)
+            log_metric = kwargs.get("log_metric")
+            if log_statuses and callable(log_metric):
+                for status, n in Counter(str(s) for s in statuses.tolist()).items():
+                    log_metric(f"{METRIC_PREFIX}grade/{status}", float(n))
+        return out
+
+    reward.__name__ = name
+    reward.__qualname__ = name
+    return reward
+
+
+accuracy_reward: RewardFunc = make_accuracy_reward()
+"""Drop-in for ``trl.rewards.accuracy_reward``: grades against the ``solution`` column with
+rlv's grader in strict mode (see :func:`make_accuracy_reward`)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# configs
+
+
+@dataclass
+class _RLVFields:
+    verify_lambda: float = field(
+        default=1.0,
+        metadata={"help": "Weight of the verification loss (0: plain TRL, metrics only)."},
+    )
+    verify_template: str = field(
+        default="plain",
+        metadata={
+            "help": "'plain' (the paper's instruction after the completion), 'chat' (a new "
+            "user turn via the chat template) or a custom instruction text."
+        },
+    )
+    verify_mode: str = field(
+        default="full",
+        metadata={"help": "'full' (full-vocabulary softmax, the paper) or 'yes_no'."},
+    )
+    verify_balance: bool = field(
+        default=False,
+        metadata={"help": "Weigh positives and negatives equally in the verification loss."},
+    )
+    verify_normalize_score: bool = field(
+        default=True,
+        metadata={
+            "help": "Log and score with P(Yes)/(P(Yes)+P(No)) (True) or the full-vocabulary "
+            "P(Yes) (False)."
+        },
+    )
+    verify_reward_index: int | None = field(
+        default=None,
+        metadata={
+            "help": "Which reward function's output labels the rollouts (None: TRL's weighted "
+            "sum of all of them)."
+        },
+    )
+
+    def _check_rlv(self) -> None:
+        if not (math.isfinite(self.verify_lambda) and self.verify_lambda >= 0):
+            raise ValueError(f"verify_lambda must be finite and >= 0, got {self.verify_lambda}")
+        if self.verify_mode not in VERIFIER_MODES:
+            raise ValueError(
+                f"invalid verify_mode {self.verify_mode!r}; allowed: {', '.join(VERIFIER_MODES)}"
+            )
+        if self.verify_reward_index is not None and self.verify_reward_index < 0:
+            raise ValueError(f"verify_reward_index must be >= 0, got {self.verify_reward_index}")
+
+
+@dataclass
+class RLVGRPOConfig(GRPOConfig, _RLVFields):  # type: ignore[misc]
+    """TRL's ``GRPOConfig`` plus the RL^V fields ``verify_lambda``, ``verify_template``,
+    ``verify_mode``, ``verify_balance``, ``verify_normalize_score``, ``verify_reward_index``."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._check_rlv()
+
+
+@dataclass
+class RLVRLOOConfig(RLOOConfig, _RLVFields):  # type: ignore[misc]
+    """TRL's ``RLOOConfig`` plus the RL^V fields (see :class:`RLVGRPOConfig`)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._check_rlv()
+
+
+# ---------------------------------------------------------------------------------------------
+# trainers
+
+_P = "rlv_verify_"
+
+
+def _row(ids: torch.Tensor, mask: torch.Tensor) -> list[int]:
+    return [int(t) for t in ids[mask.bool()].tolist()]
+
+
+class _RLVMixin:
+    """The RL^V additions shared by the GRPO and RLOO trainers (TRL ``Trainer`` attributes
+    are reached through ``self``)."""
+
+    args: Any
+    accelerator: Any
+    processing_class: Any
+    model: Any
+    reward_weights: torch.Tensor
+    _metrics: dict[str, dict[str, list[float]]]
+    loss_is_scaled_for_ga: bool | None
+    current_gradient_accumulation_steps: int
+
+    def _rlv_init(self) -> None:
+        tok = getattr(self.processing_class, "tokenizer", self.processing_class)
+        self._rlv_verifier = Verifier(tok, Template.from_name(self.args.verify_template))
+        self._rlv_rewards_per_func: torch.Tensor | None = None
+        self._rlv_buffer: dict[str, list[npt.NDArray[Any]]] = {"train": [], "eval": []}
+
+    # -- rollouts ----------------------------------------------------------------------------
+
+    def _calculate_rewards(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        out: torch.Tensor = super()._calculate_rewards(*args, **kwargs)  # type: ignore[misc]
+        self._rlv_rewards_per_func = out
+        return out
+
+    def _rlv_rewards(self) -> torch.Tensor:
+        """The gathered (all processes) reward that labels each rollout; NaN if unscored."""
+        rpf = self._rlv_rewards_per_func
+        if rpf is None:
+            raise RuntimeError("no rewards were computed for this batch")
+        idx = self.args.verify_reward_index
+        if idx is not None:
+            if idx >= rpf.shape[1]:
+                raise ValueError(
+                    f"verify_reward_index={idx} but there are {rpf.shape[1]} reward functions"
+                )
+            return rpf[:, idx]
+        w = self.reward_weights.to(rpf.device)
+        r = (rpf * w.unsqueeze(0)).nansum(dim=1)
+        r[torch.isnan(rpf).all(dim=1)] = torch.nan
+        return r
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = super()._generate_and_score_completions(inputs)  # type: ignore[misc]
+        return self._rlv_add_verify_rows(out, self._rlv_rewards(), len(inputs))
+
+    def _rlv_add_verify_rows(
+        self, out: dict[str, Any], rewards: torch.Tensor, n_local: int
+    ) -> dict[str, Any]:
+        """Add the verification rows of this process's rollouts in ``out`` (TRL's batch dict)
+        as ``rlv_verify_*`` tensors; ``rewards`` are the gathered labelling rewards of all
+        processes (NaN: unscored)."""
+        device = self.accelerator.device
+        labels_all, valid_all = verification_labels(rewards.detach().cpu().double().numpy())
+        lo = self.accelerator.process_index * n_local
+        labels = labels_all[lo : lo + n_local]
+        valid = valid_all[lo : lo + n_local]
+        prompts = [_row(i, m) for i, m in zip(out["prompt_ids"], out["prompt_mask"], strict=True)]
+        # The sampled tokens up to the pad (with mask_truncated_completions TRL masks a
+        # truncated row entirely; its verification row is then prompt + suffix).
+        comps = [
+            _row(i, m) for i, m in zip(out["completion_ids"], out["completion_mask"], strict=True)
+        ]
+        packed = self._rlv_verifier.pack(prompts, comps, device=device)
+        # Step-level weighting over the whole generation batch (all processes), rescaled to one
+        # accumulation window in compute_loss as TRL rescales `num_items_in_batch` (dapo).
+        total, pos_weight = verification_weights(labels_all, valid_all, self.args.verify_balance)
+        out[_P + "input_ids"] = packed.input_ids
+        out[_P + "attention_mask"] = packed.attention_mask
+        out[_P + "position_ids"] = packed.position_ids
+        out[_P + "labels"] = torch.from_numpy(labels).to(device)
+        out[_P + "valid"] = torch.from_numpy(valid).to(device)
+        out[_P + "weight_total"] = torch.tensor(total, dtype=torch.float64, device=device)
+        out[_P + "pos_weight"] = torch.tensor(
+            math.nan if pos_weight is None else pos_weight, dtype=torch.float64, device=device
+        )
+        return out
+
+    # -- loss --------------------------------------------------------------------------------
+
+    def _rlv_norms(self, inputs: dict[str, Any], train: bool) -> LossNorms:
+        total = float(inputs[_P + "weight_total"].item()) / self.accelerator.num_processes
+        if train:
+            total = (
+                total * self.current_gradient_accumulation_steps / self.args.steps_per_generation
+            )
+        pw = float(inputs[_P + "pos_weight"].item())
+        return LossNorms(
+            num_tokens=1.0,
+            num_seqs=1.0,
+            norm_len=1.0,
+            verify_weight_total=total,
+            pos_weight=None if math.isnan(pw) else pw,
+        )
+
+    def _rlv_verify_term(self, model: Any, inputs: dict[str, Any]) -> torch.Tensor:
+        """``s * L_verify`` of :func:`rlv.rl.objective.rlv_objective` for this micro-batch,
+        scaled as TRL scales its own loss under gradient accumulation."""
+        train = bool(self.model.training)
+        mode = "train" if train else "eval"
+        with self.accelerator.autocast():  # as TRL's own forward passes
+            out = model(
+                input_ids=inputs[_P + "input_ids"],
+                attention_mask=inputs[_P + "attention_mask"],
+                position_ids=inputs[_P + "position_ids"],
+                logits_to_keep=1,
+                use_cache=False,
+            )
+        z = out.logits[:, -1]
+        labels = inputs[_P + "labels"]
+        valid = inputs[_P + "valid"]
+        norms = self._rlv_norms(inputs, train)
+        v = self._rlv_verifier
+        keep = valid.nonzero().squeeze(-1)
+        ver, vmetrics = verification_loss(
+            z[keep],
+            labels[keep],
+            yes_id=v.yes_id,
+            no_id=v.no_id,
+            mode=self.args.verify_mode,
+            pos_weight=norms.pos_weight,
+        )
+        term = ver * _verification_share(labels[keep], norms)
+        with torch.no_grad():
+            score = verifier_score(
+                z.detach(),
+                yes_id=v.yes_id,
+                no_id=v.no_id,
+                normalize=bool(self.args.verify_normalize_score),
+            )
+            packed = torch.stack([score.double(), labels.double(), valid.double()], dim=1)
+            self._rlv_buffer[mode].append(self.accelerator.gather(packed).cpu().numpy())
+            self._metrics[mode][METRIC_PREFIX + "verifier/loss"].append(
+                float(self.accelerator.gather(term.detach().reshape(1)).mean().item())
+            )
+            self._metrics[mode][METRIC_PREFIX + "verifier/label_mass"].append(
+                float(self.accelerator.gather(vmetrics["verifier/label_mass"].reshape(1)).mean())
+            )
+        if train and self.loss_is_scaled_for_ga is False:
+            # The HF Trainer divides this trainer's loss by the accumulation steps.
+            term = term * self.current_gradient_accumulation_steps
+        return term
+
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> torch.Tensor:
+        loss: torch.Tensor = super().compute_loss(  # type: ignore[misc]
+            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
+        term = self._rlv_verify_term(model, inputs)
+        lam = float(self.args.verify_lambda)
+        if lam > 0:
+            loss = loss + lam * term.to(loss.dtype)
+        return loss
+
+    # -- logs --------------------------------------------------------------------------------
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        mode = "train" if self.model.training else "eval"
+        rows = self._rlv_buffer[mode]
+        if rows:
+            a = np.concatenate(rows, axis=0)
+            self._rlv_buffer[mode] = []
+            v = a[:, 2] > 0.5
+            s, y = a[v, 0], a[v, 1] > 0.5
+            m = self._metrics[mode]
+            m[METRIC_PREFIX + "verifier/accuracy"].append(
+                float(np.mean((s > 0.5) == y)) if s.size else math.nan
+            )
+            m[METRIC_PREFIX + "verifier/auc"].append(auc(s, y))
+            m[METRIC_PREFIX + "verifier/brier"].append(brier(s, y))
+            m[METRIC_PREFIX + "verifier/pos_frac"].append(float(y.mean()) if y.size else math.nan)
+            m[METRIC_PREFIX + "verifier/n_rows"].append(float(y.size))
+        super().log(logs, start_time)  # type: ignore[misc]
+
+
+class RLVGRPOTrainer(_RLVMixin, GRPOTrainer):  # type: ignore[misc]
+    """TRL's ``GRPOTrainer`` training the verifier on its own rollouts (RL^V); takes an
+    :class:`RLVGRPOConfig` as ``args``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.args, RLVGRPOConfig):
+            raise TypeError(f"args must be an RLVGRPOConfig, got {type(self.args).__name__}")
+        self._rlv_init()
+
+
+class RLVRLOOTrainer(_RLVMixin, RLOOTrainer):  # type: ignore[misc]
+    """TRL's ``RLOOTrainer`` training the verifier on its own rollouts (RL^V); takes an
+    :class:`RLVRLOOConfig` as ``args``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.args, RLVRLOOConfig):
+            raise TypeError(f"args must be an RLVRLOOConfig, got {type(self.args).__name__}")
+        self._rlv_init()
