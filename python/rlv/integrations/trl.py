@@ -36,7 +36,7 @@ import torch
 from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
 from rlv.grading import MODES, grade_batch
-from rlv.rl.objective import LossNorms, _verification_share
+from rlv.rl.objective import LossNorms, verification_share
 from rlv.verifier import (
     VERIFIER_MODES,
     Template,
@@ -365,7 +365,7 @@ class _RLVMixin:
             mode=self.args.verify_mode,
             pos_weight=norms.pos_weight,
         )
-        term = ver * _verification_share(labels[keep], norms)
+        term = ver * verification_share(labels[keep], norms)
         with torch.no_grad():
             score = verifier_score(
                 z.detach(),

@@ -30,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from rlv.rl.losses import AggMode, KLKind, aggregate, kl_penalty, policy_loss
 from rlv.verifier import VerifierMode, verification_loss
 
-__all__ = ["LossNorms", "rlv_objective"]
+__all__ = ["LossNorms", "rlv_objective", "verification_share"]
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def rlv_objective(
         mode=verify_mode,
         pos_weight=norms.pos_weight,
     )
-    share = _verification_share(labels[keep], norms)
+    share = verification_share(labels[keep], norms)
     ver_scaled = ver * share
     if lam > 0:
         loss = loss + lam * ver_scaled
@@ -193,8 +193,14 @@ def rlv_objective(
     return loss, metrics
 
 
-def _verification_share(kept_labels: torch.Tensor, norms: LossNorms) -> float:
-    """This micro-batch's share of the step's verification example weight."""
+def verification_share(kept_labels: torch.Tensor, norms: LossNorms) -> float:
+    """This micro-batch's share ``s`` of the step's verification example weight: the sum of
+    the weights of its valid rows (``kept_labels``: their labels; ``pos_weight`` for a
+    positive, 1 for a negative) over ``norms.verify_weight_total``; 0 when the step has none.
+
+    :func:`rlv_objective` scales the verification loss by it; an adapter that computes the
+    verification term on its own rows (e.g. ``rlv.integrations.trl``) uses the same share.
+    """
     w_mb = (
         float(kept_labels.numel())
         if norms.pos_weight is None
