@@ -36,7 +36,7 @@ import torch
 from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
 from rlv.grading import MODES, grade_batch
-from rlv.rl.objective import LossNorms, verification_share
+from rlv.rl.objective import LossNorms, verification_term
 from rlv.verifier import (
     VERIFIER_MODES,
     Template,
@@ -44,7 +44,6 @@ from rlv.verifier import (
     auc,
     brier,
     verification_labels,
-    verification_loss,
     verification_weights,
     verifier_score,
 )
@@ -356,16 +355,10 @@ class _RLVMixin:
         valid = inputs[_P + "valid"]
         norms = self._rlv_norms(inputs, train)
         v = self._rlv_verifier
-        keep = valid.nonzero().squeeze(-1)
-        ver, vmetrics = verification_loss(
-            z[keep],
-            labels[keep],
-            yes_id=v.yes_id,
-            no_id=v.no_id,
-            mode=self.args.verify_mode,
-            pos_weight=norms.pos_weight,
-        )
-        term = ver * verification_share(labels[keep], norms)
+        term, vmetrics = verification_term(
+            z, labels, valid, norms=norms, yes_id=v.yes_id, no_id=v.no_id,
+            verify_mode=self.args.verify_mode,
+        )  # fmt: skip
         with torch.no_grad():
             score = verifier_score(
                 z.detach(),

@@ -30,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from rlv.rl.losses import AggMode, KLKind, aggregate, kl_penalty, policy_loss
 from rlv.verifier import VerifierMode, verification_loss
 
-__all__ = ["LossNorms", "rlv_objective", "verification_share"]
+__all__ = ["LossNorms", "rlv_objective", "verification_share", "verification_term"]
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,39 @@ def rlv_objective(
         loss = loss + kl_coef * kl
         metrics["loss/kl"] = kl.detach()
 
+    ver_scaled, vmetrics = verification_term(
+        label_logits,
+        labels,
+        valid,
+        norms=norms,
+        yes_id=yes_id,
+        no_id=no_id,
+        verify_mode=verify_mode,
+    )
+    if lam > 0:
+        loss = loss + lam * ver_scaled
+    metrics["loss/policy"] = pg.detach()
+    metrics["loss/verify"] = ver_scaled.detach()
+    metrics.update({k: v for k, v in vmetrics.items() if k.startswith("verifier/")})
+    return loss, metrics
+
+
+def verification_term(
+    label_logits: torch.Tensor,
+    labels: torch.Tensor,
+    valid: torch.Tensor,
+    *,
+    norms: LossNorms,
+    yes_id: int,
+    no_id: int,
+    verify_mode: VerifierMode | str = "full",
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``s * L_verify`` of one micro-batch (the term :func:`rlv_objective` adds times
+    ``lam``) and the metrics of :func:`rlv.verifier.verification_loss` over its valid rows.
+
+    An adapter that computes the policy loss itself (e.g. ``rlv.integrations.trl``) adds
+    ``lam`` times this term to it.
+    """
     keep = valid.nonzero().squeeze(-1)
     ver, vmetrics = verification_loss(
         label_logits[keep],
@@ -183,14 +216,7 @@ def rlv_objective(
         mode=verify_mode,
         pos_weight=norms.pos_weight,
     )
-    share = verification_share(labels[keep], norms)
-    ver_scaled = ver * share
-    if lam > 0:
-        loss = loss + lam * ver_scaled
-    metrics["loss/policy"] = pg.detach()
-    metrics["loss/verify"] = ver_scaled.detach()
-    metrics.update({k: v for k, v in vmetrics.items() if k.startswith("verifier/")})
-    return loss, metrics
+    return ver * verification_share(labels[keep], norms), vmetrics
 
 
 def verification_share(kept_labels: torch.Tensor, norms: LossNorms) -> float:
@@ -198,8 +224,7 @@ def verification_share(kept_labels: torch.Tensor, norms: LossNorms) -> float:
     the weights of its valid rows (``kept_labels``: their labels; ``pos_weight`` for a
     positive, 1 for a negative) over ``norms.verify_weight_total``; 0 when the step has none.
 
-    :func:`rlv_objective` scales the verification loss by it; an adapter that computes the
-    verification term on its own rows (e.g. ``rlv.integrations.trl``) uses the same share.
+    :func:`verification_term` scales the verification loss by it.
     """
     w_mb = (
         float(kept_labels.numel())
