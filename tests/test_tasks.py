@@ -419,6 +419,10 @@ def test_max_solution_chars_bounds_samples(kwargs: dict[str, Any]) -> None:
         ({"min_steps": 2.0}, TypeError, "min_steps"),
         ({"max_steps": True}, TypeError, "max_steps"),
         ({"allow_negative": 1}, TypeError, "allow_negative"),
+        ({"systematic_rate": -0.1}, ValueError, "systematic_rate"),
+        ({"systematic_rate": None}, TypeError, "systematic_rate"),
+        ({"hard_digit": 0}, ValueError, "hard_digit"),
+        ({"hard_digit": 7.0}, TypeError, "hard_digit"),
     ],
 )
 def test_task_validation(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
@@ -492,6 +496,63 @@ def test_arithmetic_properties(
         assert p.id == f"arith-{split}-{seed}-{i}"
         assert split_of(p.prompt) == split
         check_problem(task, p)
+
+
+def is_hard(left: int, op: str, x: int, hard_digit: int) -> bool:
+    """Reference: the operand's units digit is >= hard_digit and the units column carries
+    (``+``) or borrows (``-``), on a non-negative left side."""
+    if left < 0 or x % 10 < hard_digit:
+        return False
+    return left % 10 + x % 10 >= 10 if op == "+" else (left >= x and left % 10 < x % 10)
+
+
+@settings(max_examples=40)
+@given(
+    seed=st.integers(0, 2**31),
+    rate=st.floats(0.0, 1.0),
+    hard_digit=st.integers(1, 9),
+    max_operand=st.integers(5, 60),
+)
+def test_systematic_slips(seed: int, rate: float, hard_digit: int, max_operand: int) -> None:
+    task = ArithmeticTask(
+        min_steps=2, max_steps=4, max_operand=max_operand, error_rate=0.0,
+        systematic_rate=rate, hard_digit=hard_digit,
+    )  # fmt: skip
+    for p in task.sample(20, seed=seed):
+        steps, final = parse_solution(p.solution or "")
+        assert p.gold == str(evaluate(p.prompt)) and final == steps[-1][3]
+        assert p.solution_correct is (final == int(p.gold))
+        for left, op, x, result in steps:
+            right = left + x if op == "+" else left - x
+            if result != right:  # a slip happens only at a hard step: the carry forgotten
+                assert is_hard(left, op, x, hard_digit)
+                assert result == (right - 10 if op == "+" else right + 10)
+            assert result >= 0
+        assert len(p.solution or "") <= task.max_solution_chars()
+
+
+def test_systematic_slips_are_systematic() -> None:
+    # rate 1: every hard step is slipped, so the demonstration is a function of the problem
+    task = ArithmeticTask(min_steps=2, max_steps=3, max_operand=9, error_rate=0.0,
+                          systematic_rate=1.0)  # fmt: skip
+    problems = task.sample(400, seed=0)
+    for p in problems:
+        steps, _ = parse_solution(p.solution or "")
+        for j, (left, op, x, result) in enumerate(steps):
+            right = left + x if op == "+" else left - x
+            wrong = right - 10 if op == "+" else right + 10
+            rest = [wrong]
+            for _, op2, y, _ in steps[j + 1 :]:
+                rest.append(rest[-1] + (y if op2 == "+" else -y))
+            # slipped exactly at the hard steps whose rest of the chain stays non-negative
+            assert (result != right) is (is_hard(left, op, x, 7) and min(rest) >= 0)
+    hard_share = sum(not p.solution_correct for p in problems) / len(problems)
+    assert 0.3 < hard_share < 0.7  # a sizeable share of problems, not all of them
+    # rate 0 leaves the random-slip task exactly as it was (same stream, same problems)
+    off = ArithmeticTask(min_steps=2, max_steps=3, max_operand=9, systematic_rate=0.0)
+    assert off.sample(200, seed=5) == ArithmeticTask(
+        min_steps=2, max_steps=3, max_operand=9
+    ).sample(200, seed=5)
 
 
 def test_rewrite_style() -> None:

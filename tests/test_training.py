@@ -420,6 +420,64 @@ def test_two_step_training_smoke(tmp_path: Path) -> None:
         assert n1 == n2 and torch.equal(p1, p2)
 
 
+def test_saved_rollouts_train_a_separate_verifier(tmp_path: Path) -> None:
+    from rlv.training.rollout import read_rollouts
+    from rlv.training.verifier_train import train_verifier
+
+    cfg = small_config(tmp_path, "verify.lambda=0.0", "train.save_rollouts=true")
+    train(cfg)
+    rows = read_rollouts(tmp_path / "run" / "rollouts.jsonl")
+    assert [r["step"] for r in rows] == [1, 2]
+    assert all(len(r["completion_ids"]) == len(r["rewards"]) == 16 for r in rows)
+
+    # Labelled rows the verifier can learn: right and wrong demonstrations, many updates.
+    from rlv.tasks import ArithmeticTask
+
+    model, tok = tiny_model(seed=1)
+    v = Verifier(tok, cfg.verify.template)
+    probs = ArithmeticTask(min_steps=1, max_steps=1, max_operand=9, error_rate=0.5).sample(
+        64, seed=0
+    )
+    row = {
+        "step": 1,
+        "prompt_ids": [v.prompt_ids(p.prompt) for p in probs],
+        "completion_ids": [v.completion_ids(p.solution or "") for p in probs],
+        "rewards": np.array([float(bool(p.solution_correct)) for p in probs], dtype=np.float32),
+    }
+    labels = row["rewards"] > 0.5
+    assert 0 < labels.sum() < len(labels)
+
+    def fit_auc() -> float:
+        s = v.score(model, row["prompt_ids"], row["completion_ids"])
+        return auc(s.raw, labels)
+
+    before = _weights(model)
+    c = small_config(tmp_path / "v", "optim.lr=3e-3", "verify.balance=true", "rl.minibatches=2")
+    _, hist = train_verifier(c, [row] * 30, model=model, tokenizer=tok, progress=False)
+    assert len(hist) == 30 * 2  # minibatches x recorded steps
+    assert any(not torch.equal(before[k], w) for k, w in _weights(model).items())
+    first = float(np.mean([h["loss/verify"] for h in hist[:4]]))
+    last = float(np.mean([h["loss/verify"] for h in hist[-4:]]))
+    assert last < first
+    assert fit_auc() > 0.6
+
+
+def test_read_rollouts_rejects_malformed_rows(tmp_path: Path) -> None:
+    from rlv.exceptions import DataError
+    from rlv.training.rollout import read_rollouts
+
+    f = tmp_path / "r.jsonl"
+    f.write_text('{"step": 1, "prompt_ids": [[1]], "completion_ids": [[2]], "rewards": [null]}\n')
+    (row,) = read_rollouts(f)
+    assert math.isnan(row["rewards"][0])
+    f.write_text('{"step": 1, "prompt_ids": [[1]], "completion_ids": [], "rewards": [1.0]}\n')
+    with pytest.raises(DataError, match="differ in length"):
+        read_rollouts(f)
+    f.write_text("{not json\n")
+    with pytest.raises(DataError, match="malformed"):
+        read_rollouts(f)
+
+
 def _weights(model: Any) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -599,8 +657,73 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
     assert vs["problems"] == 2 and vs["n"] == 32
     assert vs["weighted_wins"] + vs["majority_wins"] <= 2
     assert -1.0 <= vs["weighted_minus_majority"] <= 1.0
+    sep = saved["separate_verifier"]
+    assert sep["problems"] == 2 and sep["samples"] == 64 and "verifier_auc" in sep
+    # the separate verifier scored the base RL model's samples: the same completions
+    base_rows = _rows(tmp_path / "demo" / "baseline" / "eval" / "samples.jsonl")
+    sep_rows = _rows(tmp_path / "demo" / "separate-verifier" / "samples.jsonl")
+    assert [r["completions"] for r in base_rows] == [r["completions"] for r in sep_rows]
+    assert [r["scores"] for r in base_rows] != [r["scores"] for r in sep_rows]
+    # base RL recorded its rollouts (1 step x 2 prompts x 2 samples) for that verifier
+    (row,) = _rows(tmp_path / "demo" / "baseline" / "rollouts.jsonl")
+    assert row["step"] == 1 and len(row["completion_ids"]) == len(row["rewards"]) == 4
+    assert not (tmp_path / "demo" / "rlv" / "rollouts.jsonl").exists()
+    for key in ("vs_baseline", "vs_separate_verifier"):
+        lo, hi = saved[key]["ci95"]
+        assert lo <= saved[key]["weighted_minus_majority" if key == "vs_baseline" else
+                               "weighted_minus_weighted"] <= hi  # fmt: skip
+    assert set(saved["efficiency"]) == {"samples", "tokens"}
+    t = saved["tokens"]
+    assert t["verify_per_sample"] == len("\nCorrect?\n")  # the demo's template, 1 char/token
+    assert t["verify_per_sample_uncached"] > t["generated_per_sample"] > 0
+    assert 0 <= saved["premise"]["majority_wrong_pass_right"] <= 2
     summary = format_summary(rep)
-    assert "RL^V weighted@32" in summary and "RL^V weighted - baseline majority" in summary
+    assert "base RL (lambda=0), majority vote" in summary
+    assert "RL^V's weighted vote vs base RL's majority vote" in summary
+    assert "base RL + separately trained verifier" in summary
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+def test_demo_reading_helpers() -> None:
+    from rlv.demo import bootstrap_ci, compute_matched, premise
+
+    # a constant difference has a degenerate interval; pooled groups weigh by size
+    assert bootstrap_ci([np.ones(10)]) == [1.0, 1.0]
+    lo, hi = bootstrap_ci([np.array([1.0, 0.0, 0.0, 1.0]), np.array([0.0, -1.0])], seed=3)
+    assert -1 / 6 <= lo <= hi <= 1.0
+    assert all(math.isnan(x) for x in bootstrap_ci([]))
+    # compute-matched: k samples cost k * generated (+ k * verify for scored methods)
+    rep = {
+        "curves": {"majority": {"1": 0.5, "4": 0.6}, "weighted": {"1": 0.5, "4": 0.7}},
+        "tokens": {
+            "generated_per_sample": 20.0,
+            "verify_per_sample": 5.0,
+            "verify_per_sample_uncached": 31.0,
+        },
+    }
+    assert compute_matched(rep) == {
+        "majority": {"20": 0.5, "80": 0.6},
+        "weighted": {"25": 0.5, "100": 0.7},
+    }
+    assert compute_matched(rep, ("weighted",), cached=False) == {
+        "weighted": {"51": 0.5, "204": 0.7}
+    }
+    # premise: problem a (majority wrong, one right sample), b (majority right), c (no right)
+    rows = [{"problem_id": x, "completions": ["", "", ""]} for x in "abc"]
+    dec = {
+        "a": {"majority": {"correct": False}, "correct_samples": 1},
+        "b": {"majority": {"correct": True}, "correct_samples": 2},
+        "c": {"majority": {"correct": False}, "correct_samples": 0},
+    }
+    problem = np.repeat(np.arange(3), 3)
+    rewards = np.array([1, 0, 0, 1, 1, 0, 0, 0, np.nan], dtype=float)
+    scores = np.array([0.9, 0.2, 0.4, 0.1, 0.1, 0.1, 0.5, 0.5, 0.5])
+    pr = premise(rows, dec, problem, scores, rewards)
+    assert pr["majority_wrong_pass_right"] == 1 and pr["share"] == pytest.approx(1 / 3)
+    assert pr["verifier_auc_there"] == 1.0  # on problem a the right sample scores highest
 
 
 def test_demo_paired_comparison() -> None:

@@ -746,13 +746,21 @@ def _add_training_commands(sub: Any) -> None:
     d = sub.add_parser(
         "demo",
         help="the whole RL^V pipeline on CPU on a built-in task (no downloads)",
-        description="Build a tiny model, SFT warm start, GRPO^V training, then sample 32 per "
-        "held-out problem, score with the model's own verifier and print the scaling table "
-        "and plot. --baseline also trains lambda = 0 on the same budget.",
+        description="Build a tiny model, SFT warm start, then from the same SFT model: RL^V "
+        "(GRPO^V) and base RL (lambda = 0, same budget) plus a separately trained verifier on "
+        "base RL's rollouts; sample 32 per held-out problem, score each with the verifiers, "
+        "print the scaling tables, the comparison in plain words, and the plot (accuracy vs "
+        "samples and vs tokens).",
     )
     d.add_argument("--out", default="rlv-demo", help="output directory (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
-    d.add_argument("--baseline", action="store_true", help="also train the lambda = 0 baseline")
+    d.add_argument(
+        "--baseline",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train the base RL (lambda = 0) and separate-verifier baselines (default: on; "
+        "--no-baseline runs RL^V alone, about half the time)",
+    )
     _add_run_dir_arguments(d)
     d.add_argument(
         "--print-config",

@@ -496,6 +496,19 @@ class ArithmeticTask:
     with an eligible step. The gold is always exact; ``Problem.solution_correct`` says
     whether the solution's final answer equals it.
 
+    **Systematic slips** (``systematic_rate > 0``). The slips above are random per problem:
+    a model trained on them makes them at random, so its most common answer is still right.
+    A systematic slip depends on the problem: at every *hard* step (the operand's units digit
+    is at least ``hard_digit`` and the step carries / borrows out of the units column, e.g.
+    ``17+8`` or ``23-9``) the demonstration forgets that carry / borrow with probability
+    ``systematic_rate``, independently per hard step, working from the running result it
+    wrote so far (with ``allow_negative=False``, only where the rest of the chain stays
+    non-negative). A model imitating such demonstrations is wrong *most of the time* on
+    problems with hard steps (majority voting fails there) yet still samples the right
+    answer sometimes, and a verifier trained on the true labels learns to catch exactly
+    these lines: the setting RL^V's verifier-weighted voting is built for. A problem whose
+    demonstration got no systematic slip can still get a random one (``error_rate``).
+
     **Splits.** A prompt belongs to exactly one split by :func:`split_of` (a stable hash of
     its text: 6/8 ``"train"``, 1/8 ``"validation"``, 1/8 ``"test"``), and ``sample`` only
     keeps problems of the requested split, so the splits never share a prompt (for any
@@ -513,6 +526,12 @@ class ArithmeticTask:
     """Probability that a problem's demonstration solution gets one slip (if eligible)."""
     allow_negative: bool = False
     """Allow negative intermediate and final results."""
+    systematic_rate: float = 0.0
+    """Probability that a demonstration forgets the carry / borrow at each hard step (see
+    *Systematic slips*; 0: off)."""
+    hard_digit: int = 7
+    """A step is hard when its operand's units digit is ``>= hard_digit`` and it carries /
+    borrows out of the units column."""
     style: str = "chain"
     """Solution lines: ``"chain"`` (``37+48=85``, then ``85-12=73``: the running result and
     the next operand) or ``"rewrite"`` (``=85-12``, then ``=73``: the expression rewritten
@@ -533,11 +552,17 @@ class ArithmeticTask:
             )
         if self.max_operand < 1:
             raise ValueError(f"max_operand must be >= 1, got {self.max_operand}")
-        rate = self.error_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)):
-            raise TypeError(f"error_rate must be a float, not {type(rate).__name__}")
-        if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
-            raise ValueError(f"error_rate must be in [0, 1], got {rate!r}")
+        for name in ("error_rate", "systematic_rate"):
+            rate = getattr(self, name)
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+                raise TypeError(f"{name} must be a float, not {type(rate).__name__}")
+            if not (math.isfinite(rate) and 0.0 <= rate <= 1.0):
+                raise ValueError(f"{name} must be in [0, 1], got {rate!r}")
+        hard = self.hard_digit
+        if isinstance(hard, bool) or not isinstance(hard, int):
+            raise TypeError(f"hard_digit must be an int, not {type(hard).__name__}")
+        if not 1 <= hard <= 9:
+            raise ValueError(f"hard_digit must be in [1, 9], got {hard}")
         if self.style not in ("chain", "rewrite"):
             raise ValueError(f"style must be 'chain' or 'rewrite', got {self.style!r}")
         if not isinstance(self.allow_negative, bool):
@@ -591,10 +616,36 @@ class ArithmeticTask:
             value = _apply(value, op, x)
         return first, ops, operands
 
+    def is_hard_step(self, left: int, op: str, operand: int) -> bool:
+        """Whether ``left op operand`` is a hard step (see *Systematic slips*)."""
+        return operand % 10 >= self.hard_digit and 0 in _slip_columns(left, op, operand)
+
+    def _systematic(
+        self, rng: random.Random, first: int, ops: list[str], operands: list[int]
+    ) -> list[int]:
+        """The running results of a demonstration that forgets the units carry / borrow at
+        each hard step with probability ``systematic_rate``."""
+        shown = [first]
+        for j, (op, x) in enumerate(zip(ops, operands, strict=True)):
+            left = shown[-1]
+            right = _apply(left, op, x)
+            if self.is_hard_step(left, op, x) and rng.random() < self.systematic_rate:
+                wrong = right - 10 if op == "+" else right + 10
+                # without negatives, only if the rest of the chain stays non-negative
+                if self.allow_negative or min(_chain(wrong, ops[j + 1 :], operands[j + 1 :])) >= 0:
+                    right = wrong
+            shown.append(right)
+        return shown
+
     def _slip(
         self, rng: random.Random, values: list[int], ops: list[str], operands: list[int]
     ) -> list[int]:
-        """The running results of the demonstration solution (with at most one slip)."""
+        """The running results of the demonstration solution (with at most one random slip,
+        and systematic slips when ``systematic_rate > 0``)."""
+        if self.systematic_rate > 0.0:
+            shown = self._systematic(rng, values[0], ops, operands)
+            if shown != values:
+                return shown
         if not rng.random() < self.error_rate:
             return values
         candidates: dict[int, list[list[int]]] = {}

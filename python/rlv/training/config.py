@@ -97,11 +97,20 @@ class DataConfig:
     style: Literal["chain", "rewrite"] = "chain"
     """Solution lines of the synthetic task (``rlv.tasks.ArithmeticTask.style``)."""
     error_rate: float = 0.4
-    """Probability of a systematic slip in the SFT demonstrations (the gold stays exact)."""
+    """Probability of a random slip in a demonstration (``rlv.tasks.ArithmeticTask``; the gold
+    stays exact)."""
+    systematic_rate: float = 0.0
+    """Probability of a systematic slip at each hard step of a demonstration
+    (``rlv.tasks.ArithmeticTask.systematic_rate``; 0: off)."""
+    hard_digit: int = 7
+    """Hard steps for systematic slips (``rlv.tasks.ArithmeticTask.hard_digit``)."""
     train_size: int = 20000
     """Problems generated for training (``task: arithmetic``)."""
     eval_size: int = 200
     """Held-out problems generated for evaluation (``task: arithmetic``)."""
+    eval_split: Literal["test", "validation"] = "test"
+    """The split the held-out problems come from (``task: arithmetic``): choose settings on
+    ``validation``, report ``test``."""
     seed: int = 0
 
     def validate(self) -> None:
@@ -113,8 +122,16 @@ class DataConfig:
                 f"{self.min_steps}/{self.max_steps}"
             )
         _positive("data.max_operand", self.max_operand)
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise ConfigError(f"data.error_rate must be in [0, 1], got {self.error_rate!r}")
+        for name in ("error_rate", "systematic_rate"):
+            rate = getattr(self, name)
+            if not 0.0 <= rate <= 1.0:
+                raise ConfigError(f"data.{name} must be in [0, 1], got {rate!r}")
+        if not 1 <= self.hard_digit <= 9:
+            raise ConfigError(f"data.hard_digit must be in [1, 9], got {self.hard_digit}")
+        if self.eval_split not in ("test", "validation"):
+            raise ConfigError(
+                f"data.eval_split must be 'test' or 'validation', got {self.eval_split!r}"
+            )
         _positive("data.train_size", self.train_size)
         if self.eval_size < 0:
             raise ConfigError(f"data.eval_size must be >= 0, got {self.eval_size}")
@@ -343,6 +360,10 @@ class TrainConfig:
     wandb: str | None = None
     """A Weights & Biases project name to log to (``None``: off)."""
     progress: bool = True
+    save_rollouts: bool = False
+    """Write every step's rollouts (prompt and completion token ids, rewards) to
+    ``RUN/rollouts.jsonl`` (e.g. to train a separate verifier on them:
+    :func:`rlv.training.verifier_train.train_verifier`)."""
 
     def validate(self) -> None:
         _nonneg("train.steps", self.steps)

@@ -104,6 +104,10 @@ class TrainState:
     prompt_cache: dict[str, list[int]]
     device: torch.device
     bf16: bool
+    rollout_log: Any = None
+    """An open ``rollouts.jsonl`` (``train.save_rollouts``) or ``None``."""
+    step: int = 0
+    """The step being run (1-based)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,9 +198,11 @@ def train(
         raise
     (run_dir / "config.json").write_text(json.dumps(to_dict(cfg), indent=2) + "\n")
     logger = MetricsLogger(run_dir, cfg, resume_step=start)
+    rollout_log = _open_rollout_log(run_dir / "rollouts.jsonl", start) if tc.save_rollouts else None
     state = TrainState(
-        cfg, model, ref_model, verifier, backend, opt, sched, sampler, probs, {}, device, bf16
-    )
+        cfg, model, ref_model, verifier, backend, opt, sched, sampler, probs, {}, device, bf16,
+        rollout_log,
+    )  # fmt: skip
     history: list[dict[str, float]] = []
     final: Path | None = None
 
@@ -225,6 +231,7 @@ def train(
         bar = tqdm(total=tc.steps, initial=start, desc="RL^V", unit="step", dynamic_ncols=True)
     try:
         for step in range(start, tc.steps):
+            state.step = step + 1
             m = train_step(state)
             backend.sync_weights(model)
             history.append(m)
@@ -244,6 +251,8 @@ def train(
         if bar is not None:
             bar.close()
         logger.close()
+        if rollout_log is not None:
+            rollout_log.close()
         close_backend(backend)
     if final is None and start == tc.steps:
         final = ckpt.latest_checkpoint(ckpt_dir)
@@ -251,6 +260,23 @@ def train(
         run_dir, "train", steps=tc.steps, checkpoint=None if final is None else final.name
     )
     return TrainResult(run_dir, final, history, model, tokenizer)
+
+
+def _open_rollout_log(path: Path, start: int) -> Any:
+    """``rollouts.jsonl`` opened for appending; on resume, rows after step ``start`` (written
+    after the checkpoint the run resumes from) are dropped first."""
+    if start == 0:
+        return path.open("w", encoding="utf-8")
+    keep = []
+    if path.exists():
+        keep = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+            if line.strip() and json.loads(line)["step"] <= start
+        ]
+    f = path.open("w", encoding="utf-8")
+    f.writelines(keep)
+    return f
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,6 +291,8 @@ def train_step(s: TrainState) -> dict[str, float]:
     problems = [s.problems[i] for i in s.sampler.next(rl.prompts_per_step)]
     roll = collect_rollouts(s.backend, s.verifier, problems, cfg, s.prompt_cache)
     t_gen = time.perf_counter() - t0
+    if s.rollout_log is not None:
+        s.rollout_log.write(json.dumps(roll.record(s.step)) + "\n")
     labels, valid = verification_labels(roll.rewards)
     adv = torch.from_numpy(roll.advantages).to(s.device)
 

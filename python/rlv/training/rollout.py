@@ -3,14 +3,18 @@ rewards), and turn the rewards into advantages (:mod:`rlv.rl.advantages`)."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 import rlv
+from rlv.exceptions import DataError
 from rlv.generation import Completion
 from rlv.rl import advantages as adv_mod
 from rlv.tasks import Problem
@@ -18,7 +22,7 @@ from rlv.training.config import Config
 from rlv.training.setup import sampling_params
 from rlv.verifier import Verifier
 
-__all__ = ["Rollouts", "collect_rollouts", "compute_advantages"]
+__all__ = ["Rollouts", "collect_rollouts", "compute_advantages", "read_rollouts"]
 
 
 @dataclass
@@ -35,6 +39,45 @@ class Rollouts:
     @property
     def completion_ids(self) -> list[list[int]]:
         return [c.token_ids for c in self.completions]
+
+    def record(self, step: int) -> dict[str, Any]:
+        """One ``rollouts.jsonl`` row (``train.save_rollouts``): the step, and per sample its
+        prompt and completion token ids and reward (``null`` for an ungradable sample)."""
+        return {
+            "step": step,
+            "prompt_ids": self.prompt_ids,
+            "completion_ids": self.completion_ids,
+            "rewards": [None if np.isnan(r) else float(r) for r in self.rewards],
+        }
+
+
+def read_rollouts(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a ``rollouts.jsonl`` (see :meth:`Rollouts.record`), rewards as float arrays
+    (NaN for ``null``). Raises :class:`rlv.exceptions.DataError` for a malformed row."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                n = len(row["rewards"])
+                ok = len(row["prompt_ids"]) == n and len(row["completion_ids"]) == n
+                rewards = np.array(
+                    [math.nan if r is None else float(r) for r in row["rewards"]], dtype=np.float32
+                )
+            except (ValueError, KeyError, TypeError) as e:
+                raise DataError(
+                    f"malformed rollouts row: {e}", path=Path(path), line=line_no
+                ) from e
+            if not ok:
+                raise DataError(
+                    "prompt_ids, completion_ids and rewards differ in length",
+                    path=Path(path),
+                    line=line_no,
+                )
+            rows.append({**row, "rewards": rewards})
+    return rows
 
 
 def collect_rollouts(

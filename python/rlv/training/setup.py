@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from rlv.exceptions import ConfigError
 from rlv.generation import SamplingParams, VLLMBackend, make_backend
-from rlv.tasks import Problem
+from rlv.tasks import ArithmeticTask, Problem
 from rlv.training.config import Config
 from rlv.verifier import Template, Verifier
 
@@ -91,6 +91,20 @@ def build_model(cfg: Config, device: torch.device | None = None) -> tuple[Any, A
     return model, tok
 
 
+def arithmetic_task(cfg: Config) -> ArithmeticTask:
+    """The built-in arithmetic task configured by ``cfg.data``."""
+    d = cfg.data
+    return ArithmeticTask(
+        min_steps=d.min_steps,
+        max_steps=d.max_steps,
+        max_operand=d.max_operand,
+        error_rate=d.error_rate,
+        systematic_rate=d.systematic_rate,
+        hard_digit=d.hard_digit,
+        style=d.style,
+    )
+
+
 def load_problems(cfg: Config, split: str) -> list[Problem]:
     """Problems of ``split`` (``"train"`` or ``"eval"``) for ``cfg.data``.
 
@@ -101,15 +115,10 @@ def load_problems(cfg: Config, split: str) -> list[Problem]:
 
     d = cfg.data
     if d.task == "arithmetic":
-        task = tasks.ArithmeticTask(
-            min_steps=d.min_steps,
-            max_steps=d.max_steps,
-            max_operand=d.max_operand,
-            error_rate=d.error_rate,
-            style=d.style,
-        )
         n = d.train_size if split == "train" else d.eval_size
-        probs = task.sample(n, seed=d.seed, split="train" if split == "train" else "test")
+        probs = arithmetic_task(cfg).sample(
+            n, seed=d.seed, split="train" if split == "train" else d.eval_split
+        )
     else:
         path = d.path if split == "train" else d.eval_path
         if path is None:
