@@ -672,7 +672,7 @@ def test_demo_end_to_end_small(tmp_path: Path) -> None:
         lo, hi = saved[key]["ci95"]
         assert lo <= saved[key]["weighted_minus_majority" if key == "vs_baseline" else
                                "weighted_minus_weighted"] <= hi  # fmt: skip
-    assert set(saved["efficiency"]) == {"samples", "tokens"}
+    assert set(saved["efficiency"]) == {"samples", "tokens", "tokens_uncached"}
     t = saved["tokens"]
     assert t["verify_per_sample"] == len("\nCorrect?\n")  # the demo's template, 1 char/token
     assert t["verify_per_sample_uncached"] > t["generated_per_sample"] > 0

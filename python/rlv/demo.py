@@ -494,24 +494,36 @@ def rescore_dump(model: Any, tokenizer: Any, cfg: Config, dump_in: Path, dump_ou
 def efficiency(report: dict[str, Any]) -> dict[str, Any]:
     """RL^V's weighted vote against base RL's majority vote: the samples base majority needs
     to match RL^V weighted at each k (``rlv compare``'s ratio), by samples and by tokens
-    (generated + verification, prefix cache kept: :func:`compute_matched`)."""
+    (generated + verification, with the prefix cache kept and, ``tokens_uncached``, with
+    every verification row recomputed: :func:`compute_matched`)."""
     from rlv.scaling.estimators import efficiency_ratio
 
     base, rlv_ = report["baseline"], report
     by_samples = efficiency_ratio(base["curves"]["majority"], rlv_["curves"]["weighted"])
-    by_tokens = efficiency_ratio(
-        compute_matched(base, ("majority",))["majority"],
-        compute_matched(rlv_, ("weighted",))["weighted"],
+    base_tok = compute_matched(base, ("majority",))["majority"]
+    by_tokens = efficiency_ratio(base_tok, compute_matched(rlv_, ("weighted",))["weighted"])
+    by_uncached = efficiency_ratio(
+        base_tok, compute_matched(rlv_, ("weighted",), cached=False)["weighted"]
     )
-    return {"samples": _eff_dict(by_samples), "tokens": _eff_dict(by_tokens)}
+    return {
+        "samples": _eff_dict(by_samples),
+        "tokens": _eff_dict(by_tokens),
+        "tokens_uncached": _eff_dict(by_uncached),
+    }
 
 
 def _eff_dict(e: Any) -> dict[str, Any]:
+    """An :class:`rlv.scaling.estimators.Efficiency` as JSON, plus the largest ratio over the
+    k where base majority does catch up (``best``, ``best_k``)."""
+    defined = {k: r for k, r in e.per_k.items() if r is not None}
+    best_k = max(defined, key=lambda k: defined[k]) if defined else None
     return {
         "per_k": {str(k): v for k, v in e.per_k.items()},
         "at_least": {str(k): v for k, v in e.at_least.items()},
         "headline": e.headline,
         "headline_k": e.headline_k,
+        "best": defined[best_k] if best_k is not None else None,
+        "best_k": best_k,
     }
 
 
@@ -644,13 +656,18 @@ def reading(report: dict[str, Any]) -> list[str]:
             )
     eff = report.get("efficiency")
     if eff:
-        for what, unit in (("samples", "samples"), ("tokens", "tokens (verification counted)")):
+        for what, unit in (
+            ("samples", "samples"),
+            ("tokens", "tokens (verification counted, prefix cache kept)"),
+            ("tokens_uncached", "tokens (verification rows recomputed)"),
+        ):
             e = eff[what]
             if e["headline"] is not None:
                 lines.append(
                     f"Efficiency by {unit}: base RL's majority vote needs "
-                    f"{e['headline']:.1f}x the {what} to match RL^V weighted at its "
-                    f"{'k' if what == 'samples' else 'budget'} = {e['headline_k']}."
+                    f"{e['headline']:.1f}x the {what[:6]} to match RL^V weighted at its "
+                    f"{'k' if what == 'samples' else 'budget'} = {e['headline_k']} (largest: "
+                    f"{e['best']:.1f}x at {e['best_k']})."
                 )
             elif e["at_least"]:
                 k = max(e["at_least"], key=int)
