@@ -98,7 +98,9 @@ GRPO_V_OVERRIDES = [
     "critic.enable=false",
     "data.train_batch_size=8",
     "actor_rollout_ref.model.path=Qwen/Qwen2.5-0.5B-Instruct",
+    "actor_rollout_ref.rollout.name=vllm",
     "actor_rollout_ref.rollout.n=4",
+    "actor_rollout_ref.rollout.temperature=1.0",
     "actor_rollout_ref.actor.ppo_mini_batch_size=8",
     "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=4",
     "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=4",
@@ -110,6 +112,7 @@ GRPO_V_OVERRIDES = [
     "reward.num_workers=2",
     "trainer.n_gpus_per_node=1",
     "trainer.nnodes=1",
+    "trainer.validation_data_dir=/tmp/rlv-verl-val",
 ]
 
 
@@ -554,7 +557,9 @@ def _loss_and_grad(
     return loss.detach(), g
 
 
-@pytest.mark.parametrize("agg", ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum"])
+@pytest.mark.parametrize(
+    "agg", ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm"]
+)
 @pytest.mark.parametrize("balance", [False, True])
 def test_rlv_loss_is_verl_ppo_loss_plus_lambda_verification_term(agg: str, balance: bool) -> None:
     tok = build_tokenizer()
