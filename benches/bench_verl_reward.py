@@ -121,8 +121,17 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=args.mv_threads) as ex:
             return [float(x) for x in ex.map(verl_mv.compute_score, texts[:n_mv], golds[:n_mv])]
 
-    # the process pool's start-up (spawn + imports) is not counted
-    verl_mv.compute_score("\\boxed{1}", "1")
+    # The process pool's start-up is not counted: verl's pool has 4 spawn workers, each of which
+    # imports verl (torch, ray) before its first call; warm all of them at once. On a loaded
+    # machine this start-up can outlast verl's own 30 s per-call timeout, and a timed-out call
+    # scores 0 without a message: the warm-up reports it.
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as ex:
+        warm = list(ex.map(verl_mv.compute_score, ["\\boxed{1}"] * 8, ["1"] * 8))
+    print(
+        f"verl math-verify pool start-up: {time.perf_counter() - t0:.1f} s; warm-up calls that "
+        f"scored 0 (timed out): {warm.count(0.0)} of {len(warm)}"
+    )
 
     results: dict[str, dict[str, Any]] = {}
     for name, fn, count in (
