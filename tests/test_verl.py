@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("verl", reason="the verl plug-in needs verl (.ci/install-verl)")
 torch = pytest.importorskip("torch")
@@ -222,6 +224,27 @@ def _event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.text(max_size=60), st.sampled_from([c for c, _ in COMPLETIONS])),
+            st.sampled_from(["3", "\\frac12", "(1, 2)", "2\\sqrt{2}", "x^2+1", "\\frac{"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_batch_is_per_sample_on_any_text(pairs: list[tuple[str, str]]) -> None:
+    texts = [t for t, _ in pairs]
+    golds = [g for _, g in pairs]
+    batch = rv.compute_score_batch(["math"] * len(pairs), texts, golds)
+    assert batch == [rv.compute_score("math", t, g) for t, g in pairs]
+    for out in batch:
+        assert out["score"] in (0.0, 1.0) and out["acc"] is (out["score"] == 1.0)
+        assert out["score"] == 0.0 or out["status"] == "equal"
 
 
 def _reward_batch(tokenizer: Any, pairs: list[tuple[str, str]]) -> DataProto:

@@ -78,18 +78,19 @@ VERIFY_FIELDS = ("rlv_verify", "rlv_label", "rlv_valid", "rlv_weight_total", "rl
 # reward
 
 
-def _gold(ground_truth: Any, index: int) -> str:
+def _gold(ground_truth: Any, index: int | None = None) -> str:
+    where = "" if index is None else f"sample {index}: "
     if ground_truth is None:
-        raise ValueError(f"sample {index}: ground_truth is None (the dataset row has no answer)")
+        raise ValueError(f"{where}ground_truth is None (the dataset row has no answer)")
     if isinstance(ground_truth, (str, int, float, np.integer, np.floating)) and not isinstance(
         ground_truth, bool
     ):
         gold = str(ground_truth)
         if not gold.strip():
-            raise ValueError(f"sample {index}: ground_truth is empty")
+            raise ValueError(f"{where}ground_truth is empty")
         return gold
     raise TypeError(
-        f"sample {index}: ground_truth must be a str or a number, not {type(ground_truth).__name__}"
+        f"{where}ground_truth must be a str or a number, not {type(ground_truth).__name__}"
     )
 
 
@@ -140,7 +141,7 @@ def compute_score(
     m = _check_mode(mode)
     if not isinstance(solution_str, str):
         raise TypeError(f"solution_str must be a str, not {type(solution_str).__name__}")
-    return _scores([solution_str], [_gold(ground_truth, 0)], m, 1)[0]
+    return _scores([solution_str], [_gold(ground_truth)], m, 1)[0]
 
 
 def compute_score_batch(
@@ -211,7 +212,7 @@ class RLVRewardManager(RewardManagerBase):  # type: ignore[misc]
         response_ids = item.batch["responses"]
         length = int(item.batch["attention_mask"][-response_ids.shape[-1] :].sum())
         ids = [int(t) for t in response_ids[:length].tolist()]
-        gold = _gold(item.non_tensor_batch["reward_model"]["ground_truth"], 0)
+        gold = _gold(item.non_tensor_batch["reward_model"]["ground_truth"])
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending.append((ids, gold, fut))
