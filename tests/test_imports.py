@@ -34,6 +34,7 @@ TORCH_FREE = [
     ("rlv.training", ""),
     ("rlv.training.config", ""),
     ("rlv.integrations", ""),
+    ("rlv.integrations", "import importlib.util as u; assert u.find_spec('rlv.integrations.verl')"),
     ("rlv.tasks", ""),
     ("rlv.testing", ""),
     ("rlv.testing.strategies", ""),

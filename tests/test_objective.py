@@ -403,3 +403,55 @@ def test_p_yes_is_the_two_token_softmax() -> None:
     np.testing.assert_allclose(
         verifier_score(zt, yes_id=0, no_id=1).numpy(), p[:3], rtol=1e-12, atol=0
     )
+
+
+# The verification term from the label tokens' log-probs (rlv.integrations.verl: verl's actor
+# returns token log-probs, not logits) is the "full" term on the logits, up to rounding.
+from rlv.rl.objective import verification_term, verification_term_from_logprobs  # noqa: E402
+from rlv.verifier import label_nll_loss  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=12),
+    pos_weight=st.sampled_from([None, 0.5, 3.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_verification_term_from_logprobs_is_the_full_term(
+    rows: list[tuple[bool, bool]], pos_weight: float | None, seed: int
+) -> None:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.tensor([r[0] for r in rows])
+    valid = torch.tensor([r[1] for r in rows])
+    z = (torch.randn((len(rows), 9), generator=g, dtype=torch.float64) * 4).requires_grad_(True)
+    yes_id, no_id = 2, 5
+    total = float(valid.sum()) + 1.5
+    norms = LossNorms(1.0, 1.0, 1.0, verify_weight_total=total, pos_weight=pos_weight)
+    want, _ = verification_term(
+        z, labels, valid, norms=norms, yes_id=yes_id, no_id=no_id, verify_mode="full"
+    )
+    target = torch.where(labels, yes_id, no_id)
+    lp = torch.log_softmax(z, dim=-1).gather(1, target[:, None]).squeeze(1)
+    got, metrics = verification_term_from_logprobs(lp, labels, valid, norms=norms)
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+    (g_want,) = torch.autograd.grad(want, z, retain_graph=True)
+    (g_got,) = torch.autograd.grad(got, z)
+    torch.testing.assert_close(g_got, g_want, rtol=0, atol=1e-12)
+    assert float(metrics["verifier/n_pos"]) == float((labels & valid).sum())
+    assert float(metrics["verifier/n_neg"]) == float((~labels & valid).sum())
+
+
+def test_label_nll_loss_errors() -> None:
+    with pytest.raises(ValueError, match=r"\(N,\)"):
+        label_nll_loss(torch.zeros((2, 2)), torch.tensor([True, False]))
+    with pytest.raises(ValueError, match="labels"):
+        label_nll_loss(torch.zeros(2), torch.tensor([True]))
+    with pytest.raises(ValueError, match="pos_weight"):
+        label_nll_loss(torch.zeros(1), torch.tensor([True]), pos_weight=-1.0)
+    with pytest.raises(TypeError, match="bool"):
+        verification_term_from_logprobs(
+            torch.zeros(1),
+            torch.tensor([1]),
+            torch.tensor([True]),
+            norms=LossNorms(1, 1, 1, 1, None),
+        )

@@ -64,6 +64,7 @@ __all__ = [
     "build_verification_batch",
     "check_pairs",
     "forward_window",
+    "label_nll_loss",
     "p_yes",
     "pack",
     "score",
@@ -649,24 +650,7 @@ def verification_loss(
     if labels.shape != (n,):
         raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
     _check_label_ids(logits_at_label, yes_id, no_id)
-    balanced = False
-    p_weight: float | None = None
-    if isinstance(pos_weight, str):
-        if pos_weight != "balanced":
-            raise ValueError(
-                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
-            )
-        balanced = True
-    elif pos_weight is not None:
-        if isinstance(pos_weight, bool) or not isinstance(pos_weight, (int, float)):
-            raise TypeError(
-                f"pos_weight must be None, 'balanced' or a float, not {type(pos_weight).__name__}"
-            )
-        if not (math.isfinite(pos_weight) and pos_weight > 0):
-            raise ValueError(
-                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
-            )
-        p_weight = float(pos_weight)
+    balanced, p_weight = _parse_pos_weight(pos_weight)
 
     dtype = _compute_dtype(logits_at_label.dtype)
     z = logits_at_label.to(dtype)
@@ -691,13 +675,7 @@ def verification_loss(
 
     n_pos = posf.sum()
     n_neg = negf.sum()
-    if balanced:
-        weights = _safe_div(posf, n_pos.detach()) + _safe_div(negf, n_neg.detach())
-    elif p_weight is not None:
-        weights = p_weight * posf + negf
-    else:
-        weights = torch.ones_like(posf)
-    loss = _safe_div((weights * nll).sum(), weights.sum())
+    loss = _weighted_nll(nll, posf, negf, n_pos, n_neg, balanced, p_weight)
 
     with torch.no_grad():
         p_norm = torch.sigmoid(margin.detach())
@@ -720,6 +698,84 @@ def verification_loss(
             "verifier/n_neg": n_neg.detach(),
         }
     return loss, metrics
+
+
+def _parse_pos_weight(pos_weight: object) -> tuple[bool, float | None]:
+    """``(balanced, p_weight)`` of a ``pos_weight`` argument of :func:`verification_loss`."""
+    if isinstance(pos_weight, str):
+        if pos_weight != "balanced":
+            raise ValueError(
+                f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
+            )
+        return True, None
+    if pos_weight is None:
+        return False, None
+    if isinstance(pos_weight, bool) or not isinstance(pos_weight, (int, float)):
+        raise TypeError(
+            f"pos_weight must be None, 'balanced' or a float, not {type(pos_weight).__name__}"
+        )
+    if not (math.isfinite(pos_weight) and pos_weight > 0):
+        raise ValueError(
+            f"invalid value {pos_weight!r} for pos_weight; allowed: None, 'balanced' or a float > 0"
+        )
+    return False, float(pos_weight)
+
+
+def _weighted_nll(
+    nll: torch.Tensor,
+    posf: torch.Tensor,
+    negf: torch.Tensor,
+    n_pos: torch.Tensor,
+    n_neg: torch.Tensor,
+    balanced: bool,
+    p_weight: float | None,
+) -> torch.Tensor:
+    """``sum_i w_i nll_i / sum_i w_i`` with the weights of :func:`verification_loss`."""
+    import torch
+
+    if balanced:
+        weights = _safe_div(posf, n_pos.detach()) + _safe_div(negf, n_neg.detach())
+    elif p_weight is not None:
+        weights = p_weight * posf + negf
+    else:
+        weights = torch.ones_like(posf)
+    return _safe_div((weights * nll).sum(), weights.sum())
+
+
+def label_nll_loss(
+    label_logprobs: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    pos_weight: Literal["balanced"] | float | None = None,
+) -> torch.Tensor:
+    """The ``"full"`` verification loss of :func:`verification_loss` from the log-probs of
+    the label tokens instead of the label-position logits.
+
+    ``label_logprobs[i]`` is ``log softmax(z_i)[t_i]``, the full-vocabulary log-probability
+    of row ``i``'s label token (``Yes`` if ``labels[i]``, else ``No``), as an engine that
+    only returns the log-probs of given tokens computes it (e.g. verl's actor, for a
+    verification row whose response is the label token). Then ``nll_i = -label_logprobs[i]``
+    is the ``"full"`` mode's ``logsumexp(z_i) - z_i[t_i]`` (the same number up to rounding)
+    and the loss is the same weighted mean (``pos_weight`` as in :func:`verification_loss`).
+    An empty batch gives 0 (attached to the graph).
+
+    Raises:
+        ValueError: shapes that differ, or a bad ``pos_weight``.
+    """
+    import torch
+
+    if label_logprobs.dim() != 1:
+        raise ValueError(f"label_logprobs must have shape (N,), got {tuple(label_logprobs.shape)}")
+    n = label_logprobs.shape[0]
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+    balanced, p_weight = _parse_pos_weight(pos_weight)
+    dtype = _compute_dtype(label_logprobs.dtype)
+    nll = -label_logprobs.to(dtype)
+    pos = labels if labels.dtype == torch.bool else labels > 0.5
+    posf = pos.to(device=nll.device, dtype=dtype)
+    negf = 1.0 - posf
+    return _weighted_nll(nll, posf, negf, posf.sum(), negf.sum(), balanced, p_weight)
 
 
 # ---------------------------------------------------------------------------------------------

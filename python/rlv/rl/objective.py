@@ -28,9 +28,15 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     ) from exc
 
 from rlv.rl.losses import AggMode, KLKind, aggregate, kl_penalty, policy_loss
-from rlv.verifier import VerifierMode, verification_loss
+from rlv.verifier import VerifierMode, label_nll_loss, verification_loss
 
-__all__ = ["LossNorms", "rlv_objective", "verification_share", "verification_term"]
+__all__ = [
+    "LossNorms",
+    "rlv_objective",
+    "verification_share",
+    "verification_term",
+    "verification_term_from_logprobs",
+]
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,46 @@ def verification_term(
         pos_weight=norms.pos_weight,
     )
     return ver * verification_share(labels[keep], norms), vmetrics
+
+
+def verification_term_from_logprobs(
+    label_logprobs: torch.Tensor,
+    labels: torch.Tensor,
+    valid: torch.Tensor,
+    *,
+    norms: LossNorms,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """:func:`verification_term` in ``"full"`` mode from the ``(B,)`` log-probs of the
+    label tokens (:func:`rlv.verifier.label_nll_loss`) instead of the label-position logits:
+    ``s * L_verify`` over the valid rows, for an engine that returns token log-probs only
+    (``rlv.integrations.verl``). Metrics: ``verifier/nll`` (the unscaled ``L_verify``),
+    ``verifier/p_label`` (mean probability of the label token), ``verifier/n_pos``,
+    ``verifier/n_neg``.
+
+    Raises:
+        ValueError: shapes that differ; TypeError: ``labels`` or ``valid`` not bool.
+    """
+    b = label_logprobs.shape[0] if label_logprobs.dim() == 1 else -1
+    if b < 0:
+        raise ValueError(f"label_logprobs must have shape (B,), got {tuple(label_logprobs.shape)}")
+    for name, t in (("labels", labels), ("valid", valid)):
+        if t.shape != (b,):
+            raise ValueError(f"{name} must have shape ({b},), got {tuple(t.shape)}")
+        if t.dtype != torch.bool:
+            raise TypeError(f"{name} must be a bool tensor, got {t.dtype}")
+    keep = valid.nonzero().squeeze(-1)
+    lp = label_logprobs[keep]
+    kept = labels[keep]
+    nll = label_nll_loss(lp, kept, pos_weight=norms.pos_weight)
+    with torch.no_grad():
+        n = float(kept.numel())
+        metrics = {
+            "verifier/nll": nll.detach(),
+            "verifier/p_label": lp.detach().double().exp().sum() / max(n, 1.0),
+            "verifier/n_pos": kept.sum().double(),
+            "verifier/n_neg": (~kept).sum().double(),
+        }
+    return nll * verification_share(kept, norms), metrics
 
 
 def verification_share(kept_labels: torch.Tensor, norms: LossNorms) -> float:
