@@ -54,8 +54,10 @@ def main() -> None:
         res.model, res.tokenizer, c, eval_probs, args.out / "eval", seed=cfg.train.seed,
         progress=c.train.progress,
     )  # fmt: skip
-    sft_rep = json.loads((args.run / "report.json").read_text())
-    rep["reward_before_rl"] = sft_rep["reward_before_rl"]
+    done = args.run / "report.json"  # absent while the demo's baseline stage still runs
+    rep["reward_before_rl"] = (
+        json.loads(done.read_text())["reward_before_rl"] if done.exists() else float("nan")
+    )
     rep["reward_after_rl"] = rep["reward"]
     rep["overrides"] = args.overrides
     base_dec = args.run / "baseline" / "eval" / "decisions.jsonl"
