@@ -67,6 +67,10 @@ def test_hand_computed_example(tmp_path: Path) -> None:
     assert fx["weighted"]["tokens"] == pytest.approx([31 / 3, 49 / 3])
     assert fx["weighted"]["accuracy"] == pytest.approx([0.5, 1.0])
     assert fx["pass"]["accuracy"] == pytest.approx([1.0, 1.0])  # pass@3: one of 3 is right
+    # Generation tokens only: the verifications (2 tokens each) drop out.
+    gen = length_select_dump([tmp_path / "d.jsonl"], ks=[3], taus=[0.2, 0.4], verify_tokens=0)
+    assert gen["selection"]["3"]["tokens"] == pytest.approx([25 / 3, 43 / 3])
+    assert gen["fixed"]["3"]["weighted"]["tokens"] == pytest.approx([25 / 3, 43 / 3])
     table = format_length_table(rep, k=2)
     assert "83.3" in table and "exact on 1 of 1" in table
 
@@ -180,6 +184,7 @@ def test_bad_arguments_are_value_errors(tmp_path: Path) -> None:
         {"ks": [0]},
         {"subsets": 0},
         {"confidence": "max"},
+        {"verify_tokens": -1},
     ):
         with pytest.raises(ValueError):
             length_select(probs, [10, 20], **kwargs)

@@ -346,6 +346,13 @@ def _add_lengths_arguments(p: argparse.ArgumentParser) -> None:
         help="winning class's share of the pool's total score, or its score sum over the pool "
         "size (default: %(default)s)",
     )
+    p.add_argument(
+        "--verify-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="tokens one verification costs (default: the dump's; 0: generation only)",
+    )
     _add_subset_arguments(p)
     p.add_argument(
         "--mode",
@@ -373,6 +380,7 @@ def _run_lengths(args: argparse.Namespace) -> int:
             subsets=args.subsets,
             seed=args.seed,
             confidence=args.confidence,
+            verify_tokens=args.verify_tokens,
             num_threads=args.threads,
             options=GradeOptions(mode=args.mode),
         )

@@ -263,6 +263,7 @@ def length_select(
     subsets: int = 100,
     seed: int = 0,
     confidence: ConfidenceKind = "share",
+    verify_tokens: int | None = None,
     num_threads: int | None = None,
     options: GradeOptions | None = None,
 ) -> dict[str, Any]:
@@ -278,6 +279,8 @@ def length_select(
         seed: seed of the subsets (problem ``i`` uses stream ``(seed, i, k)``).
         confidence: ``"share"`` (winning class's share of the pool's total score) or
             ``"mass"`` (winning class's score sum over the pool size).
+        verify_tokens: tokens one verification costs, instead of each problem's own
+            (``0``: count generation tokens only).
         options: grading options (:class:`rlv.grading.GradeOptions`); default strict
             extraction (explicit anchors only: ``\\boxed{}``, ``####``, "the answer is"),
             so that a cut in the middle of the reasoning is a sample without an answer.
@@ -296,6 +299,8 @@ def length_select(
     """
     if not problems:
         raise ValueError("no problems")
+    if verify_tokens is not None and verify_tokens < 0:
+        raise ValueError(f"verify_tokens must be >= 0, got {verify_tokens}")
     bud = [int(b) for b in budgets]
     # Strict extraction by default: a cut inside the reasoning has no explicit answer, and its
     # last number (what lenient extraction would read) is not one.
@@ -323,7 +328,7 @@ def length_select(
         args["scores"].append(np.asarray(p.scores, dtype=np.float64).reshape(m, -1))
         args["cut"].append(np.asarray(p.cut_tokens, dtype=np.uint64).reshape(m, -1))
         args["forced"].append(np.asarray(p.forced_tokens, dtype=np.uint64).reshape(m, -1))
-        args["verify"].append(int(p.verify_tokens))
+        args["verify"].append(int(p.verify_tokens if verify_tokens is None else verify_tokens))
     acc, acc_var, tokens, stop, exact, fixed, fixed_tok = _core.length_select(
         bud,
         args["class_of"],
@@ -396,7 +401,7 @@ def length_select(
         "settings": {
             "subsets": int(subsets),
             "seed": int(seed),
-            "verify_tokens": sorted({int(p.verify_tokens) for p in problems}),
+            "verify_tokens": sorted({int(v) for v in args["verify"]}),
             "grade_options": opts.to_dict(),
         },
     }
