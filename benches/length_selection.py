@@ -147,6 +147,15 @@ def main() -> None:
                     chosen["accuracy"] / last if last > 0 else None
                 )
             res[cost] = row
+        if len(results) == 0:
+            from rlv.scaling.lengths import plot_lengths
+
+            plot_lengths(
+                reps["rlv-test-full"],
+                out / f"lengths-s{seed}.png",
+                baseline=reps.get("base-test-full"),
+                title=f"arithmetic test, N = {args.n}, budgets {args.budgets} (seed {seed})",
+            )
         results.append(res)
         (out / "results.json").write_text(json.dumps(results, indent=1))
         print(json.dumps(res, indent=1))

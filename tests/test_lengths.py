@@ -214,3 +214,8 @@ def test_cli_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     png = tmp_path / "p.png"
     assert main(["lengths", str(d), "--plot", str(png)]) == 0
     assert png.stat().st_size > 0
+    from rlv.scaling.lengths import plot_lengths
+
+    overlay = tmp_path / "o.png"
+    plot_lengths(rep, overlay, k=2, baseline=rep)
+    assert overlay.stat().st_size > 0

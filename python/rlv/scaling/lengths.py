@@ -9,9 +9,20 @@ fixed-budget majority and weighted voting. The method, the estimators (exact whe
 Monte Carlo where they are not) and the dump fields are in ``docs/scaling-length.md``; the
 estimator loop runs in rlv's Rust core (``rlv_core::lengths``) with the GIL released.
 
-    >>> from rlv.scaling.lengths import length_select_dump, format_length_table
-    >>> report = length_select_dump(["budgets.jsonl"])            # doctest: +SKIP
-    >>> print(format_length_table(report))                        # doctest: +SKIP
+Two samples, budgets 4 and 8 tokens, one token per verification: at 4, sample 0 is still
+reasoning and sample 1 has answered (and ended after 3 tokens); at 8, both answer 7.
+
+    >>> from rlv.scaling.lengths import BudgetProblem, length_select
+    >>> p = BudgetProblem(id="p0", gold="7",
+    ...     completions=[["so far 3", "#### 7"], ["#### 7", "#### 7"]],
+    ...     scores=[[0.5, 0.5], [0.9, 0.5]], cut_tokens=[[4, 3], [6, 3]],
+    ...     forced_tokens=[[0, 0], [0, 0]], verify_tokens=1)
+    >>> sel = length_select([p], [4, 8], ks=[2], taus=[0.4, 0.9])["selection"]["2"]
+    >>> sel["accuracy"], sel["tokens"], sel["stop_budget"]
+    ([1.0, 1.0], [4.5, 6.0], [4.0, 8.0])
+
+From dumps: ``length_select_dump(["budgets.jsonl"])``, then :func:`format_length_table` and
+:func:`plot_lengths` (or ``rlv lengths budgets.jsonl --plot lengths.png``).
 """
 
 from __future__ import annotations
@@ -534,10 +545,14 @@ def plot_lengths(
     *,
     k: int | None = None,
     title: str | None = None,
+    baseline: Mapping[str, Any] | None = None,
+    labels: tuple[str, str] = ("RL^V", "base RL"),
 ) -> None:
     """Accuracy vs mean tokens per sample: fixed-budget majority, fixed-budget weighted and
-    the confidence-selected length (one point per tau), for pool size ``k``. Needs
-    matplotlib (``pip install 'rlv[plot]'``)."""
+    the confidence-selected length (one point per tau), for pool size ``k``; with
+    ``baseline`` (another model's report on the same problems) also its fixed-budget
+    majority curve. ``labels`` name the two models. Needs matplotlib
+    (``pip install 'rlv[plot]'``)."""
     try:
         import matplotlib
 
@@ -549,12 +564,22 @@ def plot_lengths(
     fx = report["fixed"][key]
     sel = report["selection"][key]
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    who = f"{labels[0]}, " if baseline is not None else ""
     for name, style in (("majority", "s--"), ("weighted", "o--")):
         ax.plot(
             fx[name]["tokens"],
             [100 * a for a in fx[name]["accuracy"]],
             style,
-            label=f"fixed budget, {name}",
+            label=f"{who}fixed budget, {name}",
+        )
+    if baseline is not None:
+        bm = baseline["fixed"][key]["majority"]
+        ax.plot(
+            bm["tokens"],
+            [100 * a for a in bm["accuracy"]],
+            "x:",
+            color="k",
+            label=f"{labels[1]}, fixed budget, majority",
         )
     order = np.argsort(sel["tokens"], kind="stable")
     ax.plot(
@@ -562,7 +587,7 @@ def plot_lengths(
         [100 * sel["accuracy"][i] for i in order],
         "^-",
         ms=4,
-        label=f"confidence-selected length (weighted, {report['confidence']})",
+        label=f"{who}confidence-selected length (weighted, {report['confidence']})",
     )
     ax.set_xlabel("mean tokens per sample (generation + verification)")
     ax.set_ylabel("accuracy (%)")
