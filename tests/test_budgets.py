@@ -159,7 +159,10 @@ def test_without_forcing_a_cut_without_an_answer_has_none() -> None:
     prompt = tok.encode("3+4=?\n", add_special_tokens=False)
     ids = tok.encode("3+4=7\nso #### 7", add_special_tokens=False)
     c = Completion(ids, tok.decode(ids), [0.0] * len(ids), finished=False)
-    row = budget_fields(be, verifier, [prompt], [[c]], [4, len(ids)])[0]
+    row = budget_fields(be, verifier, [prompt], [[c]], [4, len(ids)], score="normalized")[0]
+    assert row["budget_scores"] == row["budget_scores_normalized"] != row["budget_scores_raw"]
+    with pytest.raises(ValueError, match="score"):
+        budget_fields(be, verifier, [prompt], [[c]], [4], score="logit")
     assert row["forcing"] is None and row["forced_tokens"] == [[0], [0]]
     assert row["budget_completions"] == [["3+4="], ["3+4=7\nso #### 7"]]
     assert rlv.extract_answer(row["budget_completions"][0][0], mode="strict") is None
@@ -204,6 +207,8 @@ def test_rlv_sample_budgets_then_lengths_and_rescore(tmp_path: Path, sample_inpu
         assert all(t <= 12 for t in r["tokens"])
         assert r["completions"] == r["budget_completions"][-1]
         assert r["scores"] == r["budget_scores"][-1]
+        # the configuration's score kind (the default: raw P(Yes)) in both fields
+        assert r["budget_scores"] == r["budget_scores_raw"] != r["budget_scores_normalized"]
         assert [[min(t, b) for t in r["tokens"]] for b in (3, 6, 12)] == r["cut_tokens"]
     rep = length_select_dump([out], ks=[2, 4], taus=[0.0, 0.5, 1.0])
     assert rep["problems"] == 3 and set(rep["selection"]) == {"2", "4"}

@@ -125,6 +125,7 @@ def budget_fields(
     forcing: BudgetForcing | None = None,
     suppress_token_ids: Sequence[int] = (),
     score_batch_size: int = 64,
+    score: str = "raw",
 ) -> list[dict[str, Any]]:
     """The budget fields of each problem's dump row, from its samples generated at the
     largest budget.
@@ -135,10 +136,14 @@ def budget_fields(
     answer (one batched ``backend.generate`` call per chunk). The verifier scores every new
     cut in one batched ``backend.score`` call.
 
-    Returns, per problem: ``budgets``, ``budget_completions``, ``budget_scores`` (raw P(Yes)),
-    ``budget_scores_normalized``, ``cut_tokens``, ``forced_tokens``, ``verify_tokens`` (the
-    verification suffix's length) and ``forcing`` (its settings, or ``None``).
+    Returns, per problem: ``budgets``, ``budget_completions``, ``budget_scores`` (the raw
+    P(Yes) when ``score`` is ``"raw"``, the normalised one when ``"normalized"``, as the
+    dump's ``scores``), ``budget_scores_raw``, ``budget_scores_normalized``, ``cut_tokens``,
+    ``forced_tokens``, ``verify_tokens`` (the verification suffix's length) and ``forcing``
+    (its settings, or ``None``).
     """
+    if score not in ("raw", "normalized"):
+        raise ValueError(f"score must be 'raw' or 'normalized', got {score!r}")
     bud = check_budgets(budgets)
     tok = verifier.tokenizer
     if len(prompt_ids) != len(groups):
@@ -237,7 +242,11 @@ def budget_fields(
                     [tok.decode(resolved[i][j].ids, skip_special_tokens=True) for i in range(n)]
                     for j in range(len(bud))
                 ],
-                "budget_scores": [[at(i, j, raw) for i in range(n)] for j in range(len(bud))],
+                "budget_scores": [
+                    [at(i, j, raw if score == "raw" else norm) for i in range(n)]
+                    for j in range(len(bud))
+                ],
+                "budget_scores_raw": [[at(i, j, raw) for i in range(n)] for j in range(len(bud))],
                 "budget_scores_normalized": [
                     [at(i, j, norm) for i in range(n)] for j in range(len(bud))
                 ],

@@ -116,7 +116,15 @@ def sample_dump(
                     _plain_rows(backend, verifier, p_ids, groups, score_batch_size)
                     if bud is None
                     else _budget_rows(
-                        backend, verifier, p_ids, groups, bud, forcing, params, score_batch_size
+                        backend,
+                        verifier,
+                        p_ids,
+                        groups,
+                        bud,
+                        forcing,
+                        params,
+                        score_batch_size,
+                        score,
                     )
                 )
                 t_score += time.perf_counter() - t1
@@ -189,6 +197,7 @@ def _budget_rows(
     forcing: BudgetForcing | None,
     params: SamplingParams,
     score_batch_size: int,
+    score: str,
 ) -> list[dict[str, Any]]:
     """The budget fields of each problem; its completions and scores are the largest
     budget's."""
@@ -201,9 +210,10 @@ def _budget_rows(
         forcing=forcing,
         suppress_token_ids=params.suppress_token_ids,
         score_batch_size=score_batch_size,
+        score=score,
     )
     for row in out:
         row["_texts"] = list(row["budget_completions"][-1])
-        row["_raw"] = list(row["budget_scores"][-1])
+        row["_raw"] = list(row["budget_scores_raw"][-1])
         row["_norm"] = list(row["budget_scores_normalized"][-1])
     return out
