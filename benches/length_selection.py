@@ -94,6 +94,10 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=200)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--tol", type=float, default=0.005, help="tau rule tolerance (accuracy)")
+    ap.add_argument("--confidence", choices=("share", "mass"), default="share")
+    ap.add_argument(
+        "--reuse", action="store_true", help="reuse the dumps already in --out (no sampling)"
+    )
     args = ap.parse_args()
     import torch
 
@@ -105,7 +109,8 @@ def main() -> None:
     models = {"rlv": args.rlv, **({"base": args.base} if args.base else {})}
     for split, n in (("validation", args.val), ("test", args.test)):
         problems_file(args.rlv, split, n, out / f"{split}.jsonl")
-    results = []
+    results: list[dict[str, Any]] = []
+    name_of_results = f"results-{args.confidence}.json"
     for seed in [int(s) for s in args.seeds.split(",")]:
         res: dict[str, Any] = {"seed": seed, "sample_s": {}}
         reps: dict[str, dict[str, Any]] = {}
@@ -114,12 +119,18 @@ def main() -> None:
                 if name == "base" and split == "validation":
                     continue  # nothing of the baseline is chosen on validation
                 dump = out / f"{name}-{split}-s{seed}.jsonl"
-                res["sample_s"][f"{name}-{split}"] = sample(
-                    model, out / f"{split}.jsonl", dump, args, seed
-                )
+                if not (args.reuse and dump.exists()):
+                    res["sample_s"][f"{name}-{split}"] = sample(
+                        model, out / f"{split}.jsonl", dump, args, seed
+                    )
                 for cost, vt in (("full", None), ("gen", 0)):
                     reps[f"{name}-{split}-{cost}"] = length_select_dump(
-                        [dump], ks=[args.n], taus=TAUS, seed=seed, verify_tokens=vt
+                        [dump],
+                        ks=[args.n],
+                        taus=TAUS,
+                        seed=seed,
+                        verify_tokens=vt,
+                        confidence=args.confidence,
                     )
         k = str(args.n)
         for cost in ("full", "gen"):
@@ -152,12 +163,12 @@ def main() -> None:
 
             plot_lengths(
                 reps["rlv-test-full"],
-                out / f"lengths-s{seed}.png",
+                out / f"lengths-{args.confidence}-s{seed}.png",
                 baseline=reps.get("base-test-full"),
                 title=f"arithmetic test, N = {args.n}, budgets {args.budgets} (seed {seed})",
             )
         results.append(res)
-        (out / "results.json").write_text(json.dumps(results, indent=1))
+        (out / name_of_results).write_text(json.dumps(results, indent=1))
         print(json.dumps(res, indent=1))
     budgets = [int(b) for b in args.budgets.split(",")]
     for cost in ("full", "gen"):

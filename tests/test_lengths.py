@@ -64,9 +64,16 @@ def test_hand_computed_example(tmp_path: Path) -> None:
     assert s2["tokens"] == pytest.approx([62 / 6, 94 / 6, 106 / 6])
     fx = rep["fixed"]["3"]
     assert fx["majority"]["tokens"] == pytest.approx([25 / 3, 43 / 3])
-    assert fx["weighted"]["tokens"] == pytest.approx([31 / 3, 49 / 3])
+    # weighted: one verification per answered sample (2 of 3 at budget 10)
+    assert fx["weighted"]["tokens"] == pytest.approx([29 / 3, 49 / 3])
     assert fx["weighted"]["accuracy"] == pytest.approx([0.5, 1.0])
     assert fx["pass"]["accuracy"] == pytest.approx([1.0, 1.0])  # pass@3: one of 3 is right
+    # Mass never reads the score of a sample without an answer: sample 0 is not verified at
+    # 10 (spent 10, 12, 7 up to 10; 20, 24, 7 up to 20). With k = 3 the mass at 10 is
+    # 0.25/3: tau 0.05 stops there, tau 0.2 goes on to 20.
+    mass = length_select_dump([tmp_path / "d.jsonl"], ks=[3], taus=[0.05, 0.2], confidence="mass")
+    assert mass["selection"]["3"]["tokens"] == pytest.approx([29 / 3, 51 / 3])
+    assert mass["selection"]["3"]["accuracy"] == pytest.approx([0.5, 1.0])
     # Generation tokens only: the verifications (2 tokens each) drop out.
     gen = length_select_dump([tmp_path / "d.jsonl"], ks=[3], taus=[0.2, 0.4], verify_tokens=0)
     assert gen["selection"]["3"]["tokens"] == pytest.approx([25 / 3, 43 / 3])

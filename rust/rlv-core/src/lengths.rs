@@ -17,10 +17,13 @@
 //!
 //! Tokens spent (per sample, generation + verification), for the sequential procedure that
 //! stops at budget `j`: the cut tokens `cut_j`, plus at every budget `j' <= j` where the
-//! sample was (re)verified the forced-answer tokens of that budget and `verify_tokens`. A
-//! sample is (re)verified at `j'` when `j' = 1` or its cut grew (`cut_j' > cut_j'-1`); a
-//! sample that ended before `L_j'-1` keeps its answer and score, at no cost. Fixed budget
-//! `j`: majority costs `cut_j + forced_j`, weighted adds one verification.
+//! sample's cut is new the forced-answer tokens of that budget and, where its score is read,
+//! `verify_tokens`. A cut is new at `j'` when `j' = 1` or it grew (`cut_j' > cut_j'-1`); a
+//! sample that ended before `L_j'-1` keeps its answer and score, at no cost. A score is read
+//! when the sample has an answer (the vote), and with `Share` also when it has none (the
+//! denominator); `Mass` never reads the score of a sample without an answer, so such cuts
+//! are not verified. Fixed budget `j`: majority costs `cut_j + forced_j`, weighted adds one
+//! verification per answered sample.
 //!
 //! Estimators over random size-k subsets of the N samples:
 //! * fixed budgets: the estimators of [`crate::estimators`] per budget (pass@k and
@@ -129,7 +132,8 @@ pub struct LengthEstimates {
     pub fixed: Vec<Estimates>,
     /// Mean tokens per sample of fixed-budget majority voting (generation only), `[budget]`.
     pub fixed_tokens_majority: Vec<f64>,
-    /// Mean tokens per sample of fixed-budget weighted voting (one verification each).
+    /// Mean tokens per sample of fixed-budget weighted voting (one verification per answered
+    /// sample).
     pub fixed_tokens_weighted: Vec<f64>,
 }
 
@@ -299,7 +303,7 @@ struct Prepared {
     n_classes: Vec<usize>,
 }
 
-fn prepare(p: &LengthProblem<'_>) -> Prepared {
+fn prepare(p: &LengthProblem<'_>, confidence: Confidence) -> Prepared {
     let n = p.pools[0].class_of.len();
     let mut spent = Vec::with_capacity(p.pools.len());
     let mut acc = vec![0u64; n];
@@ -309,7 +313,10 @@ fn prepare(p: &LengthProblem<'_>) -> Prepared {
             let fresh = j == 0 || pool.cut[i] > prev_cut;
             *a += pool.cut[i] - prev_cut;
             if fresh {
-                *a += pool.forced[i] + p.verify_tokens;
+                // A verification is paid where its score is read: the vote reads answered
+                // samples only; the share confidence also reads the others (denominator).
+                let read = pool.class_of[i].is_some() || confidence == Confidence::Share;
+                *a += pool.forced[i] + if read { p.verify_tokens } else { 0 };
             }
         }
         spent.push(acc.clone());
@@ -430,7 +437,7 @@ pub fn select(p: &LengthProblem<'_>, s: &Settings, problem: u64) -> LengthEstima
     let n = p.pools[0].class_of.len();
     let m = p.budgets.len();
     let nt = s.taus.len();
-    let pr = prepare(p);
+    let pr = prepare(p, s.confidence);
     let mut out = LengthEstimates::default();
     for pool in &p.pools {
         out.fixed.push(estimators::estimate(
@@ -454,8 +461,12 @@ pub fn select(p: &LengthProblem<'_>, s: &Settings, problem: u64) -> LengthEstima
             .sum::<f64>()
             / n as f64;
         out.fixed_tokens_majority.push(gen);
+        // The weighted vote reads the scores of the answered samples only.
         #[allow(clippy::cast_precision_loss)]
-        out.fixed_tokens_weighted.push(gen + p.verify_tokens as f64);
+        let answered = pool.class_of.iter().filter(|c| c.is_some()).count() as f64 / n as f64;
+        #[allow(clippy::cast_precision_loss)]
+        out.fixed_tokens_weighted
+            .push(gen + answered * p.verify_tokens as f64);
     }
     let mut sc = Scratch {
         sums: pr.n_classes.iter().map(|&c| vec![0u64; c]).collect(),
