@@ -136,7 +136,8 @@ def test_budget_forcing_gives_a_well_formed_answer_after_think() -> None:
         # the closing tag and cue, then "7}" and EOS
         close = len(tok.encode("</think>" + forcing.cue, add_special_tokens=False))
         assert row["forced_tokens"][j][0] == close + 3
-        # the finished sample: never forced, its budget-5-and-later entries are one entry
+        # the short sample (7 tokens, finished): never forced (no open <think>); budget 5
+        # truncates it, budgets 10 and the last hold all of it, the last repeating 10
         assert row["forced_tokens"][j][1] == 0
         assert row["cut_tokens"][j][1] == min(b, len(short))
         assert 0.0 <= row["budget_scores"][j][0] <= 1.0

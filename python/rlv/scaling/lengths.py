@@ -42,7 +42,7 @@ import numpy.typing as npt
 from rlv import _core
 from rlv.exceptions import DumpError
 from rlv.grading import GradeOptions, grade_batch
-from rlv.scaling.estimators import ESTIMATORS
+from rlv.scaling.estimators import ESTIMATORS, default_ks
 from rlv.scaling.votes import cluster
 
 __all__ = [
@@ -317,7 +317,7 @@ def length_select(
     # last number (what lenient extraction would read) is not one.
     opts = options if options is not None else GradeOptions(mode="strict")
     n_max = max(len(p.completions[0]) if p.completions else 0 for p in problems)
-    kk = [int(k) for k in ks] if ks is not None else _default_ks(n_max)
+    kk = [int(k) for k in ks] if ks is not None else default_ks(n_max)
     tt = [float(t) for t in taus]
     m = len(bud)
     args: dict[str, list[Any]] = {
@@ -416,12 +416,6 @@ def length_select(
             "grade_options": opts.to_dict(),
         },
     }
-
-
-def _default_ks(n: int) -> list[int]:
-    from rlv.scaling.estimators import default_ks
-
-    return default_ks(n)
 
 
 def equal_token_ratio(
