@@ -31,6 +31,8 @@ TORCH_FREE = [
     ("rlv.scaling.estimators", ""),
     ("rlv.scaling.rescore", ""),
     ("rlv.scaling.dump", ""),
+    ("rlv.scaling.budgets", ""),
+    ("rlv.scaling.lengths", ""),
     ("rlv.training", ""),
     ("rlv.training.config", ""),
     ("rlv.integrations", ""),

@@ -31,6 +31,7 @@ __all__ = [
     "grpo_advantages",
     "is_equiv",
     "estimate",
+    "length_select",
     "reinforce_pp_baseline_advantages",
     "rloo_advantages",
     "vote",
@@ -242,6 +243,40 @@ def estimate(
     num_threads: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """Estimates of shape ``(problems, 4, len(ks))``: pass, majority, weighted, best_of."""
+
+def length_select(
+    budgets: Sequence[int],
+    class_of: Sequence[npt.NDArray[np.int32]],
+    class_correct: Sequence[Sequence[npt.NDArray[np.bool_]]],
+    sample_correct: Sequence[npt.NDArray[np.bool_]],
+    scores: Sequence[npt.NDArray[np.float64]],
+    cut: Sequence[npt.NDArray[np.uint64]],
+    forced: Sequence[npt.NDArray[np.uint64]],
+    verify_tokens: Sequence[int],
+    *,
+    ks: Sequence[int],
+    taus: Sequence[float],
+    subsets: int,
+    seed: int,
+    confidence: str = "share",
+    first_index: int = 0,
+    num_threads: int | None = None,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]:
+    """Length selection by verifier confidence (``rlv.scaling.lengths``). Per problem,
+    ``(budgets, samples)`` arrays (``class_of``: -1 for no answer; ``class_correct``: one
+    array per budget). Returns ``(accuracy, accuracy_var, tokens, stop_budget)`` of shape
+    ``(problems, len(ks), len(taus))``, ``exact`` ``(problems, len(ks))``, the fixed-budget
+    estimates ``(problems, budgets, 4, len(ks))`` (pass, majority, weighted, best_of) and
+    the fixed-budget tokens per sample ``(problems, budgets, 2)`` (majority, weighted).
+    Bad input raises ValueError naming the problem."""
 
 @final
 class RescoreBatch:

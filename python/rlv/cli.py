@@ -8,6 +8,8 @@ Subcommands:
   embedded in the package, ``rlv/testing/grading_cases.jsonl``) and report the pass rate.
 * ``rlv rescore DUMP...``: votes and scaling curves from sample dumps (``rlv.scaling.rescore``).
 * ``rlv compare REPORT_A REPORT_B``: efficiency ratio between two rescore reports.
+* ``rlv lengths DUMP...``: length selection by verifier confidence from budget dumps
+  (``rlv sample --budgets``; :mod:`rlv.scaling.lengths`).
 * ``rlv sft`` / ``rlv train`` / ``rlv sample`` / ``rlv demo``: RL^V training and evaluation
   (:mod:`rlv.training`; need ``rlv[train]``).
 * ``rlv config [CONFIG.yaml] [--set K=V]``: print the full effective training configuration.
@@ -162,16 +164,36 @@ def _run_conformance(args: argparse.Namespace, module: ModuleType | None) -> int
 # rlv rescore / rlv compare (implemented in rlv.scaling.rescore and rlv.scaling.estimators)
 
 
-def _ks(text: str) -> list[int]:
-    try:
-        ks = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--ks wants integers like 1,2,4,8, got {text!r}"
-        ) from None
-    if not ks or any(k < 1 for k in ks):
-        raise argparse.ArgumentTypeError(f"--ks wants positive integers, got {text!r}")
-    return ks
+def _numbers(
+    flag: str, example: str, kind: Callable[[str], Any], ok: Callable[[list[Any]], bool], want: str
+) -> Callable[[str], list[Any]]:
+    """An argparse type for a comma list of numbers (``kind`` each) that ``ok`` accepts."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [kind(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} wants numbers like {example}, got {text!r}"
+            ) from None
+        if not values or not ok(values):
+            raise argparse.ArgumentTypeError(f"{flag} wants {want}, got {text!r}")
+        return values
+
+    return parse
+
+
+_ks = _numbers("--ks", "1,2,4,8", int, lambda v: all(k >= 1 for k in v), "positive integers")
+_budgets = _numbers(
+    "--budgets",
+    "64,128,256",
+    int,
+    lambda v: v[0] >= 1 and v == sorted(set(v)),
+    "strictly increasing positive integers",
+)
+_taus = _numbers(
+    "--taus", "0,0.5,0.9", float, lambda v: all(0 <= t <= 1 for t in v), "numbers in [0, 1]"
+)
 
 
 def _field(text: str) -> tuple[str, str]:
@@ -183,6 +205,14 @@ def _field(text: str) -> tuple[str, str]:
     return name, path
 
 
+def _add_subset_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--subsets", type=int, default=100, help="random subsets per k (default: %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the subsets (default: 0)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+
+
 def _add_rescore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dumps", nargs="+", metavar="DUMP", help="JSONL (.gz/.zst) or Parquet dumps")
     p.add_argument("--out", metavar="REPORT.json", help="write the JSON report here")
@@ -190,11 +220,7 @@ def _add_rescore_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ks", type=_ks, default=None, help="k values, e.g. 1,2,4,8 (default: powers of two)"
     )
-    p.add_argument(
-        "--subsets", type=int, default=100, help="random subsets per k (default: %(default)s)"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the subsets (default: 0)")
-    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all)")
+    _add_subset_arguments(p)
     p.add_argument(
         "--field",
         type=_field,
@@ -295,6 +321,86 @@ def _run_rescore(args: argparse.Namespace) -> int:
             plot_report(report, args.plot, title=", ".join(args.dumps))
         except ImportError as e:
             print(f"rlv rescore: error: {e}", file=sys.stderr)
+            return 2
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _add_lengths_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dumps", nargs="+", metavar="DUMP", help="budget dumps (rlv sample --budgets)")
+    p.add_argument("--out", metavar="REPORT.json", help="write the JSON report here")
+    p.add_argument(
+        "--plot", metavar="LENGTHS.png", help="plot accuracy vs tokens (needs matplotlib)"
+    )
+    p.add_argument(
+        "--ks", type=_ks, default=None, help="pool sizes, e.g. 4,8 (default: powers of two)"
+    )
+    p.add_argument(
+        "--k", type=int, default=None, help="pool size of the table and plot (default: largest)"
+    )
+    p.add_argument("--taus", type=_taus, default=None, help="thresholds (default: 0, 0.05, ..., 1)")
+    p.add_argument(
+        "--confidence",
+        choices=("share", "mass"),
+        default="share",
+        help="winning class's share of the pool's total score, or its score sum over the pool "
+        "size (default: %(default)s)",
+    )
+    p.add_argument(
+        "--verify-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="tokens one verification costs (default: the dump's; 0: generation only)",
+    )
+    _add_subset_arguments(p)
+    p.add_argument(
+        "--mode",
+        choices=("strict", "lenient"),
+        default="strict",
+        help="answer extraction (default: %(default)s: a cut inside the reasoning has no answer)",
+    )
+
+
+def _run_lengths(args: argparse.Namespace) -> int:
+    from rlv.exceptions import DumpError
+    from rlv.grading import GradeOptions
+    from rlv.scaling.lengths import (
+        DEFAULT_TAUS,
+        format_length_table,
+        length_select_dump,
+        plot_lengths,
+    )
+
+    try:
+        report = length_select_dump(
+            args.dumps,
+            ks=args.ks,
+            taus=args.taus if args.taus is not None else DEFAULT_TAUS,
+            subsets=args.subsets,
+            seed=args.seed,
+            confidence=args.confidence,
+            verify_tokens=args.verify_tokens,
+            num_threads=args.threads,
+            options=GradeOptions(mode=args.mode),
+        )
+        table = format_length_table(report, k=args.k)
+    except KeyboardInterrupt:
+        print("rlv lengths: interrupted; no report written", file=sys.stderr)
+        return 130
+    except (DumpError, OSError, ValueError) as e:
+        print(f"rlv lengths: error: {e}", file=sys.stderr)
+        return 2
+    print(table)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=1)
+        print(f"report: {args.out}")
+    if args.plot:
+        try:
+            plot_lengths(report, args.plot, k=args.k)
+        except ImportError as e:
+            print(f"rlv lengths: error: {e}", file=sys.stderr)
             return 2
         print(f"plot: {args.plot}")
     return 0
@@ -617,6 +723,8 @@ def _run_sample(args: argparse.Namespace) -> int:
 
         if args.n < 1:
             raise ValueError(f"--n must be >= 1, got {args.n}")
+        if args.force_answer and args.budgets is None:
+            raise ValueError("--force-answer needs --budgets")
         device = resolve_device(cfg.train.device)
         seed_everything(args.seed)
         if args.data is not None:
@@ -639,6 +747,17 @@ def _run_sample(args: argparse.Namespace) -> int:
             model, tok = models.load(args.model, device=device)
             backend = make_generation_backend(cfg, model, tok, name=name)
         verifier = build_verifier(cfg, tok)
+        forcing = None
+        if args.force_answer:
+            from rlv.scaling.budgets import BudgetForcing
+
+            given = {
+                "think_start": args.think_start,
+                "think_end": args.think_end,
+                "cue": args.force_cue,
+                "max_tokens": args.force_tokens,
+            }
+            forcing = BudgetForcing(**{k: v for k, v in given.items() if v is not None})
         try:
             stats = sample_dump(
                 backend,
@@ -648,6 +767,8 @@ def _run_sample(args: argparse.Namespace) -> int:
                 params=sampling_params(cfg, verifier, n=args.n),
                 score=cfg.verify.score,
                 progress=cfg.train.progress,
+                budgets=args.budgets,
+                forcing=forcing,
             )
         finally:
             close_backend(backend)
@@ -741,6 +862,28 @@ def _add_training_commands(sub: Any) -> None:
         default=None,
         help="generation backend (default: the config's generation.backend)",
     )
+    sm.add_argument(
+        "--budgets",
+        type=_budgets,
+        default=None,
+        metavar="L1,L2,...",
+        help="token budgets: generate once at the largest, cut at every budget, score every "
+        "cut (a budget dump for `rlv lengths`)",
+    )
+    sm.add_argument(
+        "--force-answer",
+        action="store_true",
+        help="budget forcing: a cut inside <think> gets </think> + --force-cue and the model "
+        "finishes the answer in at most --force-tokens tokens",
+    )
+    sm.add_argument(
+        "--force-cue",
+        default="\nFinal answer: \\boxed{",
+        help="answer cue after the closing tag (default: %(default)r)",
+    )
+    sm.add_argument("--force-tokens", type=int, default=16, help="extra budget of a forced answer")
+    sm.add_argument("--think-start", default="<think>", help="opening reasoning tag")
+    sm.add_argument("--think-end", default="</think>", help="closing reasoning tag")
     _add_config_arguments(sm, config_required=False)
     sm.set_defaults(config=None)
     d = sub.add_parser(
@@ -830,6 +973,16 @@ def build_parser(*, conformance: ModuleType | None = None) -> argparse.ArgumentP
         "log2(N) axis), and the accuracy gap per k.",
     )
     _add_compare_arguments(cmp)
+    ln = sub.add_parser(
+        "lengths",
+        help="length selection by verifier confidence from budget dumps",
+        description="Read budget dumps (rlv sample --budgets), and for each pool size k: "
+        "fixed-budget majority and weighted voting, and the confidence-selected length "
+        "(stop at the first budget whose weighted vote reaches confidence tau) for a sweep of "
+        "tau, as accuracy vs mean tokens per sample (generation + verification). See "
+        "docs/scaling-length.md.",
+    )
+    _add_lengths_arguments(ln)
     _add_training_commands(sub)
     return parser
 
@@ -848,6 +1001,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_rescore(args)
     if args.command == "compare":
         return _run_compare(args)
+    if args.command == "lengths":
+        return _run_lengths(args)
     runners = {
         "sft": _run_sft,
         "train": _run_train,

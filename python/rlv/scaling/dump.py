@@ -2,14 +2,20 @@
 an ``rlv rescore`` dump (one JSON row per problem)::
 
     {"problem_id": ..., "prompt": ..., "gold": ..., "completions": [...], "scores": [...],
-     "scores_raw": [...], "scores_normalized": [...], "finished": [...]}
+     "scores_raw": [...], "scores_normalized": [...], "finished": [...], "tokens": [...]}
 
-``scores`` is the raw P(Yes) by default (the paper's score) or the normalised one. The file is
-written to a temporary name and renamed when complete.
+``scores`` is the raw P(Yes) by default (the paper's score) or the normalised one; ``tokens``
+is each completion's generated token count (EOS included when it stopped). With ``budgets``
+the row also holds the budget fields of :func:`rlv.scaling.budgets.budget_fields` (one long
+generation cut at every budget; ``docs/scaling-length.md``), and ``completions`` / ``scores``
+are then those of the largest budget (with its forced answers, if any), so ``rlv rescore``
+reads such a dump as the fixed largest budget. The file is written to a temporary name and
+renamed when complete.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rlv.generation import SamplingParams
+from rlv.scaling.budgets import BudgetForcing, budget_fields, check_budgets
 from rlv.tasks import Problem
 from rlv.verifier import Verifier
 
@@ -67,9 +74,22 @@ def sample_dump(
     problems_per_chunk: int = 8,
     score_batch_size: int = 64,
     progress: bool = True,
+    budgets: Sequence[int] | None = None,
+    forcing: BudgetForcing | None = None,
 ) -> SampleStats:
     """Sample ``params.n`` completions per problem with ``backend``, score them with the
-    model's own verifier (``backend.score``), write the dump to ``out`` (atomically)."""
+    model's own verifier (``backend.score``), write the dump to ``out`` (atomically).
+
+    With ``budgets`` (tokens, strictly increasing) the samples are generated once at the
+    largest budget (``params.max_new_tokens`` is replaced by it), cut at every budget, forced
+    to answer where ``forcing`` says so, and every new cut is scored
+    (:func:`rlv.scaling.budgets.budget_fields`); ``score_s`` then includes the forced
+    answers' generation."""
+    if forcing is not None and budgets is None:
+        raise ValueError("budget forcing needs budgets")
+    bud = check_budgets(budgets) if budgets is not None else None
+    if bud is not None:
+        params = dataclasses.replace(params, max_new_tokens=bud[-1])
     if score not in ("raw", "normalized"):
         raise ValueError(f"score must be 'raw' or 'normalized', got {score!r}")
     if not problems:
@@ -92,26 +112,37 @@ def sample_dump(
                 t0 = time.perf_counter()
                 groups = backend.generate(p_ids, params)
                 t1 = time.perf_counter()
-                flat_p = [p_ids[i] for i, g in enumerate(groups) for _ in g]
-                flat_c = [c.token_ids for g in groups for c in g]
-                sc = backend.score(verifier, flat_p, flat_c, batch_size=score_batch_size)
+                rows = (
+                    _plain_rows(backend, verifier, p_ids, groups, score_batch_size)
+                    if bud is None
+                    else _budget_rows(
+                        backend,
+                        verifier,
+                        p_ids,
+                        groups,
+                        bud,
+                        forcing,
+                        params,
+                        score_batch_size,
+                        score,
+                    )
+                )
                 t_score += time.perf_counter() - t1
                 t_gen += t1 - t0
-                k = 0
-                for prob, grp in zip(chunk, groups, strict=True):
-                    raw = sc.raw[k : k + len(grp)].tolist()
-                    norm = sc.normalized[k : k + len(grp)].tolist()
-                    k += len(grp)
+                for prob, grp, extra in zip(chunk, groups, rows, strict=True):
                     n_tok += sum(len(c.token_ids) for c in grp)
+                    raw, norm = extra.pop("_raw"), extra.pop("_norm")
                     row = {
                         "problem_id": prob.id,
                         "prompt": prob.prompt,
                         "gold": prob.gold,
-                        "completions": [c.text for c in grp],
+                        "completions": extra.pop("_texts"),
                         "scores": raw if score == "raw" else norm,
                         "scores_raw": raw,
                         "scores_normalized": norm,
                         "finished": [c.finished for c in grp],
+                        "tokens": [len(c.token_ids) for c in grp],
+                        **extra,
                     }
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
                 if bar is not None:
@@ -130,3 +161,59 @@ def sample_dump(
         score_s=t_score,
         tokens=n_tok,
     )
+
+
+def _plain_rows(
+    backend: Any,
+    verifier: Verifier,
+    p_ids: list[list[int]],
+    groups: Sequence[Sequence[Any]],
+    score_batch_size: int,
+) -> list[dict[str, Any]]:
+    """Texts and scores of each problem's samples as generated."""
+    flat_p = [p_ids[i] for i, g in enumerate(groups) for _ in g]
+    flat_c = [c.token_ids for g in groups for c in g]
+    sc = backend.score(verifier, flat_p, flat_c, batch_size=score_batch_size)
+    out = []
+    k = 0
+    for grp in groups:
+        out.append(
+            {
+                "_texts": [c.text for c in grp],
+                "_raw": sc.raw[k : k + len(grp)].tolist(),
+                "_norm": sc.normalized[k : k + len(grp)].tolist(),
+            }
+        )
+        k += len(grp)
+    return out
+
+
+def _budget_rows(
+    backend: Any,
+    verifier: Verifier,
+    p_ids: list[list[int]],
+    groups: Sequence[Sequence[Any]],
+    budgets: list[int],
+    forcing: BudgetForcing | None,
+    params: SamplingParams,
+    score_batch_size: int,
+    score: str,
+) -> list[dict[str, Any]]:
+    """The budget fields of each problem; its completions and scores are the largest
+    budget's."""
+    out = budget_fields(
+        backend,
+        verifier,
+        p_ids,
+        groups,
+        budgets,
+        forcing=forcing,
+        suppress_token_ids=params.suppress_token_ids,
+        score_batch_size=score_batch_size,
+        score=score,
+    )
+    for row in out:
+        row["_texts"] = list(row["budget_completions"][-1])
+        row["_raw"] = list(row["budget_scores_raw"][-1])
+        row["_norm"] = list(row["budget_scores_normalized"][-1])
+    return out

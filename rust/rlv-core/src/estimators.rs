@@ -176,10 +176,10 @@ fn best_of_ks(order: &[(f64, bool)], n: usize, ks: &[usize]) -> Vec<f64> {
 }
 
 /// SplitMix64: small, fast, and good enough for drawing subsets.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -188,14 +188,14 @@ impl SplitMix {
     }
 
     /// Uniform in `0..m` (multiply-shift; bias below 2^-40 for the sizes used here).
-    fn below(&mut self, m: usize) -> usize {
+    pub(crate) fn below(&mut self, m: usize) -> usize {
         #[allow(clippy::cast_possible_truncation)]
         let v = ((u128::from(self.next()) * m as u128) >> 64) as usize;
         v
     }
 }
 
-fn stream_seed(seed: u64, problem: u64, k: usize) -> u64 {
+pub(crate) fn stream_seed(seed: u64, problem: u64, k: usize) -> u64 {
     let mut s = SplitMix(seed ^ 0x5851_f42d_4c95_7f2d);
     let a = s.next();
     let mut s = SplitMix(a ^ problem.wrapping_mul(0x2545_f491_4f6c_dd1d));

@@ -7,6 +7,7 @@
 //! * [`votes`]: answer classes by math equivalence and votes over a problem's samples.
 //! * [`estimators`]: the test-time-scaling estimators (pass@k, Best-of-k, majority@k,
 //!   weighted@k).
+//! * [`lengths`]: length selection by verifier confidence (sequential + parallel scaling).
 //! * [`rescore`]: streaming rescoring of `rlv sample` dumps (grade, cluster, vote, estimate).
 //! * [`parallel`]: the dedicated thread pool used by batch APIs (results never depend on the
 //!   thread count).
@@ -15,6 +16,7 @@ pub mod advantages;
 pub mod error;
 pub mod estimators;
 pub mod grading;
+pub mod lengths;
 pub mod parallel;
 pub mod rescore;
 pub mod votes;

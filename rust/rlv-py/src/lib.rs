@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod estimators;
 mod grading;
+mod lengths;
 mod rescore;
 mod run;
 mod votes;
@@ -27,6 +28,8 @@ mod _core {
     use crate::grading::{
         extract_answer, extract_choice, grade, grade_batch, is_equiv, status_names, GradeOptions,
     };
+    #[pymodule_export]
+    use crate::lengths::length_select;
     #[pymodule_export]
     use crate::rescore::{RescoreBatch, RescoreTotals, Rescorer};
     #[pymodule_export]
