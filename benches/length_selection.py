@@ -45,6 +45,8 @@ def problems_file(model: str, split: str, n: int, path: Path) -> None:
         max_steps=d["max_steps"],
         max_operand=d["max_operand"],
         error_rate=d["error_rate"],
+        systematic_rate=d.get("systematic_rate", 0.0),
+        hard_digit=d.get("hard_digit", 7),
         style=d["style"],
     )
     probs = task.sample(n, seed=d["seed"], split=split)
