@@ -626,3 +626,111 @@ def test_eval_callback_inputs(tmp_path: Path) -> None:
         RLVEvalCallback(trainer, [{"prompt": "x", "solution": ""}])
     with pytest.raises(ValueError, match="no evaluation problems"):
         RLVEvalCallback(trainer, [])
+
+
+# ---------------------------------------------------------------------------------------------
+# examples/trl/math_jsonl.py: argument parsing and data loading, one step on the CPU
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "trl"
+
+
+def _example(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"rlv_example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_math_jsonl_example_one_cpu_step(tmp_path: Path) -> None:
+    from rlv.models import save
+
+    model, tok = tiny(seed=0, num_layers=1, hidden_size=32, head_dim=16, intermediate_size=64)
+    save(model, tok, tmp_path / "model")
+    data = tmp_path / "math.jsonl"
+    recs = [{"problem": f"What is {i}+{i}?", "answer": str(2 * i)} for i in range(6)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ex = _example("math_jsonl")
+    argv = [
+        "--model", str(tmp_path / "model"), "--train", str(data), "--eval", str(data),
+        "--output-dir", str(tmp_path / "out"), "--cpu", "--max-steps", "1",
+        "--per-device-batch", "4", "--num-generations", "4", "--max-completion-length", "8",
+        "--eval-problems", "3", "--eval-n", "2", "--eval-every", "1",
+        "--eval-dump-dir", str(tmp_path / "dumps"), "--verify-lambda", "0.5",
+    ]  # fmt: skip
+    a = ex.parse_args(argv)
+    cfg = ex.build_config(a)
+    assert cfg.use_cpu and not cfg.bf16 and cfg.verify_lambda == 0.5 and not cfg.use_vllm
+    problems = ex.load_problems(a.train, a, None)
+    assert len(problems) == 6 and problems[1].gold == "2"
+    assert problems[1].prompt == "What is 1+1?" + ex.DEFAULT_INSTRUCTION
+    assert ex.rows(problems[:1], chat=True)[0]["prompt"] == [
+        {"role": "user", "content": problems[0].prompt}
+    ]
+    vcfg = ex.build_config(ex.parse_args([*argv, "--use-vllm", "--vllm-mode", "server"]))
+    assert vcfg.use_vllm and vcfg.vllm_mode == "server"
+    trainer = ex.main(argv)
+    hist = trainer.state.log_history
+    assert [h["step"] for h in hist if "loss" in h] == [1]
+    assert [h["step"] for h in hist if TTS_PREFIX + "pass@2" in h] == [0, 1]
+    assert (tmp_path / "dumps" / "step-1.jsonl").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# accelerate config files of examples/trl (loaded as `accelerate launch` loads them; CPU)
+
+CONFIGS = {
+    "multi_gpu.yaml": ("MULTI_GPU", {}),
+    "zero2.yaml": ("DEEPSPEED", {"zero_stage": 2, "zero3_init": False}),
+    "zero3.yaml": ("DEEPSPEED", {"zero_stage": 3, "zero3_init": True}),
+    "fsdp2.yaml": ("FSDP", {"fsdp_version": 2}),
+    "multi_node.yaml": ("MULTI_GPU", {"num_machines": 2, "num_processes": 16}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_accelerate_configs_load(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file has only keys accelerate knows (its config class rejects unknown top-level
+    keys), goes through `accelerate launch`'s own merging of a config file into its
+    arguments and environment, and builds the DeepSpeed / FSDP plugin the training
+    processes would build from that environment."""
+    import os
+
+    from accelerate.commands.config.config_args import ClusterConfig
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
+    from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
+
+    path = EXAMPLES / name
+    dist, want = CONFIGS[name]
+    cfg = ClusterConfig.from_yaml_file(str(path))
+    assert cfg.distributed_type == dist
+    launcher = launch_command_parser()
+    known = {a.dest for a in launcher._actions}
+    for section in (cfg.deepspeed_config, cfg.fsdp_config):
+        for key in section:  # the launcher copies them onto its arguments (fsdp_ prefixed)
+            assert key in known or f"fsdp_{key}" in known, key
+    args, defaults, _ = _validate_launch_command(
+        launcher.parse_args(["--config_file", str(path), "x.py"])
+    )
+    if dist == "DEEPSPEED":
+        args.deepspeed_fields_from_accelerate_config = list(defaults.deepspeed_config)
+        _, env = prepare_deepspeed_cmd_env(args)
+        for k, v in env.items():
+            monkeypatch.setitem(os.environ, k, v)
+        ds = DeepSpeedPlugin()
+        assert ds.zero_stage == want["zero_stage"]
+        assert ds.zero3_init_flag == want["zero3_init"]
+    else:
+        env = prepare_multi_gpu_env(args)
+        for k, v in env.items():
+            monkeypatch.setitem(os.environ, k, v)
+        if dist == "FSDP":
+            fsdp = FullyShardedDataParallelPlugin()
+            assert fsdp.fsdp_version == want["fsdp_version"]
+            assert fsdp.reshard_after_forward is True
+    assert args.mixed_precision == "bf16"
+    assert args.num_machines == want.get("num_machines", 1)
+    assert args.num_processes == want.get("num_processes", 8)
