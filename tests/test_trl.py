@@ -734,3 +734,51 @@ def test_accelerate_configs_load(name: str, monkeypatch: pytest.MonkeyPatch) -> 
     assert args.mixed_precision == "bf16"
     assert args.num_machines == want.get("num_machines", 1)
     assert args.num_processes == want.get("num_processes", 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# PEFT (LoRA)
+
+
+def test_lora_step_trains_adapters_and_verifier(tmp_path: Path) -> None:
+    """With a LoRA ``peft_config`` the RL^V trainer runs (TRL wraps the policy in a
+    ``PeftModel``): the verification forward goes through the adapters, only adapter weights
+    move, the verifier metrics are logged, and the evaluation callback samples from the
+    wrapped model."""
+    peft = pytest.importorskip("peft")
+    model, tok = tiny(seed=0, num_layers=1, hidden_size=32, head_dim=16, intermediate_size=64)
+    ds = Dataset.from_list([{"prompt": f"{i}+1=?\n", "solution": str(i + 1)} for i in range(8)])
+    args = RLVGRPOConfig(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        bf16=False,
+        max_steps=2,
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=6,
+        learning_rate=1e-2,
+        beta=0.0,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        verify_lambda=1.0,
+    )
+    lora = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    trainer = RLVGRPOTrainer(
+        model=model,
+        reward_funcs=accuracy_reward,
+        args=args,
+        train_dataset=ds,
+        processing_class=tok,
+        peft_config=lora,
+    )
+    assert isinstance(trainer.model, peft.PeftModel)
+    trainer.add_callback(RLVEvalCallback(trainer, EVAL_ROWS[:2], n=2, every_n_steps=2))
+    named = dict(trainer.model.named_parameters())
+    before = {k: v.detach().clone() for k, v in named.items()}
+    trainer.train()
+    moved = {k for k, v in named.items() if not torch.equal(v, before[k])}
+    assert moved and all("lora_" in k for k in moved)
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    assert len(logs) == 2 and all(METRIC_PREFIX + "verifier/loss" in h for h in logs)
+    assert any(TTS_PREFIX + "pass@2" in h for h in trainer.state.log_history)

@@ -1,6 +1,6 @@
 """RL^V in TRL from a supervised warm start, on rlv's arithmetic task (CPU, a few minutes).
 
-    python examples/trl/arithmetic_sft_rlv.py OUT_DIR [--rl-steps 40] [--sft-steps 500]
+    python examples/trl/arithmetic_sft_rlv.py OUT_DIR [--rl-steps 40] [--sft-steps 800]
 
 1. rlv's own SFT (``rlv.training.sft``) of the tiny Qwen2 with the demo's settings
    (``rlv.demo.DEMO_PRESET``), which also warms the verifier up on the demonstrations' labels;
@@ -34,7 +34,7 @@ def _summary(report: dict[str, Any]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--sft-steps", type=int, default=500)
+    ap.add_argument("--sft-steps", type=int, default=800)
     ap.add_argument("--rl-steps", type=int, default=40)
     ap.add_argument("--prompts-per-step", type=int, default=8)
     ap.add_argument("--eval-problems", type=int, default=100)
@@ -45,7 +45,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = demo_config([f"sft.steps={a.sft_steps}"], seed=a.seed)
+    cfg = demo_config([f"sft.steps={a.sft_steps}", f"train.threads={a.threads}"], seed=a.seed)
     cfg.train.run_dir = str(out / "sft")
     train_probs = load_problems(cfg, "train")
     eval_probs = load_problems(cfg, "eval")[: a.eval_problems]
