@@ -470,7 +470,7 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path) -> None:
 EVAL_ROWS = [{"prompt": f"{i}+2=?\n", "solution": str(i + 2)} for i in range(5)]
 
 
-def _tiny_grpo(tmp_path: Path, steps: int = 2, **kw: Any) -> Any:
+def _tiny_grpo(tmp_path: Path, steps: int = 2, peft_config: Any = None, **kw: Any) -> Any:
     model, tok = tiny(seed=0, num_layers=1, hidden_size=32, head_dim=16, intermediate_size=64)
     ds = Dataset.from_list([{"prompt": f"{i}+1=?\n", "solution": str(i + 1)} for i in range(8)])
     args = RLVGRPOConfig(
@@ -489,7 +489,12 @@ def _tiny_grpo(tmp_path: Path, steps: int = 2, **kw: Any) -> Any:
         **kw,
     )
     return RLVGRPOTrainer(
-        model=model, reward_funcs=accuracy_reward, args=args, train_dataset=ds, processing_class=tok
+        model=model,
+        reward_funcs=accuracy_reward,
+        args=args,
+        train_dataset=ds,
+        processing_class=tok,
+        peft_config=peft_config,
     )
 
 
@@ -746,32 +751,8 @@ def test_lora_step_trains_adapters_and_verifier(tmp_path: Path) -> None:
     move, the verifier metrics are logged, and the evaluation callback samples from the
     wrapped model."""
     peft = pytest.importorskip("peft")
-    model, tok = tiny(seed=0, num_layers=1, hidden_size=32, head_dim=16, intermediate_size=64)
-    ds = Dataset.from_list([{"prompt": f"{i}+1=?\n", "solution": str(i + 1)} for i in range(8)])
-    args = RLVGRPOConfig(
-        output_dir=str(tmp_path),
-        use_cpu=True,
-        bf16=False,
-        max_steps=2,
-        per_device_train_batch_size=4,
-        num_generations=4,
-        max_completion_length=6,
-        learning_rate=1e-2,
-        beta=0.0,
-        logging_steps=1,
-        report_to="none",
-        save_strategy="no",
-        verify_lambda=1.0,
-    )
     lora = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
-    trainer = RLVGRPOTrainer(
-        model=model,
-        reward_funcs=accuracy_reward,
-        args=args,
-        train_dataset=ds,
-        processing_class=tok,
-        peft_config=lora,
-    )
+    trainer = _tiny_grpo(tmp_path, peft_config=lora, learning_rate=1e-2)
     assert isinstance(trainer.model, peft.PeftModel)
     trainer.add_callback(RLVEvalCallback(trainer, EVAL_ROWS[:2], n=2, every_n_steps=2))
     named = dict(trainer.model.named_parameters())
