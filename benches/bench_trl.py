@@ -40,6 +40,7 @@ from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 from trl.rewards import accuracy_reward as trl_accuracy_reward
 
+from rlv import _core as rlv_core
 from rlv.integrations.trl import RLVGRPOConfig, RLVGRPOTrainer, accuracy_reward
 from rlv.models import tiny
 from rlv.tasks import ArithmeticTask
@@ -237,10 +238,16 @@ def main() -> None:
         ap.error("--steps must be >= 2 (the first step of each run is dropped)")
     warnings.simplefilter("ignore")
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    if rlv_core.build_profile != "release":
+        print(
+            f"warning: rlv is a {rlv_core.build_profile} build; grading times need `pip install .`",
+            file=sys.stderr,
+        )
     out: dict[str, Any] = {
         "machine": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "rlv_build": rlv_core.build_profile,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "settings": {"rounds": a.rounds, "steps": a.steps, "batch": a.batch},
         "grading": bench_grading(a.grading_n, 5),
