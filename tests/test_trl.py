@@ -27,6 +27,8 @@ from trl.trainer.utils import split_tensor_dict  # noqa: E402
 
 from rlv.integrations.trl import (  # noqa: E402
     METRIC_PREFIX,
+    TTS_PREFIX,
+    RLVEvalCallback,
     RLVGRPOConfig,
     RLVGRPOTrainer,
     RLVRLOOConfig,
@@ -38,6 +40,8 @@ from rlv.models import tiny  # noqa: E402
 from rlv.rl.advantages import grpo, rloo  # noqa: E402
 from rlv.rl.losses import token_logprobs  # noqa: E402
 from rlv.rl.objective import LossNorms, rlv_objective  # noqa: E402
+from rlv.scaling import pass_at_k  # noqa: E402
+from rlv.tasks import Problem  # noqa: E402
 from rlv.verifier import build_verification_batch, forward_window, verification_weights  # noqa: E402
 
 # TRL 1.16's configs default `gradient_checkpointing`, which transformers 5.25 deprecates.
@@ -442,3 +446,320 @@ def test_two_gloo_ranks_match_one_process(tmp_path: Path) -> None:
             assert a[key] == pytest.approx(b[key], abs=1e-5), key
         # computed on the rows of both ranks (8 per step), not on one rank's 4
         assert a[METRIC_PREFIX + "verifier/n_rows"] == b[METRIC_PREFIX + "verifier/n_rows"] == 8
+    # RLVEvalCallback: the 5 problems sampled on 2 ranks (3 + 2) are gathered in order and
+    # sampled from per-problem seeds, so the dump and the logged curves are one process's
+    dumps = [
+        [json.loads(x) for x in (d / "dumps" / "step-2.jsonl").read_text().splitlines()]
+        for d in (tmp_path / "one", tmp_path / "two")
+    ]
+    assert [r["problem_id"] for r in dumps[1]] == [str(i) for i in range(5)]
+    for r1, r2 in zip(*dumps, strict=True):
+        assert r1["completions"] == r2["completions"]
+        assert r1["scores"] == pytest.approx(r2["scores"], abs=1e-5)
+    t1, t2 = ([h for h in json.loads((tmp_path / d / "log.json").read_text())
+               if TTS_PREFIX + "pass@1" in h] for d in ("one", "two"))  # fmt: skip
+    assert len(t1) == len(t2) == 1
+    for k, v in t1[0].items():
+        if k.startswith(TTS_PREFIX) and not k.endswith("_s"):
+            assert t2[0][k] == pytest.approx(v, abs=1e-9, nan_ok=True), k
+
+
+# ---------------------------------------------------------------------------------------------
+# test-time scaling during training (RLVEvalCallback)
+
+EVAL_ROWS = [{"prompt": f"{i}+2=?\n", "solution": str(i + 2)} for i in range(5)]
+
+
+def _tiny_grpo(tmp_path: Path, steps: int = 2, peft_config: Any = None, **kw: Any) -> Any:
+    model, tok = tiny(seed=0, num_layers=1, hidden_size=32, head_dim=16, intermediate_size=64)
+    ds = Dataset.from_list([{"prompt": f"{i}+1=?\n", "solution": str(i + 1)} for i in range(8)])
+    args = RLVGRPOConfig(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        bf16=False,
+        max_steps=steps,
+        per_device_train_batch_size=4,
+        num_generations=4,
+        max_completion_length=6,
+        beta=0.0,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        seed=0,
+        **kw,
+    )
+    return RLVGRPOTrainer(
+        model=model,
+        reward_funcs=accuracy_reward,
+        args=args,
+        train_dataset=ds,
+        processing_class=tok,
+        peft_config=peft_config,
+    )
+
+
+def test_eval_callback_logs_curves_that_rlv_rescore_reproduces(tmp_path: Path) -> None:
+    from rlv.cli import main as rlv_main
+
+    trainer = _tiny_grpo(tmp_path / "a")
+    # lenient extraction: the untrained model's random digits are read as answers, so the
+    # curves compared with `rlv rescore` are not all zero
+    cb = RLVEvalCallback(
+        trainer,
+        EVAL_ROWS,
+        n=4,
+        at_start=True,
+        every_n_steps=2,
+        dump_dir=tmp_path / "dumps",
+        mode="lenient",
+    )
+    assert cb.score == "normalized"  # the trainer's verify_normalize_score
+    trainer.add_callback(cb)
+    trainer.train()
+    hist = trainer.state.log_history
+    tts = [h for h in hist if TTS_PREFIX + "pass@1" in h]
+    assert [h["step"] for h in tts] == [0, 2]
+    for h in tts:
+        for m in ("pass", "majority", "weighted", "best_of_n"):
+            for k in (1, 2, 4):
+                assert 0.0 <= h[f"{TTS_PREFIX}{m}@{k}"] <= 1.0
+        assert h[TTS_PREFIX + "problems"] == 5 and h[TTS_PREFIX + "samples"] == 20
+        assert h[TTS_PREFIX + "generate_s"] > 0
+        assert h[TTS_PREFIX + "answered"] > 0
+    # TRL's training metrics stay in their own entries (the callback logs in eval mode)
+    train = [h for h in hist if "loss" in h]
+    assert [h["step"] for h in train] == [1, 2]
+    assert all("reward" in h and METRIC_PREFIX + "verifier/auc" in h for h in train)
+    assert not any(TTS_PREFIX + "pass@1" in h for h in train)
+    # `rlv rescore` on the written dump reproduces the logged curves exactly
+    for h in tts:
+        dump = tmp_path / "dumps" / f"step-{h['step']}.jsonl"
+        rows = [json.loads(x) for x in dump.read_text().splitlines()]
+        assert [r["gold"] for r in rows] == [r["solution"] for r in EVAL_ROWS]
+        assert all(len(r["completions"]) == len(r["scores"]) == 4 for r in rows)
+        assert all(r["scores"] == r["scores_normalized"] for r in rows)
+        out = tmp_path / f"report-{h['step']}.json"
+        assert rlv_main([*cb.rescore_command(dump)[1:], "--quiet", "--out", str(out)]) == 0
+        report = json.loads(out.read_text())
+        for m, curve in report["curves"].items():
+            for k, v in curve.items():
+                assert h[f"{TTS_PREFIX}{m}@{k}"] == v, (m, k)
+        assert len(report["curves"]) == 4
+
+
+def test_eval_callback_leaves_the_training_rng_alone(tmp_path: Path) -> None:
+    """Sampling for the evaluation runs in a forked RNG state: the run with the callback ends
+    with the weights of the run without it."""
+    plain = _tiny_grpo(tmp_path / "a")
+    plain.train()
+    with_cb = _tiny_grpo(tmp_path / "b")
+    with_cb.add_callback(RLVEvalCallback(with_cb, EVAL_ROWS[:2], n=2, every_n_steps=1))
+    with_cb.train()
+    for a, b in zip(plain.model.parameters(), with_cb.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert sum(TTS_PREFIX + "pass@1" in h for h in with_cb.state.log_history) == 2
+
+
+def test_eval_callback_metrics_on_known_samples(tmp_path: Path) -> None:
+    """The logged numbers of fixed samples: pass@k is the unbiased estimator of each
+    problem's correct count, Best-of-k follows the scores, the AUC is score vs grade."""
+    trainer = _tiny_grpo(tmp_path)
+    cb = RLVEvalCallback(trainer, EVAL_ROWS[:2], n=4, subsets=50, seed=3)
+    rows = [
+        {
+            "problem_id": "0",
+            "prompt": "p",
+            "gold": "4",
+            "completions": ["#### 4", "#### 5", "#### 5", "no answer"],
+            "scores": [0.9, 0.2, 0.3, 0.1],
+        },
+        {
+            "problem_id": "1",
+            "prompt": "q",
+            "gold": "\\frac{1}{2}",
+            "completions": ["\\boxed{0.5}", "\\boxed{1/2}", "#### 3", "#### 3"],
+            "scores": [0.4, 0.6, 0.7, 0.8],
+        },
+    ]
+    m = cb._report(rows, step=0)
+    for k in (1, 2, 4):
+        want = (pass_at_k(4, 1, k) + pass_at_k(4, 2, k)) / 2
+        assert m[f"{TTS_PREFIX}pass@{k}"] == pytest.approx(want, abs=1e-12)
+    # Best-of-4 picks the top score: right on problem 0, wrong (#### 3) on problem 1
+    assert m[TTS_PREFIX + "best_of_n@4"] == pytest.approx(0.5)
+    # majority of 4: problem 0 votes 5 (2 of 3 answers), problem 1 ties 1/2 vs 3 (2 each)
+    assert m[TTS_PREFIX + "majority@4"] == pytest.approx((0.0 + 0.5) / 2)
+    # weighted of 4: problem 1's class 3 (1.5) beats 1/2 (1.0); problem 0: 4 (0.9) vs 5 (0.5)
+    assert m[TTS_PREFIX + "weighted@4"] == pytest.approx(0.5)
+    assert m[TTS_PREFIX + "reward"] == pytest.approx(3 / 8)
+    scores = np.array([0.9, 0.2, 0.3, 0.1, 0.4, 0.6, 0.7, 0.8])
+    y = np.array([1, 0, 0, 0, 1, 1, 0, 0], dtype=bool)
+    pairs = [(a > b) + 0.5 * (a == b) for a in scores[y] for b in scores[~y]]
+    assert m[TTS_PREFIX + "verifier_auc"] == pytest.approx(float(np.mean(pairs)))
+
+
+def test_eval_callback_inputs(tmp_path: Path) -> None:
+    trainer = _tiny_grpo(tmp_path)
+    problems = [Problem(id="a", prompt="1+1=?\n", gold="2")]
+    cb = RLVEvalCallback(trainer, problems, n=3, score="raw", template="\nOk?\n")
+    assert cb.ks == [1, 2, 3] and cb.params.max_new_tokens == 6 and cb.score == "raw"
+    # a conversational prompt is rendered with the chat template, as TRL renders it
+    tok = cb.tokenizer
+    tok.chat_template = (
+        "{% for m in messages %}{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}A:{% endif %}"
+    )
+    conv = RLVEvalCallback(
+        trainer, [{"prompt": [{"role": "user", "content": "1+1=?"}], "answer": "2"}],
+        n=2, gold_column="answer",
+    )  # fmt: skip
+    ((prob, ids),) = conv.items
+    assert prob.prompt == "1+1=?\nA:" and ids == tok.encode("1+1=?\nA:", add_special_tokens=False)
+    metrics = conv.evaluate()
+    assert metrics[TTS_PREFIX + "samples"] == 2
+    with pytest.raises(ValueError, match="n must be"):
+        RLVEvalCallback(trainer, problems, n=0)
+    with pytest.raises(ValueError, match="ks"):
+        RLVEvalCallback(trainer, problems, n=2, ks=[4])
+    with pytest.raises(ValueError, match="mode"):
+        RLVEvalCallback(trainer, problems, mode="fuzzy")
+    with pytest.raises(ValueError, match="score"):
+        RLVEvalCallback(trainer, problems, score="logit")
+    with pytest.raises(KeyError, match="solution"):
+        RLVEvalCallback(trainer, [{"prompt": "x"}])
+    with pytest.raises(ValueError, match="gold"):
+        RLVEvalCallback(trainer, [{"prompt": "x", "solution": ""}])
+    with pytest.raises(ValueError, match="no evaluation problems"):
+        RLVEvalCallback(trainer, [])
+
+
+# ---------------------------------------------------------------------------------------------
+# examples/trl/math_jsonl.py: argument parsing and data loading, one step on the CPU
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "trl"
+
+
+def _example(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"rlv_example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_math_jsonl_example_one_cpu_step(tmp_path: Path) -> None:
+    from rlv.models import save
+
+    model, tok = tiny(seed=0, num_layers=1, hidden_size=32, head_dim=16, intermediate_size=64)
+    save(model, tok, tmp_path / "model")
+    data = tmp_path / "math.jsonl"
+    recs = [{"problem": f"What is {i}+{i}?", "answer": str(2 * i)} for i in range(6)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ex = _example("math_jsonl")
+    argv = [
+        "--model", str(tmp_path / "model"), "--train", str(data), "--eval", str(data),
+        "--output-dir", str(tmp_path / "out"), "--cpu", "--max-steps", "1",
+        "--per-device-batch", "4", "--num-generations", "4", "--max-completion-length", "8",
+        "--eval-problems", "3", "--eval-n", "2", "--eval-every", "1",
+        "--eval-dump-dir", str(tmp_path / "dumps"), "--verify-lambda", "0.5",
+    ]  # fmt: skip
+    a = ex.parse_args(argv)
+    cfg = ex.build_config(a)
+    assert cfg.use_cpu and not cfg.bf16 and cfg.verify_lambda == 0.5 and not cfg.use_vllm
+    problems = ex.load_problems(a.train, a, None)
+    assert len(problems) == 6 and problems[1].gold == "2"
+    assert problems[1].prompt == "What is 1+1?" + ex.DEFAULT_INSTRUCTION
+    assert ex.rows(problems[:1], chat=True)[0]["prompt"] == [
+        {"role": "user", "content": problems[0].prompt}
+    ]
+    vcfg = ex.build_config(ex.parse_args([*argv, "--use-vllm", "--vllm-mode", "server"]))
+    assert vcfg.use_vllm and vcfg.vllm_mode == "server"
+    trainer = ex.main(argv)
+    hist = trainer.state.log_history
+    assert [h["step"] for h in hist if "loss" in h] == [1]
+    assert [h["step"] for h in hist if TTS_PREFIX + "pass@2" in h] == [0, 1]
+    assert (tmp_path / "dumps" / "step-1.jsonl").is_file()
+
+
+# ---------------------------------------------------------------------------------------------
+# accelerate config files of examples/trl (loaded as `accelerate launch` loads them; CPU)
+
+CONFIGS = {
+    "multi_gpu.yaml": ("MULTI_GPU", {}),
+    "zero2.yaml": ("DEEPSPEED", {"zero_stage": 2, "zero3_init": False}),
+    "zero3.yaml": ("DEEPSPEED", {"zero_stage": 3, "zero3_init": True}),
+    "fsdp2.yaml": ("FSDP", {"fsdp_version": 2}),
+    "multi_node.yaml": ("MULTI_GPU", {"num_machines": 2, "num_processes": 16}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_accelerate_configs_load(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file has only keys accelerate knows (its config class rejects unknown top-level
+    keys), goes through `accelerate launch`'s own merging of a config file into its
+    arguments and environment, and builds the DeepSpeed / FSDP plugin the training
+    processes would build from that environment."""
+    import os
+
+    from accelerate.commands.config.config_args import ClusterConfig
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
+    from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
+
+    path = EXAMPLES / name
+    dist, want = CONFIGS[name]
+    cfg = ClusterConfig.from_yaml_file(str(path))
+    assert cfg.distributed_type == dist
+    launcher = launch_command_parser()
+    known = {a.dest for a in launcher._actions}
+    for section in (cfg.deepspeed_config, cfg.fsdp_config):
+        for key in section:  # the launcher copies them onto its arguments (fsdp_ prefixed)
+            assert key in known or f"fsdp_{key}" in known, key
+    args, defaults, _ = _validate_launch_command(
+        launcher.parse_args(["--config_file", str(path), "x.py"])
+    )
+    if dist == "DEEPSPEED":
+        args.deepspeed_fields_from_accelerate_config = list(defaults.deepspeed_config)
+        _, env = prepare_deepspeed_cmd_env(args)
+        for k, v in env.items():
+            monkeypatch.setitem(os.environ, k, v)
+        ds = DeepSpeedPlugin()
+        assert ds.zero_stage == want["zero_stage"]
+        assert ds.zero3_init_flag == want["zero3_init"]
+    else:
+        env = prepare_multi_gpu_env(args)
+        for k, v in env.items():
+            monkeypatch.setitem(os.environ, k, v)
+        if dist == "FSDP":
+            fsdp = FullyShardedDataParallelPlugin()
+            assert fsdp.fsdp_version == want["fsdp_version"]
+            assert fsdp.reshard_after_forward is True
+    assert args.mixed_precision == "bf16"
+    assert args.num_machines == want.get("num_machines", 1)
+    assert args.num_processes == want.get("num_processes", 8)
+
+
+# ---------------------------------------------------------------------------------------------
+# PEFT (LoRA)
+
+
+def test_lora_step_trains_adapters_and_verifier(tmp_path: Path) -> None:
+    """With a LoRA ``peft_config`` the RL^V trainer runs (TRL wraps the policy in a
+    ``PeftModel``): the verification forward goes through the adapters, only adapter weights
+    move, the verifier metrics are logged, and the evaluation callback samples from the
+    wrapped model."""
+    peft = pytest.importorskip("peft")
+    lora = peft.LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    trainer = _tiny_grpo(tmp_path, peft_config=lora, learning_rate=1e-2)
+    assert isinstance(trainer.model, peft.PeftModel)
+    trainer.add_callback(RLVEvalCallback(trainer, EVAL_ROWS[:2], n=2, every_n_steps=2))
+    named = dict(trainer.model.named_parameters())
+    before = {k: v.detach().clone() for k, v in named.items()}
+    trainer.train()
+    moved = {k for k, v in named.items() if not torch.equal(v, before[k])}
+    assert moved and all("lora_" in k for k in moved)
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    assert len(logs) == 2 and all(METRIC_PREFIX + "verifier/loss" in h for h in logs)
+    assert any(TTS_PREFIX + "pass@2" in h for h in trainer.state.log_history)

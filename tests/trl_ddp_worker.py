@@ -1,6 +1,8 @@
 """Worker of tests/test_trl.py's distributed test: 2 optimizer steps of RLVGRPOTrainer on
 fixed rollouts (a deterministic ``rollout_func``), run alone or under
-``torchrun --nproc_per_node 2`` (gloo). Rank 0 writes the weights and the log history.
+``torchrun --nproc_per_node 2`` (gloo), then an ``RLVEvalCallback`` evaluation on 5 problems
+(sharded 3 + 2 over two ranks). Rank 0 writes the weights, the log history and the
+evaluation's dump (``dumps/step-2.jsonl``).
 
     python tests/trl_ddp_worker.py OUT_DIR GLOBAL_BATCH
 """
@@ -17,7 +19,7 @@ from typing import Any
 import torch
 from datasets import Dataset
 
-from rlv.integrations.trl import RLVGRPOConfig, RLVGRPOTrainer, accuracy_reward
+from rlv.integrations.trl import RLVEvalCallback, RLVGRPOConfig, RLVGRPOTrainer, accuracy_reward
 from rlv.models import tiny
 
 G = 4
@@ -70,6 +72,17 @@ def main() -> None:
         train_dataset=ds,
         processing_class=tok,
         rollout_func=rollout_func,
+    )
+    eval_rows = [{"prompt": f"{i}+3=?\n", "solution": str(i + 3)} for i in range(5)]
+    trainer.add_callback(
+        RLVEvalCallback(
+            trainer,
+            eval_rows,
+            n=3,
+            every_n_steps=2,
+            mode="lenient",
+            dump_dir=os.path.join(out_dir, "dumps"),
+        )
     )
     trainer.train()
     if trainer.accelerator.is_main_process:

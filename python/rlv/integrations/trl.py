@@ -26,17 +26,29 @@ a drop-in for ``trl.rewards.accuracy_reward``.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+from accelerate.utils import DistributedType, broadcast_object_list, gather_object
+from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
+from trl.models import unwrap_model_for_generation
 
+from rlv.generation import SamplingParams
+from rlv.generation.hf import TransformersBackend
 from rlv.grading import MODES, grade_batch
 from rlv.rl.objective import LossNorms, verification_term
+from rlv.scaling.dump import sample_rows, write_rows
+from rlv.scaling.estimators import default_ks
+from rlv.scaling.rescore import rescore
+from rlv.tasks import Problem
 from rlv.verifier import (
     VERIFIER_MODES,
     Template,
@@ -53,12 +65,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METRIC_PREFIX",
+    "TTS_PREFIX",
+    "RLVEvalCallback",
     "RLVGRPOConfig",
     "RLVGRPOTrainer",
     "RLVRLOOConfig",
     "RLVRLOOTrainer",
     "accuracy_reward",
     "make_accuracy_reward",
+    "tts_metrics",
 ]
 
 METRIC_PREFIX = "rlv/"
@@ -436,3 +451,330 @@ class RLVRLOOTrainer(_RLVMixin, RLOOTrainer):  # type: ignore[misc]
         if not isinstance(self.args, RLVRLOOConfig):
             raise TypeError(f"args must be an RLVRLOOConfig, got {type(self.args).__name__}")
         self._rlv_init()
+
+
+# ---------------------------------------------------------------------------------------------
+# test-time scaling during training
+
+TTS_PREFIX = METRIC_PREFIX + "tts/"
+"""Prefix of the metrics :class:`RLVEvalCallback` adds to TRL's logs."""
+
+
+def _eval_items(
+    problems: Iterable[Problem | Mapping[str, Any]], tokenizer: Any, gold_column: str
+) -> list[tuple[Problem, list[int] | None]]:
+    """Each evaluation problem with its prompt's token ids (``None``: encode the text as TRL
+    does, with the tokenizer's special tokens); a conversational prompt goes through the
+    chat template with the generation prompt, as TRL renders it."""
+    items: list[tuple[Problem, list[int] | None]] = []
+    for i, p in enumerate(problems):
+        if isinstance(p, Problem):
+            items.append((p, None))
+            continue
+        if not isinstance(p, Mapping):
+            raise TypeError(
+                f"problem {i}: expected rlv.tasks.Problem or a mapping (a dataset row), "
+                f"not {type(p).__name__}"
+            )
+        if "prompt" not in p or gold_column not in p:
+            raise KeyError(
+                f"problem {i}: a row needs 'prompt' and {gold_column!r}; got {sorted(p)}"
+            )
+        gold = p[gold_column]
+        if gold is None or str(gold).strip() == "":
+            raise ValueError(f"problem {i}: no gold answer in {gold_column!r}")
+        prompt = p["prompt"]
+        pid = str(p.get("id", p.get("problem_id", i)))
+        if isinstance(prompt, str):
+            items.append((Problem(id=pid, prompt=prompt, gold=str(gold)), None))
+            continue
+        if not isinstance(prompt, list):
+            raise TypeError(
+                f"problem {i}: prompt must be str or a list of messages, not "
+                f"{type(prompt).__name__}"
+            )
+        text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        enc = tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True)
+        ids = enc["input_ids"] if isinstance(enc, Mapping) else enc
+        items.append((Problem(id=pid, prompt=str(text), gold=str(gold)), [int(t) for t in ids]))
+    if not items:
+        raise ValueError("no evaluation problems")
+    return items
+
+
+def _shard(n: int, rank: int, world: int) -> range:
+    """Process ``rank``'s contiguous share of ``n`` items (the first ``n % world`` processes
+    get one more), so that gathering the shards in rank order restores the order."""
+    per, extra = divmod(n, world)
+    start = rank * per + min(rank, extra)
+    return range(start, start + per + (1 if rank < extra else 0))
+
+
+def tts_metrics(report: Mapping[str, Any], prefix: str = TTS_PREFIX) -> dict[str, float]:
+    """The logged metrics of an ``rlv rescore`` report: ``<prefix><method>@<k>`` for every
+    point of its curves (``pass``, ``majority``, ``weighted``, ``best_of_n``), plus
+    ``problems``, ``samples`` and ``answered`` (the share of samples with an answer)."""
+    out: dict[str, float] = {}
+    for method, curve in report["curves"].items():
+        for k, v in curve.items():
+            out[f"{prefix}{method}@{k}"] = float(v)
+    out[prefix + "problems"] = float(report["problems"])
+    out[prefix + "samples"] = float(report["samples"])
+    out[prefix + "answered"] = report["answered"] / max(int(report["samples"]), 1)
+    return out
+
+
+class RLVEvalCallback(TrainerCallback):  # type: ignore[misc]
+    """Test-time scaling of the policy during training, in TRL's logs.
+
+    At each evaluation (``on_evaluate``), every ``every_n_steps`` optimizer steps, and before
+    training with ``at_start``: samples ``n`` completions per evaluation problem with the
+    current policy (transformers ``generate``), scores each with the model's own P(Yes)
+    (:class:`rlv.verifier.Verifier`, the trainer's ``verify_template``), grades and votes
+    with rlv's grader, and logs pass@k, majority@k, weighted@k and Best-of-k (rlv's exact
+    estimators, :func:`rlv.scaling.rescore.rescore`) under ``prefix`` (``rlv/tts/``):
+    ``rlv/tts/pass@1``, ``rlv/tts/majority@4``, ``rlv/tts/weighted@4``,
+    ``rlv/tts/best_of_n@4``, ..., plus ``reward`` (the share of samples graded correct),
+    ``verifier_auc`` (score vs correctness over all samples), ``problems``, ``samples``,
+    ``answered``, ``generate_s`` and ``score_s`` (the slowest process's times).
+
+    The problems are split over the processes (contiguous shards); the rows are gathered in
+    order and the main process rescores them, so every process logs the same numbers.
+    Problem ``i`` is sampled from the torch seed ``seed + 1_000_003 * step + i`` inside a
+    forked RNG state, so the numbers do not depend on the number of processes and the
+    training's own random stream is left as it was. With ``dump_dir`` the main process
+    writes the rows as an ``rlv rescore`` dump, ``dump_dir/step-<step>.jsonl``, and
+    ``rlv rescore DUMP --mode <mode> --seed <seed> --subsets <subsets> --ks <ks>``
+    reproduces the logged curves.
+
+    Usage (TRL's callback convention)::
+
+        trainer = RLVGRPOTrainer(...)
+        trainer.add_callback(RLVEvalCallback(trainer, eval_problems, n=16, every_n_steps=50))
+
+    Args:
+        trainer: the TRL trainer (any ``transformers.Trainer`` with ``processing_class``).
+        problems: :class:`rlv.tasks.Problem` objects, or dataset rows with a ``prompt``
+            (text, or a conversation rendered with the chat template) and ``gold_column``.
+        n: samples per problem.
+        ks: the k values (default: 1, 2, 4, ... up to ``n``).
+        every_n_steps: also evaluate every this many optimizer steps (None: only at
+            evaluations and with ``at_start``).
+        on_evaluate: evaluate when the trainer evaluates.
+        at_start: evaluate once before the first step.
+        max_new_tokens: default ``trainer.args.max_completion_length``.
+        temperature: default ``trainer.args.temperature`` (1.0 without one).
+        top_p: nucleus sampling.
+        template: the verification template (default: ``trainer.args.verify_template``, or
+            ``"plain"``).
+        score: ``"raw"`` (the full-vocabulary P(Yes)) or ``"normalized"``
+            (P(Yes)/(P(Yes)+P(No))); default: ``"normalized"`` if the trainer's
+            ``verify_normalize_score`` is set, else ``"raw"``.
+        mode: answer extraction mode of the grading (``"strict"``, like
+            :func:`accuracy_reward`, or ``"lenient"``).
+        subsets: R, the random subsets of majority@k / weighted@k.
+        seed: seed of the sampling and of the subsets.
+        gold_column: the gold column of dataset rows.
+        suppress_label_tokens: never sample the Yes/No label tokens (for tokenizers where
+            they are also ordinary characters, like the tiny model's).
+        batch_size: sequences per ``generate`` call and rows per scoring pass.
+        dump_dir: write each evaluation's dump here.
+        prefix: the metrics' prefix.
+
+    Raises:
+        NotImplementedError: under FSDP with several processes (each process samples its own
+            shard with ``generate``, and FSDP's sharded forward would need every process to
+            run the same number of forward passes).
+    """
+
+    def __init__(
+        self,
+        trainer: Any,
+        problems: Iterable[Problem | Mapping[str, Any]],
+        *,
+        n: int = 8,
+        ks: Sequence[int] | None = None,
+        every_n_steps: int | None = None,
+        on_evaluate: bool = True,
+        at_start: bool = False,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float = 1.0,
+        template: str | None = None,
+        score: str | None = None,
+        mode: str = "strict",
+        subsets: int = 100,
+        seed: int = 0,
+        gold_column: str = "solution",
+        suppress_label_tokens: bool = False,
+        batch_size: int = 64,
+        dump_dir: str | os.PathLike[str] | None = None,
+        prefix: str = TTS_PREFIX,
+    ) -> None:
+        args = trainer.args
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        self.ks = list(default_ks(n) if ks is None else ks)
+        if not self.ks or any(k < 1 or k > n for k in self.ks):
+            raise ValueError(f"ks must be in [1, n={n}], got {self.ks}")
+        if every_n_steps is not None and every_n_steps < 1:
+            raise ValueError(f"every_n_steps must be >= 1, got {every_n_steps}")
+        if mode not in MODES:
+            raise ValueError(f"invalid mode {mode!r}; allowed: {', '.join(MODES)}")
+        if score is None:
+            score = "normalized" if getattr(args, "verify_normalize_score", False) else "raw"
+        if score not in ("raw", "normalized"):
+            raise ValueError(f"score must be 'raw' or 'normalized', got {score!r}")
+        if subsets < 1:
+            raise ValueError(f"subsets must be >= 1, got {subsets}")
+        acc = trainer.accelerator
+        if acc.distributed_type == DistributedType.FSDP and acc.num_processes > 1:
+            raise NotImplementedError(
+                "RLVEvalCallback samples with transformers generate on each process's shard; "
+                "under FSDP the processes would run different numbers of sharded forward "
+                "passes. Evaluate in a separate single-process run (or with DDP/DeepSpeed)."
+            )
+        tok = trainer.processing_class
+        tok = getattr(tok, "tokenizer", tok)
+        self.trainer = trainer
+        self.tokenizer = tok
+        self.items = _eval_items(problems, tok, gold_column)
+        self.n = n
+        self.every_n_steps = every_n_steps
+        self.run_on_evaluate = on_evaluate
+        self.at_start = at_start
+        name = template if template is not None else getattr(args, "verify_template", "plain")
+        self.verifier = Verifier(tok, Template.from_name(str(name)))
+        temp = getattr(args, "temperature", 1.0) if temperature is None else temperature
+        self.params = SamplingParams(
+            n=n,
+            temperature=float(temp),
+            top_p=top_p,
+            max_new_tokens=int(max_new_tokens or args.max_completion_length),
+            suppress_token_ids=(self.verifier.yes_id, self.verifier.no_id)
+            if suppress_label_tokens
+            else (),
+        )
+        self.score = score
+        self.mode = mode
+        self.subsets = subsets
+        self.seed = seed
+        self.batch_size = batch_size
+        self.dump_dir = None if dump_dir is None else Path(dump_dir)
+        self.prefix = prefix
+        self._last_step: int | None = None
+
+    def rescore_command(self, dump: str | os.PathLike[str]) -> list[str]:
+        """The ``rlv rescore`` command line that reproduces the curves logged for ``dump``."""
+        return [
+            "rlv", "rescore", str(dump), "--mode", self.mode, "--seed", str(self.seed),
+            "--subsets", str(self.subsets), "--ks", ",".join(map(str, self.ks)),
+        ]  # fmt: skip
+
+    # -- the evaluation ----------------------------------------------------------------------
+
+    def _sample_shard(self, step: int) -> tuple[list[dict[str, Any]], float, float]:
+        t = self.trainer
+        acc = t.accelerator
+        shard = _shard(len(self.items), acc.process_index, acc.num_processes)
+        rows: list[dict[str, Any]] = []
+        gen_s = score_s = 0.0
+        devices = [acc.device.index or 0] if acc.device.type == "cuda" else []
+        with (
+            torch.random.fork_rng(devices=devices),
+            unwrap_model_for_generation(
+                t.model_wrapped,
+                acc,
+                gradient_checkpointing_kwargs=getattr(
+                    t.args, "gradient_checkpointing_kwargs", None
+                ),
+            ) as model,
+            acc.autocast(),
+        ):
+            backend = TransformersBackend(model, self.tokenizer, batch_size=self.batch_size)
+            for i in shard:
+                prob, ids = self.items[i]
+                torch.manual_seed(self.seed + 1_000_003 * step + i)
+                out, st = sample_rows(
+                    backend,
+                    self.verifier,
+                    [prob],
+                    params=self.params,
+                    score=self.score,
+                    prompt_ids=None if ids is None else [ids],
+                    score_batch_size=self.batch_size,
+                )
+                rows.extend(out)
+                gen_s += st.generate_s
+                score_s += st.score_s
+        return rows, gen_s, score_s
+
+    def _report(self, rows: list[dict[str, Any]], step: int) -> dict[str, float]:
+        """Main process: write the dump, rescore it, the metrics to log."""
+        with tempfile.TemporaryDirectory(prefix="rlv_tts_") as tmp:
+            if self.dump_dir is not None:
+                path = self.dump_dir / f"step-{step}.jsonl"
+            else:
+                path = Path(tmp) / "samples.jsonl"
+            write_rows(rows, path)
+            report = rescore(
+                [path], ks=self.ks, subsets=self.subsets, seed=self.seed, mode=self.mode
+            )
+        metrics = tts_metrics(report, self.prefix)
+        comps = [c for r in rows for c in r["completions"]]
+        golds = [r["gold"] for r in rows for _ in r["completions"]]
+        graded, _ = grade_batch(comps, golds, mode=self.mode)  # type: ignore[arg-type]
+        correct = np.asarray(graded) == 1.0
+        scores = np.array([s for r in rows for s in r["scores"]], dtype=np.float64)
+        metrics[self.prefix + "reward"] = float(correct.mean())
+        metrics[self.prefix + "verifier_auc"] = auc(scores, correct)  # NaN: one class only
+        return metrics
+
+    def evaluate(self) -> dict[str, float]:
+        """Sample, score, grade and rescore now (on every process), log the metrics with
+        ``trainer.log`` and return them."""
+        t = self.trainer
+        acc = t.accelerator
+        step = int(t.state.global_step)
+        rows, gen_s, score_s = self._sample_shard(step)
+        all_rows: list[dict[str, Any]] = gather_object(rows)
+        times: list[tuple[float, float]] = gather_object([(gen_s, score_s)])
+        payload: list[Any] = [self._report(all_rows, step) if acc.is_main_process else None]
+        metrics: dict[str, float] = broadcast_object_list(payload, from_process=0)[0]
+        metrics[self.prefix + "generate_s"] = max(g for g, _ in times)
+        metrics[self.prefix + "score_s"] = max(s for _, s in times)
+        self._last_step = step
+        # NaN (an AUC without both classes) is logged as None, as TRL logs its own metrics
+        # (JSON loggers reject NaN).
+        logs = {k: (None if math.isnan(v) else v) for k, v in metrics.items()}
+        # TRL's `log` flushes its metrics of the current mode ("train" when the model is in
+        # training mode); logging in eval mode leaves the training window's metrics alone.
+        # The Trainer's `log` also clears `control.should_log`, which the step's own log
+        # (after `on_step_end`) still needs.
+        model = t.model
+        was_training = bool(model.training)
+        should_log = bool(t.control.should_log)
+        model.eval()
+        try:
+            t.log(logs)
+        finally:
+            if was_training:
+                model.train()
+            t.control.should_log = should_log
+        return metrics
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.at_start:
+            self.evaluate()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        every = self.every_n_steps
+        if every is not None and state.global_step % every == 0:
+            if state.global_step != self._last_step:
+                self.evaluate()
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.run_on_evaluate and state.global_step != self._last_step:
+            self.evaluate()

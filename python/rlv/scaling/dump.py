@@ -19,7 +19,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from rlv.scaling.budgets import BudgetForcing, budget_fields, check_budgets
 from rlv.tasks import Problem
 from rlv.verifier import Verifier
 
-__all__ = ["SampleStats", "sample_dump"]
+__all__ = ["SampleStats", "sample_dump", "sample_rows", "write_rows"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,96 @@ class SampleStats:
         }
 
 
+def sample_rows(
+    backend: Any,
+    verifier: Verifier,
+    problems: Sequence[Problem],
+    *,
+    params: SamplingParams,
+    score: str = "raw",
+    prompt_ids: Sequence[Sequence[int]] | None = None,
+    score_batch_size: int = 64,
+    budgets: Sequence[int] | None = None,
+    forcing: BudgetForcing | None = None,
+) -> tuple[list[dict[str, Any]], SampleStats]:
+    """Sample ``params.n`` completions per problem with ``backend`` and score them with the
+    model's own verifier: the dump rows of ``problems`` (in order) and what it took.
+
+    ``prompt_ids``: the prompts' token ids (default: ``verifier.prompt_ids(p.prompt)``), e.g.
+    a chat template already applied. ``budgets`` / ``forcing``: as in :func:`sample_dump`
+    (``params.max_new_tokens`` must then be the largest budget)."""
+    if score not in ("raw", "normalized"):
+        raise ValueError(f"score must be 'raw' or 'normalized', got {score!r}")
+    if forcing is not None and budgets is None:
+        raise ValueError("budget forcing needs budgets")
+    bud = check_budgets(budgets) if budgets is not None else None
+    if bud is not None and params.max_new_tokens != bud[-1]:
+        raise ValueError(
+            f"params.max_new_tokens ({params.max_new_tokens}) must be the largest budget "
+            f"({bud[-1]})"
+        )
+    if prompt_ids is None:
+        p_ids = [verifier.prompt_ids(p.prompt) for p in problems]
+    else:
+        if len(prompt_ids) != len(problems):
+            raise ValueError(f"{len(problems)} problems but {len(prompt_ids)} prompt_ids")
+        p_ids = [[int(t) for t in ids] for ids in prompt_ids]
+    t0 = time.perf_counter()
+    groups = backend.generate(p_ids, params)
+    t1 = time.perf_counter()
+    extras = (
+        _plain_rows(backend, verifier, p_ids, groups, score_batch_size)
+        if bud is None
+        else _budget_rows(
+            backend, verifier, p_ids, groups, bud, forcing, params, score_batch_size, score
+        )
+    )
+    t2 = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    n_tok = n_samples = 0
+    for prob, grp, extra in zip(problems, groups, extras, strict=True):
+        n_tok += sum(len(c.token_ids) for c in grp)
+        n_samples += len(grp)
+        raw, norm = extra.pop("_raw"), extra.pop("_norm")
+        rows.append(
+            {
+                "problem_id": prob.id,
+                "prompt": prob.prompt,
+                "gold": prob.gold,
+                "completions": extra.pop("_texts"),
+                "scores": raw if score == "raw" else norm,
+                "scores_raw": raw,
+                "scores_normalized": norm,
+                "finished": [c.finished for c in grp],
+                "tokens": [len(c.token_ids) for c in grp],
+                **extra,
+            }
+        )
+    stats = SampleStats(
+        problems=len(problems),
+        samples=n_samples,
+        generate_s=t1 - t0,
+        score_s=t2 - t1,
+        tokens=n_tok,
+    )
+    return rows, stats
+
+
+def write_rows(rows: Iterable[dict[str, Any]], out: str | Path) -> None:
+    """Write dump rows to ``out`` as JSONL, atomically (a temporary name, then renamed)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def sample_dump(
     backend: Any,
     verifier: Verifier,
@@ -94,9 +184,6 @@ def sample_dump(
         raise ValueError(f"score must be 'raw' or 'normalized', got {score!r}")
     if not problems:
         raise ValueError("no problems to sample")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -104,53 +191,30 @@ def sample_dump(
         bar = tqdm(total=len(problems) * params.n, desc="sample", unit="sample", dynamic_ncols=True)
     t_gen = t_score = 0.0
     n_tok = 0
+
+    def rows() -> Iterator[dict[str, Any]]:
+        nonlocal t_gen, t_score, n_tok
+        for start in range(0, len(problems), problems_per_chunk):
+            chunk = problems[start : start + problems_per_chunk]
+            chunk_rows, st = sample_rows(
+                backend,
+                verifier,
+                chunk,
+                params=params,
+                score=score,
+                score_batch_size=score_batch_size,
+                budgets=bud,
+                forcing=forcing,
+            )
+            t_gen += st.generate_s
+            t_score += st.score_s
+            n_tok += st.tokens
+            yield from chunk_rows
+            if bar is not None:
+                bar.update(st.samples)
+
     try:
-        with tmp.open("w", encoding="utf-8") as f:
-            for start in range(0, len(problems), problems_per_chunk):
-                chunk = problems[start : start + problems_per_chunk]
-                p_ids = [verifier.prompt_ids(p.prompt) for p in chunk]
-                t0 = time.perf_counter()
-                groups = backend.generate(p_ids, params)
-                t1 = time.perf_counter()
-                rows = (
-                    _plain_rows(backend, verifier, p_ids, groups, score_batch_size)
-                    if bud is None
-                    else _budget_rows(
-                        backend,
-                        verifier,
-                        p_ids,
-                        groups,
-                        bud,
-                        forcing,
-                        params,
-                        score_batch_size,
-                        score,
-                    )
-                )
-                t_score += time.perf_counter() - t1
-                t_gen += t1 - t0
-                for prob, grp, extra in zip(chunk, groups, rows, strict=True):
-                    n_tok += sum(len(c.token_ids) for c in grp)
-                    raw, norm = extra.pop("_raw"), extra.pop("_norm")
-                    row = {
-                        "problem_id": prob.id,
-                        "prompt": prob.prompt,
-                        "gold": prob.gold,
-                        "completions": extra.pop("_texts"),
-                        "scores": raw if score == "raw" else norm,
-                        "scores_raw": raw,
-                        "scores_normalized": norm,
-                        "finished": [c.finished for c in grp],
-                        "tokens": [len(c.token_ids) for c in grp],
-                        **extra,
-                    }
-                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                if bar is not None:
-                    bar.update(sum(len(g) for g in groups))
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        write_rows(rows(), out)
     finally:
         if bar is not None:
             bar.close()
