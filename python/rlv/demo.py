@@ -670,7 +670,8 @@ def reading(report: dict[str, Any]) -> list[str]:
             if e["headline"] is not None:
                 lines.append(
                     f"Efficiency by {unit}: base RL's majority vote needs "
-                    f"{e['headline']:.1f}x the {what[:6]} to match RL^V weighted at its "
+                    f"{e['headline']:.1f}x the {'samples' if what == 'samples' else 'tokens'}"
+                    f" to match RL^V weighted at its "
                     f"{'k' if what == 'samples' else 'budget'} = {e['headline_k']} (largest: "
                     f"{e['best']:.1f}x at {e['best_k']})."
                 )
