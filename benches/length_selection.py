@@ -33,23 +33,16 @@ TAUS = [round(0.05 * i, 2) for i in range(21)]
 
 def problems_file(model: str, split: str, n: int, path: Path) -> None:
     """``n`` problems of ``split`` of the task the model was trained on (JSONL)."""
-    from rlv.tasks import ArithmeticTask
     from rlv.training.checkpoint import saved_config
+    from rlv.training.config import load_config
+    from rlv.training.setup import arithmetic_task
 
-    cfg = saved_config(model)
-    if cfg is None:
+    saved = saved_config(model)
+    if saved is None:
         raise SystemExit(f"{model}: no saved rlv configuration")
-    d = cfg["data"]
-    task = ArithmeticTask(
-        min_steps=d["min_steps"],
-        max_steps=d["max_steps"],
-        max_operand=d["max_operand"],
-        error_rate=d["error_rate"],
-        systematic_rate=d.get("systematic_rate", 0.0),
-        hard_digit=d.get("hard_digit", 7),
-        style=d["style"],
-    )
-    probs = task.sample(n, seed=d["seed"], split=split)
+    cfg = load_config(None, base=saved)  # keys missing in older configs take their defaults
+    task = arithmetic_task(cfg)
+    probs = task.sample(n, seed=cfg.data.seed, split=split)
     path.write_text(
         "".join(json.dumps({"problem": p.prompt, "answer": p.gold}) + "\n" for p in probs)
     )
