@@ -11,7 +11,11 @@ main environment); skipped where verl is not installed.
   manager; a composed verl config with the documented keys passes verl's validation;
 * the reward function, the batched reward manager (one grading call per chunk) and verl's
   naive manager with rlv's reward agree;
-* the validation metrics equal ``rlv rescore`` on the dump that verl's trainer writes.
+* the validation metrics equal ``rlv rescore`` on the dump that verl's trainer writes;
+* ``trainer.v1.trainer_mode=rlv``: the verification rows go through verl's TransferQueue
+  (a local Ray instance) into the actor update, and the installed loss on each update
+  mini-batch is verl's loss on the rollouts plus lambda times rlv's term (the model worker
+  is mocked: verl's engines need a GPU).
 """
 
 from __future__ import annotations
@@ -54,8 +58,13 @@ with warnings.catch_warnings():
     from verl.workers.utils.losses import ppo_loss  # noqa: E402
 
     import rlv.integrations.verl as rv  # noqa: E402
+    import rlv.integrations.verl_trainer as vt  # noqa: E402
     from rlv.models import build_tokenizer  # noqa: E402
-    from rlv.rl.objective import LossNorms, verification_term  # noqa: E402
+    from rlv.rl.objective import (  # noqa: E402
+        LossNorms,
+        verification_term,
+        verification_term_from_logprobs,
+    )
     from rlv.scaling.estimators import pass_at_k  # noqa: E402
     from rlv.verifier import build_verification_batch, verification_weights  # noqa: E402
 
@@ -126,7 +135,8 @@ def _compose(overrides: list[str]) -> Any:
 @pytest.mark.parametrize("estimator", ["grpo", "rloo"])
 def test_composed_config_validates(estimator: str) -> None:
     overrides = [o for o in GRPO_V_OVERRIDES if not o.startswith("algorithm.adv_estimator")]
-    cfg = _compose([*overrides, f"algorithm.adv_estimator={estimator}"])
+    rlv_keys = ["trainer.v1.trainer_mode=rlv", "+rlv.lambda=0.5", "+rlv.balance=true"]
+    cfg = _compose([*overrides, f"algorithm.adv_estimator={estimator}", *rlv_keys])
     validate_config(
         cfg, use_reference_policy=need_reference_policy(cfg), use_critic=need_critic(cfg)
     )
@@ -137,6 +147,15 @@ def test_composed_config_validates(estimator: str) -> None:
     assert cfg.reward.reward_manager.name in REWARD_MANAGER
     assert resolve_reward_manager_cls(cfg) is rv.RLVRewardManager
     assert cfg.algorithm.adv_estimator == estimator
+    # GRPO^V / RLOO^V: the trainer the task runner looks up, and its settings
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    assert get_trainer_cls(cfg.trainer.v1.trainer_mode) is vt.RLVTrainer
+    settings = vt.RLVSettings.from_config(cfg)
+    assert (settings.lam, settings.balance) == (0.5, True)
+    trainer = vt.RLVTrainer.__new__(vt.RLVTrainer)
+    trainer.config = cfg
+    trainer._check_supported()
 
 
 def test_composed_config_loads_compute_score_by_path() -> None:
@@ -647,3 +666,279 @@ def test_rlv_loss_errors() -> None:
         rv.rlv_ppo_loss(cfg, {}, td, lam=-1.0)
     with pytest.raises(KeyError, match="rlv_verify"):
         rv.rlv_ppo_loss(cfg, {}, td, lam=1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# RL^V training in verl's V1 trainer (trainer.v1.trainer_mode=rlv): the verification rows go
+# through verl's real TransferQueue (local Ray, CPU) into the actor update.
+
+
+def _nested(rows: list[torch.Tensor]) -> torch.Tensor:
+    return torch.nested.as_nested_tensor(rows, layout=torch.jagged)
+
+
+QUEUE_REWARDS = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0]
+
+
+def _queue_rollouts(tok: Any, seed: int = 0) -> tuple[TensorDict, list[dict[str, Any]]]:
+    """8 rollouts (2 prompts x n = 4) in the layout verl's agent loop writes to the queue;
+    the last one is a padding row."""
+    gen = torch.Generator().manual_seed(seed)
+    prompts, comps, _ = _rollouts(tok)
+    prompts, comps = prompts * 2, comps * 2
+    seqs = [torch.tensor(p + c) for p, c in zip(prompts, comps, strict=True)]
+    r_len = [len(c) for c in comps]
+    rm = []
+    for r, n in zip(QUEUE_REWARDS, r_len, strict=True):
+        row = torch.zeros(n)
+        row[-1] = r
+        rm.append(row)
+    td = TensorDict(
+        {
+            "prompts": _nested([torch.tensor(p) for p in prompts]),
+            "responses": _nested([torch.tensor(c) for c in comps]),
+            "input_ids": _nested(seqs),
+            "attention_mask": _nested([torch.ones(len(s), dtype=torch.long) for s in seqs]),
+            "position_ids": _nested([torch.arange(len(s)) for s in seqs]),
+            "response_mask": _nested([torch.ones(n, dtype=torch.long) for n in r_len]),
+            "loss_mask": _nested([torch.ones(n, dtype=torch.long) for n in r_len]),
+            "rm_scores": _nested(rm),
+            "old_log_probs": _nested([-torch.rand(n, generator=gen) for n in r_len]),
+            "advantages": _nested([torch.randn(n, generator=gen) for n in r_len]),
+            "reward_flag": torch.tensor(QUEUE_REWARDS),
+        },
+        batch_size=[8],
+    )
+    tags: list[dict[str, Any]] = [
+        {"status": "success", "prompt_len": len(p), "response_len": len(c),
+         "seq_len": len(p) + len(c), "global_steps": 1}
+        for p, c in zip(prompts, comps, strict=True)
+    ]  # fmt: skip
+    tags[-1]["is_padding"] = True
+    return td, tags
+
+
+def test_queue_verification_rows_are_rlv_trainers_rows() -> None:
+    tok = build_tokenizer()
+    policy, tags = _queue_rollouts(tok)
+    rows, vtags = vt.queue_verification_rows(tok, policy, tags, num_mini_batches=2)
+    prompts, comps, _ = _rollouts(tok)
+    rewards = np.array(QUEUE_REWARDS[:-1] + [math.nan])
+    vb = build_verification_batch(tok, prompts * 2, comps * 2, rewards)
+    att = vb.packed.attention_mask.bool()
+    label = torch.where(vb.labels, vb.yes_id, vb.no_id)
+    for i in range(8):
+        ctx = vb.packed.input_ids[i][att[i]]
+        assert torch.equal(rows["prompts"][i], ctx)
+        assert rows["responses"][i].tolist() == [int(label[i])]
+        assert torch.equal(rows["input_ids"][i], torch.cat([ctx, label[i : i + 1]]))
+        assert rows["position_ids"][i].tolist() == list(range(len(ctx) + 1))
+        assert rows["attention_mask"][i].tolist() == [1] * (len(ctx) + 1)
+        for name in ("response_mask", "loss_mask", "rm_scores", "old_log_probs", "advantages"):
+            assert rows[name][i].tolist() == [0], name
+        assert vtags[i]["seq_len"] == len(ctx) + 1 and vtags[i]["response_len"] == 1
+        assert vtags[i]["rlv_verify"] and vtags[i]["global_steps"] == 1
+    assert torch.equal(rows["reward_flag"], policy["reward_flag"])  # other fields: copied
+    assert torch.equal(rows["rlv_label"], vb.labels)
+    assert rows["rlv_valid"].tolist() == [True] * 7 + [False]  # the padding row: no loss
+    assert vtags[-1]["is_padding"]
+    total, _ = verification_weights(vb.labels.numpy(), vb.valid.numpy(), False)
+    assert rows["rlv_weight_total"].tolist() == [total / 2] * 8
+    # fields it cannot rebuild are refused, not copied with the wrong length
+    bad = policy.clone()
+    bad["token_extra"] = _nested([torch.zeros(len(s)) for s in policy["input_ids"].unbind(0)])
+    with pytest.raises(ValueError, match="sequence-length token field 'token_extra'"):
+        vt.queue_verification_rows(tok, bad, tags)
+    no_scores = policy.exclude("rm_scores")
+    with pytest.raises(ValueError, match="rm_scores"):
+        vt.queue_verification_rows(tok, no_scores, tags)
+    with pytest.raises(ValueError, match="tags"):
+        vt.queue_verification_rows(tok, policy, tags[:3])
+
+
+def test_trainer_mode_rlv_is_registered_and_checks_its_settings() -> None:
+    from verl.trainer.ppo.v1 import get_trainer_cls
+
+    assert get_trainer_cls("rlv") is vt.RLVTrainer
+    s = vt.RLVSettings.from_config(OmegaConf.create({"rlv": {"lambda": 0.5, "balance": True}}))
+    assert (s.lam, s.balance, s.template) == (0.5, True, "plain")
+    assert vt.RLVSettings.from_config(OmegaConf.create({})).lam == 1.0
+    with pytest.raises(ValueError, match="unknown key"):
+        vt.RLVSettings.from_config(OmegaConf.create({"rlv": {"lam": 0.5}}))
+    with pytest.raises(ValueError, match="rlv.lambda"):
+        vt.RLVSettings(lam=-1.0)
+    trainer = vt.RLVTrainer.__new__(vt.RLVTrainer)
+    trainer.config = _compose(
+        [*GRPO_V_OVERRIDES, "actor_rollout_ref.actor.shuffle=true",
+         "actor_rollout_ref.rollout.temperature=0.7"]
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="shuffle must be false.*temperature must be 1.0"):
+        trainer._check_supported()
+
+
+def _label_logprob(tokens: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """A fake model: log P(token p+1 | prefix) = -scale * (0.05 + 0.01 (t mod 7) + 0.002 p)."""
+    nxt = tokens[1:].to(torch.float64)
+    pos = torch.arange(len(nxt), dtype=torch.float64)
+    lp = -scale * (0.05 + 0.01 * torch.remainder(nxt, 7) + 0.002 * pos)
+    return torch.cat([lp, torch.zeros(1, dtype=torch.float64)])
+
+
+def _flat_logprobs(data: TensorDict, scale: torch.Tensor) -> torch.Tensor:
+    return torch.cat([_label_logprob(t, scale) for t in data["input_ids"].unbind(0)])
+
+
+@pytest.fixture(scope="module")
+def transfer_queue() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    tq = pytest.importorskip("transfer_queue")
+    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False)
+    try:
+        tq.init()
+        yield tq
+    finally:
+        with contextlib.suppress(Exception):
+            tq.close()
+        ray.shutdown()
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("lam", [0.0, 0.6])
+def test_rlv_trainer_updates_the_actor_on_rollouts_and_their_verification_rows(
+    transfer_queue: Any, lam: float
+) -> None:
+    from transfer_queue import KVBatchMeta
+    from verl.single_controller.base.decorator import _split_args_kwargs_data_proto
+    from verl.utils.transferqueue_utils import _meta_to_realdata, batch_meta2kv_batch_meta
+
+    tq = transfer_queue
+    tok = build_tokenizer()
+    policy, tags = _queue_rollouts(tok)
+    part = f"train-{lam}"
+    keys = [f"u{i // 4}_{i % 4}_0" for i in range(8)]
+    tq.kv_batch_put(keys=keys, partition_id=part, fields=policy, tags=tags)
+    batch = KVBatchMeta(keys=list(keys), tags=[dict(t) for t in tags], partition_id=part)
+
+    overrides = [o for o in GRPO_V_OVERRIDES if "ppo_mini_batch_size" not in o]
+    cfg = _compose(
+        [*overrides, "actor_rollout_ref.actor.ppo_mini_batch_size=1", "trainer.v1.trainer_mode=rlv",
+         f"+rlv.lambda={lam}"]
+    )  # fmt: skip
+    actor_cfg = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
+    seen: dict[str, Any] = {}
+
+    class Workers:
+        """The actor worker group: receives the batch the way verl's dispatch does (shards per
+        data-parallel rank, the worker fetches its data from the queue) and runs the loss that
+        the trainer installed on each update mini-batch."""
+
+        def set_loss_fn(self, loss_fn: Any) -> None:
+            seen["loss_fn"] = loss_fn
+
+        def update_actor(self, meta: Any) -> dict[str, Any]:
+            seen["keys"] = list(meta.keys)
+            seen["extra"] = dict(meta.extra_info)
+            (shards,), _ = _split_args_kwargs_data_proto(2, meta)
+            seen["shards"] = [list(batch_meta2kv_batch_meta(s).keys) for s in shards]
+            data = _meta_to_realdata(meta)
+            mb = tu.pop(data, key="mini_batch_size")
+            kwargs = tu.pop(data, key="dataloader_kwargs")
+            seen["minibatches"] = []
+            for mini in tu.make_iterator(
+                data, mini_batch_size=mb, epochs=1, dataloader_kwargs=kwargs
+            ):
+                tu.assign_non_tensor(mini, dp_size=1)
+                tu.assign_non_tensor(mini, batch_num_tokens=float(mini["loss_mask"].values().sum()))
+                scale = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+                loss, metrics = seen["loss_fn"](
+                    model_output={"log_probs": _flat_logprobs(mini, scale)}, data=mini
+                )
+                (grad,) = torch.autograd.grad(loss, scale)
+                seen["minibatches"].append((mini, loss.detach(), grad, metrics))
+            return {"metrics": {"loss": [float(m[1]) for m in seen["minibatches"]]}}
+
+    # the trainer as verl's task runner makes it (workers mocked: no GPU here)
+    trainer = vt.RLVTrainer.__new__(vt.RLVTrainer)
+    trainer.config = cfg
+    trainer.tokenizer = tok
+    trainer.actor_rollout_wg = Workers()
+    original = vt.PPOTrainerSync.init
+    vt.PPOTrainerSync.init = lambda self: None
+    try:
+        trainer.init()
+    finally:
+        vt.PPOTrainerSync.init = original
+    assert seen["loss_fn"].keywords["lam"] == lam
+
+    metrics: dict[str, Any] = {}
+    out = trainer._update_actor(batch, metrics)
+    assert out is batch and "actor/loss" in metrics
+    vkeys = [k + vt.VERIFY_KEY_SUFFIX for k in keys]
+    assert seen["keys"] == [k for pair in zip(keys, vkeys, strict=True) for k in pair]
+    # mini-batches: ppo_mini_batch_size (1 prompt) x n (4) rollouts + their 4 rows; verl's
+    # loss normalises by the 4 policy rows
+    assert seen["extra"]["mini_batch_size"] == 8 and seen["extra"]["global_batch_size"] == 4
+    assert seen["extra"]["dataloader_kwargs"] == {"shuffle": False}
+    for shard in seen["shards"]:  # each data-parallel rank: rollouts with their own rows
+        assert [k + vt.VERIFY_KEY_SUFFIX for k in shard[::2]] == shard[1::2]
+    # the verification rows are gone from the queue afterwards, the rollouts are intact
+    left = tq.kv_list(part)[part]
+    assert sorted(left) == sorted(keys)
+    again = tq.kv_batch_get(keys=keys, partition_id=part)
+    assert torch.equal(again["old_log_probs"].values(), policy["old_log_probs"].values())
+
+    # the loss on each mini-batch: verl's ppo_loss on the rollouts alone + lam x rlv's term
+    prompts, comps, _ = _rollouts(tok)
+    vb = build_verification_batch(
+        tok, prompts * 2, comps * 2, np.array(QUEUE_REWARDS[:-1] + [math.nan])
+    )
+    total, _ = verification_weights(vb.labels.numpy(), vb.valid.numpy(), False)
+    att = vb.packed.attention_mask.bool()
+    for j, (mini, loss, grad, mmetrics) in enumerate(seen["minibatches"]):
+        assert mini["rlv_verify"].tolist() == [False, True] * 4
+        rollouts = [4 * j + i for i in range(4)]
+        alone = tq.kv_batch_get(keys=[keys[i] for i in rollouts], partition_id=part)
+        alone = alone.exclude(*rv.VERIFY_FIELDS)
+        tu.assign_non_tensor(alone, dp_size=1, global_batch_size=4)
+        tu.assign_non_tensor(alone, batch_num_tokens=float(alone["loss_mask"].values().sum()))
+        scale = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        want, _ = ppo_loss(actor_cfg, {"log_probs": _flat_logprobs(alone, scale)}, alone)
+        (want_grad,) = torch.autograd.grad(want, scale)
+        s2 = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        label_lp = []
+        for i in rollouts:
+            ctx = vb.packed.input_ids[i][att[i]]
+            lab = torch.where(vb.labels[i], vb.yes_id, vb.no_id).reshape(1)
+            label_lp.append(_label_logprob(torch.cat([ctx, lab]), s2)[len(ctx) - 1])
+        term, _ = verification_term_from_logprobs(
+            torch.stack(label_lp), vb.labels[rollouts], vb.valid[rollouts],
+            norms=LossNorms(1.0, 1.0, 1.0, verify_weight_total=total / 2, pos_weight=None),
+        )  # fmt: skip
+        (term_grad,) = torch.autograd.grad(term, s2)
+        torch.testing.assert_close(loss, want.detach() + lam * term.detach(), rtol=0, atol=1e-6)
+        torch.testing.assert_close(grad, want_grad + lam * term_grad, rtol=0, atol=1e-6)
+        assert mmetrics["rlv/verify_rows"] == 4.0
+        assert mmetrics["rlv/verify_loss"] == pytest.approx(float(term.detach()), abs=1e-6)
+    tq.kv_clear(keys=keys, partition_id=part)
+
+
+def test_rlv_loss_scales_the_term_by_data_parallel_size() -> None:
+    """Two data-parallel ranks, each with half the rows: verl averages their gradients, so
+    each rank's term is scaled by dp_size (as verl scales its own loss)."""
+    tok = build_tokenizer()
+    cfg = _actor_config("token-mean")
+    policy, tags = _queue_rollouts(tok)
+    rows, _ = vt.queue_verification_rows(tok, policy, tags)
+
+    def loss_of(idx: list[int], dp: int) -> tuple[float, float]:
+        sub = tu.index_select_tensor_dict(rows, idx)
+        tu.assign_non_tensor(sub, dp_size=dp, global_batch_size=8, batch_num_tokens=1.0)
+        scale = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+        loss, _ = rv.rlv_ppo_loss(cfg, {"log_probs": _flat_logprobs(sub, scale)}, sub, lam=1.0)
+        (g,) = torch.autograd.grad(loss, scale)
+        return float(loss.detach()), float(g)
+
+    whole = loss_of(list(range(8)), 1)
+    a, b = loss_of(list(range(4)), 2), loss_of(list(range(4, 8)), 2)
+    assert (a[0] + b[0]) / 2 == pytest.approx(whole[0], abs=1e-9)
+    assert (a[1] + b[1]) / 2 == pytest.approx(whole[1], abs=1e-9)

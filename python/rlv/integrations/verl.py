@@ -25,6 +25,10 @@ registers rlv's reward manager ``rlv`` in verl's reward-loop registry.
   (:func:`rlv.rl.objective.verification_term_from_logprobs`) on the rows flagged
   ``rlv_verify``, whose response mask is 0 so that verl's loss and its token counts ignore
   them.
+* **RL^V training.** ``trainer.v1.trainer_mode=rlv`` (:mod:`rlv.integrations.verl_trainer`,
+  registered when this module loads, if verl's V1 trainer and its ``TransferQueue``
+  dependency import): verl's synchronous trainer that adds the verification rows of every
+  step's rollouts to the actor update and installs :func:`rlv_ppo_loss`.
 
 Importing this module imports verl and torch; ``import rlv`` and ``import rlv.integrations``
 do not.
@@ -473,6 +477,10 @@ def rlv_ppo_loss(
         data["rlv_valid"][rows].to(torch.bool),
         norms=norms,
     )
+    # verl averages gradients over data-parallel ranks and scales its own loss by dp_size
+    # to undo that; the term is a sum over this rank's rows / the global weight total.
+    dp_size = int(data["dp_size"]) if "dp_size" in data.keys() else 1
+    term = term * dp_size
     if lam > 0:
         loss = loss + lam * term.to(loss.dtype)
     metrics["rlv/verify_loss"] = float(term.detach())
@@ -480,3 +488,19 @@ def rlv_ppo_loss(
     metrics["rlv/p_label"] = float(vmetrics["verifier/p_label"])
     metrics["rlv/verify_rows"] = float(rows.numel())
     return loss, metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# RL^V training: register trainer_mode "rlv" (needs verl's V1 trainer and TransferQueue)
+
+try:
+    from rlv.integrations import verl_trainer as _verl_trainer  # noqa: F401  (registers)
+except ImportError as _e:  # pragma: no cover - depends on the installed verl extras
+    import logging as _logging
+
+    _logging.getLogger(__name__).warning(
+        "rlv: verl trainer_mode 'rlv' is not available (%s); the reward, validation metrics "
+        "and rlv_ppo_loss still work. Install verl's V1 trainer dependencies "
+        "(pip install 'TransferQueue>=0.1.10' pyzmq msgspec) to train RL^V in verl.",
+        _e,
+    )
