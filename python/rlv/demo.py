@@ -661,19 +661,17 @@ def reading(report: dict[str, Any]) -> list[str]:
             )
     eff = report.get("efficiency")
     if eff:
-        for what, unit in (
-            ("samples", "samples"),
-            ("tokens", "tokens (verification counted, prefix cache kept)"),
-            ("tokens_uncached", "tokens (verification rows recomputed)"),
+        for what, unit, noun, at in (
+            ("samples", "samples", "samples", "k"),
+            ("tokens", "tokens (verification counted, prefix cache kept)", "tokens", "budget"),
+            ("tokens_uncached", "tokens (verification rows recomputed)", "tokens", "budget"),
         ):
             e = eff[what]
             if e["headline"] is not None:
                 lines.append(
                     f"Efficiency by {unit}: base RL's majority vote needs "
-                    f"{e['headline']:.1f}x the {'samples' if what == 'samples' else 'tokens'}"
-                    f" to match RL^V weighted at its "
-                    f"{'k' if what == 'samples' else 'budget'} = {e['headline_k']} (largest: "
-                    f"{e['best']:.1f}x at {e['best_k']})."
+                    f"{e['headline']:.1f}x the {noun} to match RL^V weighted at its "
+                    f"{at} = {e['headline_k']} (largest: {e['best']:.1f}x at {e['best_k']})."
                 )
             elif e["at_least"]:
                 k = max(e["at_least"], key=int)

@@ -26,7 +26,6 @@ log-prob at that temperature), no distillation, text-only models (one position-i
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -42,18 +41,13 @@ from verl.utils.config import omega_conf_to_dataclass
 from verl.utils.metric import reduce_metrics
 from verl.utils.py_functional import rename_dict
 
-from rlv.integrations.verl import rlv_ppo_loss
-from rlv.verifier import Template, build_verification_batch, verification_weights
-
-logger = logging.getLogger(__name__)
+from rlv.integrations.verl import VERIFY_FIELDS, rlv_ppo_loss, verification_rows
+from rlv.verifier import Template
 
 __all__ = ["VERIFY_KEY_SUFFIX", "RLVSettings", "RLVTrainer", "queue_verification_rows"]
 
 VERIFY_KEY_SUFFIX = "::rlv-verify"
 """Suffix of a verification row's queue key: ``<rollout key>::rlv-verify``."""
-
-_PROMPT_FIELDS = ("prompts",)
-_SEQUENCE_FIELDS = ("input_ids", "attention_mask", "position_ids")
 
 
 class RLVSettings:
@@ -119,45 +113,44 @@ def queue_verification_rows(
     (``> 0.5``: label ``Yes``, as everywhere in rlv).
 
     Returns the rows (same fields as ``policy``, plus :data:`VERIFY_FIELDS`) and their tags.
-    Row ``i`` is :func:`rlv.verifier.build_verification_batch`'s row ``i`` without padding:
-    ``prompts`` = ``prompt + response + instruction``, ``responses`` = the label token,
-    ``input_ids`` = both, ``position_ids`` = ``0..len-1``; every per-response-token field is
-    one 0 (``response_mask`` and ``loss_mask`` included, so verl's policy loss, entropy, KL
+    Row ``i`` is :func:`rlv.integrations.verl.verification_rows`'s row ``i`` (rlv's own
+    trainer's row) without padding: ``prompts`` = ``prompt + response + instruction``,
+    ``responses`` = the label token, ``input_ids`` = both, ``position_ids`` =
+    ``0..len-1``; every per-response-token field is one 0 (``response_mask`` and ``loss_mask`` included, so verl's policy loss, entropy, KL
     and token counts skip the rows); other fields (``uid``, non-tensor fields) are copied.
     ``rlv_weight_total`` is the step's verification weight total over ``num_mini_batches``.
 
     Raises:
         ValueError: a token field this function does not know how to rebuild (multi-modal
             position ids, an unknown per-token field), missing ``prompts`` / ``responses`` /
-            ``rm_scores``, ``num_mini_batches < 1``.
+            ``rm_scores``, ``num_mini_batches < 1`` (from :func:`verification_rows`).
     """
-    if num_mini_batches < 1:
-        raise ValueError(f"num_mini_batches must be >= 1, got {num_mini_batches}")
     for need in ("prompts", "responses", "rm_scores"):
         if need not in policy.keys():
             raise ValueError(f"the rollouts have no field {need!r}; cannot build verification rows")
     b = policy.batch_size[0]
     if len(tags) != b:
         raise ValueError(f"{len(tags)} tags for {b} rollouts")
-    prompts = list(policy["prompts"].unbind(0))
-    responses = list(policy["responses"].unbind(0))
     r_len = _lengths(policy["responses"])
     p_len = _lengths(policy["prompts"])
     rewards = [
         math.nan if tag.get("is_padding", False) else float(s.sum())
         for s, tag in zip(policy["rm_scores"].unbind(0), tags, strict=True)
     ]
-    vb = build_verification_batch(
+    # rlv's rows in verl's padded layout (left-padded context, one label token), unpadded here
+    padded = verification_rows(
         tokenizer,
-        [p.tolist() for p in prompts],
-        [r.tolist() for r in responses],
+        [p.tolist() for p in policy["prompts"].unbind(0)],
+        [r.tolist() for r in policy["responses"].unbind(0)],
         rewards,
         template=template,
+        balance=balance,
+        num_mini_batches=num_mini_batches,
     )
-    att = vb.packed.attention_mask.bool()
-    ctx = [vb.packed.input_ids[i][att[i]] for i in range(b)]
-    label = torch.where(vb.labels, torch.tensor(vb.yes_id), torch.tensor(vb.no_id))
-    seqs = [torch.cat([c, label[i : i + 1]]) for i, c in enumerate(ctx)]
+    att = padded["attention_mask"].bool()
+    seqs = [padded["input_ids"][i][att[i]] for i in range(b)]
+    ctx = [s[:-1] for s in seqs]
+    label = padded["responses"][:, 0]
 
     out: dict[str, Any] = {}
     for name, value in policy.items():
@@ -191,14 +184,8 @@ def queue_verification_rows(
                 "rlv rebuilds prompts, responses, input_ids, attention_mask, position_ids and "
                 "per-response-token fields"
             )
-    total, pos_weight = verification_weights(vb.labels.numpy(), vb.valid.numpy(), balance)
-    out["rlv_verify"] = torch.ones(b, dtype=torch.bool)
-    out["rlv_label"] = vb.labels.clone()
-    out["rlv_valid"] = vb.valid.clone()
-    out["rlv_weight_total"] = torch.full((b,), total / num_mini_batches, dtype=torch.float64)
-    out["rlv_pos_weight"] = torch.full(
-        (b,), math.nan if pos_weight is None else pos_weight, dtype=torch.float64
-    )
+    for name in VERIFY_FIELDS:
+        out[name] = padded[name]
     rows = TensorDict(out, batch_size=[b])
     new_tags = []
     for i, tag in enumerate(tags):
