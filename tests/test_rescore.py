@@ -6,6 +6,9 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -309,6 +312,51 @@ def test_cli_rescore_and_compare(
     bad.write_text("{\n")
     assert main(["rescore", str(bad), "--quiet"]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+def test_cli_closed_pipe_keeps_the_report(tmp_path: Path) -> None:
+    """``rlv rescore ... --out r.json | head``: the reader is gone before the first line; the
+    report is on disk, the exit code is the closed pipe's (141), and no traceback."""
+    path = tmp_path / "d.jsonl"
+    rows = [
+        {"problem_id": i, "gold": str(i), "completions": [f"\\boxed{{{i}}}", "\\boxed{0}"]}
+        for i in range(2_000)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "r.json"
+    cmd = [sys.executable, "-m", "rlv", "rescore", str(path), "--out", str(out), "--quiet"]
+    with (tmp_path / "err.txt").open("w+") as errf:
+        env = {**os.environ, "PYTHONPATH": str(Path(rlv.__file__).parents[1])}  # this rlv
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf, env=env)
+        assert proc.stdout is not None
+        proc.stdout.close()  # before the command has read its dump, let alone printed
+        rc = proc.wait(timeout=120)
+        errf.seek(0)
+        err = errf.read()
+    assert rc == 141, err
+    assert "Traceback" not in err
+    assert json.loads(out.read_text())["problems"] == 2_000
+
+
+def test_cli_plot_without_matplotlib_keeps_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rlv.cli import main
+
+    path = tmp_path / "d.jsonl"
+    row = {"problem_id": 0, "gold": "2", "completions": ["2", "3"], "scores": [0.9, 0.1]}
+    path.write_text(json.dumps(row) + "\n")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    out = tmp_path / "r.json"
+    args = ["rescore", str(path), "--quiet", "--out", str(out), "--plot", str(tmp_path / "p.png")]
+    assert main(args) == 2
+    cap = capsys.readouterr()
+    assert "matplotlib" in cap.err and "full pool" in cap.out
+    assert json.loads(out.read_text())["problems"] == 1
+    assert not (tmp_path / "p.png").exists()
+    assert main(["compare", str(out), str(out), "--plot", str(tmp_path / "c.png")]) == 2
+    cap = capsys.readouterr()
+    assert "rlv compare: error" in cap.err and "matplotlib" in cap.err and "efficiency" in cap.out
 
 
 def test_hedged_answers_never_win(tmp_path: Path) -> None:

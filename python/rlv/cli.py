@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
@@ -302,6 +303,13 @@ def _run_rescore(args: argparse.Namespace) -> int:
     except (DumpError, OSError, ValueError, ImportError) as e:
         print(f"rlv rescore: error: {e}", file=sys.stderr)
         return 2
+    names, rc = _write_outputs(
+        "rescore",
+        report,
+        args.out,
+        args.plot,
+        lambda path: plot_report(report, path, title=", ".join(args.dumps)),
+    )
     for line in describe_input(report):
         print(line)
     print(
@@ -312,18 +320,35 @@ def _run_rescore(args: argparse.Namespace) -> int:
     print(format_table(report))
     fp = ", ".join(f"{m} {100 * v:.1f}%" for m, v in report["full_pool"].items())
     print(f"full pool: {fp}")
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
+    for line in names:
+        print(line)
+    return rc
+
+
+def _write_outputs(
+    command: str,
+    report: Any,
+    out: str | None,
+    plot: str | None,
+    draw: Callable[[str], None],
+) -> tuple[list[str], int]:
+    """Write ``--out`` (the JSON report) and ``--plot`` (``draw(path)``) before anything
+    goes to stdout, so that a reader that closes the pipe early (``rlv rescore ... | head``)
+    cannot cost the files. Returns the lines that name them and the exit code (2 where the
+    plot needs matplotlib and it is missing: said on stderr, the report is still written)."""
+    names: list[str] = []
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1)
-        print(f"report: {args.out}")
-    if args.plot:
+        names.append(f"report: {out}")
+    if plot:
         try:
-            plot_report(report, args.plot, title=", ".join(args.dumps))
+            draw(plot)
         except ImportError as e:
-            print(f"rlv rescore: error: {e}", file=sys.stderr)
-            return 2
-        print(f"plot: {args.plot}")
-    return 0
+            print(f"rlv {command}: error: {e}", file=sys.stderr)
+            return names, 2
+        names.append(f"plot: {plot}")
+    return names, 0
 
 
 def _add_lengths_arguments(p: argparse.ArgumentParser) -> None:
@@ -391,19 +416,13 @@ def _run_lengths(args: argparse.Namespace) -> int:
     except (DumpError, OSError, ValueError) as e:
         print(f"rlv lengths: error: {e}", file=sys.stderr)
         return 2
+    names, rc = _write_outputs(
+        "lengths", report, args.out, args.plot, lambda path: plot_lengths(report, path, k=args.k)
+    )
     print(table)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1)
-        print(f"report: {args.out}")
-    if args.plot:
-        try:
-            plot_lengths(report, args.plot, k=args.k)
-        except ImportError as e:
-            print(f"rlv lengths: error: {e}", file=sys.stderr)
-            return 2
-        print(f"plot: {args.plot}")
-    return 0
+    for line in names:
+        print(line)
+    return rc
 
 
 def _add_compare_arguments(p: argparse.ArgumentParser) -> None:
@@ -486,6 +505,15 @@ def _run_compare(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"rlv compare: error: {e}", file=sys.stderr)
         return 2
+    from rlv.scaling.rescore import plot_report
+
+    names, rc = _write_outputs(
+        "compare",
+        None,
+        None,
+        args.plot,
+        lambda path: plot_report({"A": reports[0], "B": reports[1]}, path),
+    )
     name_a = f"A = {args.baseline} [{args.method_a}]"
     name_b = f"B = {args.target} [{args.method_b}]"
     print(f"{name_a}   {name_b}")
@@ -507,12 +535,9 @@ def _run_compare(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     print(_efficiency_sentence(eff, args.method_a, args.method_b))
-    if args.plot:
-        from rlv.scaling.rescore import plot_report
-
-        plot_report({"A": reports[0], "B": reports[1]}, args.plot)
-        print(f"plot: {args.plot}")
-    return 0
+    for line in names:
+        print(line)
+    return rc
 
 
 def _efficiency_sentence(eff: Any, method_a: str, method_b: str) -> str:
@@ -988,7 +1013,19 @@ def build_parser(*, conformance: ModuleType | None = None) -> argparse.ArgumentP
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the process exit code."""
+    """Run the CLI; returns the process exit code (141 where the reader of stdout went away
+    early, as for a tool killed by a closed pipe: ``rlv rescore ... | head``; every file the
+    command writes is written before its first line of output)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's last flush cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13  # SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     wants_conformance = "conformance" in args_list[:1]
     module = _conformance_module() if wants_conformance else None
