@@ -52,6 +52,8 @@ def test_round_trip_through_dict() -> None:
         (["rl.group_size=2.5"], "rl.group_size: expected int"),
         (["rl.group_size=true"], "rl.group_size: expected int"),
         (["verify.lambda=-1"], "verify.lambda must be >= 0"),
+        (["verify.ramp_steps=-1"], "verify.ramp_steps must be >= 0"),
+        (["verify.ramp_steps=1.5"], "verify.ramp_steps: expected int"),
         (["rl.algo=ppo"], "rl.algo: invalid value 'ppo'"),
         (["rl.clip_low=1.0"], "clip_low"),
         (["rl.loss_agg=mean"], "unknown aggregation"),
@@ -170,3 +172,19 @@ def test_set_value_that_is_not_yaml_is_a_string_or_a_type_error() -> None:
     assert cfg.data.prompt_template == "{prompt}: 'x"
     with pytest.raises(ConfigError, match="train.steps: expected int"):
         load_config(None, ["train.steps=[1"])
+
+
+@given(
+    lam=st.floats(0, 10, allow_nan=False),
+    ramp=st.integers(0, 50),
+    steps=st.lists(st.integers(1, 200), min_size=2, max_size=10),
+)
+def test_lambda_ramp(lam: float, ramp: int, steps: list[int]) -> None:
+    """``verify.ramp_steps``: linear from ``lambda / R`` at step 1 to ``lambda`` at step R,
+    never above it, never decreasing; 0 is the full weight from step 1."""
+    v = load_config(None, [f"verify.lambda={lam!r}", f"verify.ramp_steps={ramp}"]).verify
+    got = [v.lam_at(t) for t in sorted(steps)]
+    assert all(0 <= a <= b <= lam for a, b in zip(got, got[1:], strict=False))
+    for t in steps:
+        want = lam if ramp == 0 or t >= ramp else lam * t / ramp
+        assert v.lam_at(t) == pytest.approx(want, rel=1e-12, abs=0)

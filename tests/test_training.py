@@ -392,11 +392,12 @@ def test_transformers_backend_logprobs_and_stopping(tiny: tuple[Any, Any]) -> No
 
 
 def test_two_step_training_smoke(tmp_path: Path) -> None:
-    cfg = small_config(tmp_path, "verify.lambda=1.0", "train.save_every=1")
+    cfg = small_config(tmp_path, "verify.lambda=1.0", "verify.ramp_steps=2", "train.save_every=1")
     res = train(cfg)
     assert len(res.history) == 2
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [1, 2]
+    assert [x["verify/lambda"] for x in lines] == [0.5, 1.0]
     for key in (
         "reward/mean", "verifier/auc", "verifier/brier", "loss/policy", "loss/verify",
         "policy/clip_frac", "policy/entropy", "length/mean", "perf/samples_per_s",
@@ -485,6 +486,7 @@ def _weights(model: Any) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("algo", ["grpo", "rloo"])
 def test_resume_gives_the_same_weights(tmp_path: Path, algo: str) -> None:
     extra = [f"rl.algo={algo}", "verify.lambda=0.5", "train.steps=4", "optim.warmup_steps=2"]
+    extra.append("verify.ramp_steps=3")  # the weight depends on the step: resumed at step 3
     straight = train(small_config(tmp_path / "a", *extra, "train.save_every=0"))
     part = small_config(tmp_path / "b", *extra, "train.steps=2", "train.save_every=2")
     train(part)

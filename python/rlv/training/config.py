@@ -245,6 +245,9 @@ class VerifyConfig:
 
     lam: float = field(default=1.0, metadata=_key("lambda"))
     """Weight of the verification loss; 0 is the base RL method (same code path)."""
+    ramp_steps: int = 0
+    """RL steps over which the weight rises linearly to ``lambda`` (step ``t`` uses
+    ``lambda * min(1, t / ramp_steps)``); 0: the full weight from the first step."""
     template: str = "plain"
     """``plain`` (the paper's instruction after the solution), ``chat`` (a new user turn through
     the tokenizer's chat template) or any other string: a custom instruction text."""
@@ -258,8 +261,15 @@ class VerifyConfig:
     score: Literal["raw", "normalized"] = "raw"
     """Score written by ``rlv sample``: raw P(Yes) (the paper) or P(Yes)/(P(Yes)+P(No))."""
 
+    def lam_at(self, step: int) -> float:
+        """The weight used at RL step ``step`` (counted from 1): ``lambda`` after the ramp."""
+        if self.ramp_steps <= 0:
+            return self.lam
+        return self.lam * min(1.0, step / self.ramp_steps)
+
     def validate(self) -> None:
         _nonneg("verify.lambda", self.lam)
+        _nonneg("verify.ramp_steps", self.ramp_steps)
         if not self.template:
             raise ConfigError("verify.template must not be empty")
         if not self.yes_label or not self.no_label or self.yes_label == self.no_label:

@@ -329,12 +329,14 @@ def train_step(s: TrainState) -> dict[str, float]:
     t_train = time.perf_counter() - t1
 
     # 6. metrics
-    return step_metrics(
+    out = step_metrics(
         roll, labels, valid, pre_z, sums,
         group_size=rl.group_size, ppo_epochs=rl.ppo_epochs, n_updates=n_updates,
         lr=float(s.sched.get_last_lr()[0]), grad_norms=grad_norms,
         t_generate=t_gen, t_train=t_train, t_step=time.perf_counter() - t0,
     )  # fmt: skip
+    out["verify/lambda"] = cfg.verify.lam_at(s.step)
+    return out
 
 
 def _micro_batch_loss(
@@ -361,7 +363,7 @@ def _micro_batch_loss(
     z = b.label_logits(logits)
     loss, m = rlv_objective(
         logp, adv[idx], b.completion_mask, z, vb.labels, vb.valid,
-        norms=norms, lam=cfg.verify.lam,
+        norms=norms, lam=cfg.verify.lam_at(s.step),
         old_logprobs=None if frozen is None else frozen.old(idx, width, s.device),
         ref_logprobs=None if frozen is None else frozen.ref(idx, width, s.device),
         yes_id=vb.yes_id, no_id=vb.no_id, verify_mode=cfg.verify.mode,
