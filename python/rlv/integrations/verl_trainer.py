@@ -115,9 +115,10 @@ def queue_verification_rows(
     Returns the rows (same fields as ``policy``, plus :data:`VERIFY_FIELDS`) and their tags.
     Row ``i`` is :func:`rlv.integrations.verl.verification_rows`'s row ``i`` (rlv's own
     trainer's row) without padding: ``prompts`` = ``prompt + response + instruction``,
-    ``responses`` = the label token, ``input_ids`` = both, ``position_ids`` =
-    ``0..len-1``; every per-response-token field is one 0 (``response_mask`` and ``loss_mask`` included, so verl's policy loss, entropy, KL
-    and token counts skip the rows); other fields (``uid``, non-tensor fields) are copied.
+    ``responses`` = the label token, ``input_ids`` = both, ``position_ids`` = ``0..len-1``;
+    every per-response-token field is one 0 (``response_mask`` and ``loss_mask`` included, so
+    verl's policy loss, entropy, KL and token counts skip the rows); other fields (``uid``,
+    non-tensor fields) are copied.
     ``rlv_weight_total`` is the step's verification weight total over ``num_mini_batches``.
 
     Raises:
