@@ -5,6 +5,7 @@ Everything runs on CPU with a very small Qwen2 (``rlv.models.tiny`` with hidden 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -38,6 +39,7 @@ from rlv.verifier import (  # noqa: E402
     forward_window,
     pack,
     score,
+    verification_labels,
     verification_weights,
 )
 
@@ -419,6 +421,65 @@ def test_two_step_training_smoke(tmp_path: Path) -> None:
         res.model.state_dict().items(), m2.state_dict().items(), strict=True
     ):
         assert n1 == n2 and torch.equal(p1, p2)
+
+
+@given(
+    rows=st.lists(
+        st.lists(st.sampled_from([0.0, 1.0, math.nan]), min_size=3, max_size=3),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_in_mixed_group(rows: list[list[float]]) -> None:
+    """``verify.groups=mixed`` keeps exactly the rollouts of groups with a right and a wrong
+    gradable sample, all of a group or none of it."""
+    from rlv.training.loop import _in_mixed_group
+
+    labels, valid = verification_labels(np.array([r for g in rows for r in g]))
+    got = _in_mixed_group(labels, valid, 3).reshape(len(rows), 3)
+    for g, keep in zip(rows, got, strict=True):
+        assert keep.all() == (1.0 in g and 0.0 in g) and keep.all() == keep.any()
+
+
+@pytest.mark.parametrize("pattern", ["uniform", "one_mixed"])
+def test_verify_groups_mixed_trains_on_mixed_groups_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str
+) -> None:
+    """With rewards forced (4 groups of 4): uniform groups carry no verification loss under
+    ``verify.groups=mixed`` (then lambda 1 leaves the weights exactly as lambda 0: no policy
+    gradient either, all advantages are 0), while ``all`` trains on them; one mixed group
+    trains the verifier under both."""
+    import rlv.training.loop as loop_mod
+    from rlv.training.rollout import collect_rollouts, compute_advantages
+
+    rewards = {
+        "uniform": [1.0] * 4 + [0.0] * 4 + [1.0] * 4 + [0.0] * 4,
+        "one_mixed": [1.0, 0.0, 0.0, 0.0] + [0.0] * 12,
+    }[pattern]
+
+    def forced(*args: Any, **kwargs: Any) -> Any:
+        roll = collect_rollouts(*args, **kwargs)
+        r = np.array(rewards, dtype=np.float32)
+        adv, stats = compute_advantages(r, args[3])
+        return dataclasses.replace(roll, rewards=r, advantages=adv, adv_stats=stats)
+
+    monkeypatch.setattr(loop_mod, "collect_rollouts", forced)
+    runs = {}
+    for name, extra in {
+        "lam0": ["verify.lambda=0.0"],
+        "mixed": ["verify.lambda=1.0", "verify.groups=mixed"],
+        "all": ["verify.lambda=1.0", "verify.groups=all"],
+    }.items():
+        cfg = small_config(tmp_path / name, "train.steps=1", "verify.balance=true", *extra)
+        res = train(cfg)
+        runs[name] = (_weights(res.model), res.history[-1])
+    w0 = runs["lam0"][0]
+    changed = {k: any(not torch.equal(w0[n], w) for n, w in runs[k][0].items()) for k in runs}
+    assert runs["all"][1]["loss/verify"] > 0 and changed["all"]
+    if pattern == "uniform":
+        assert runs["mixed"][1]["loss/verify"] == 0.0 and not changed["mixed"]
+    else:
+        assert runs["mixed"][1]["loss/verify"] > 0 and changed["mixed"]
 
 
 def test_saved_rollouts_train_a_separate_verifier(tmp_path: Path) -> None:

@@ -258,6 +258,10 @@ class VerifyConfig:
     """Softmax of the loss: full vocabulary (the paper) or the two label tokens."""
     balance: bool = False
     """Weight positives and negatives equally in the loss (class balancing)."""
+    groups: Literal["all", "mixed"] = "all"
+    """Which rollouts train the verifier: ``all`` (the paper) or only those of ``mixed``
+    groups, whose samples are neither all right nor all wrong (the ones a weighted vote has to
+    rank; a uniform group teaches how hard the problem is, not which sample is right)."""
     score: Literal["raw", "normalized"] = "raw"
     """Score written by ``rlv sample``: raw P(Yes) (the paper) or P(Yes)/(P(Yes)+P(No))."""
 

@@ -29,7 +29,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +294,9 @@ def train_step(s: TrainState) -> dict[str, float]:
     if s.rollout_log is not None:
         s.rollout_log.write(json.dumps(roll.record(s.step)) + "\n")
     labels, valid = verification_labels(roll.rewards)
+    trains = valid  # the rows that train the verifier (verify.groups)
+    if cfg.verify.groups == "mixed":
+        trains = valid & _in_mixed_group(labels, valid, rl.group_size)
     adv = torch.from_numpy(roll.advantages).to(s.device)
 
     sums = StepSums()
@@ -308,11 +311,11 @@ def train_step(s: TrainState) -> dict[str, float]:
     t1 = time.perf_counter()
     for epoch in range(rl.ppo_epochs):
         for mb_i, mb in enumerate(_minibatches(len(problems), rl.group_size, rl.minibatches)):
-            norms = _step_norms(cfg, roll, labels, valid, mb)
+            norms = _step_norms(cfg, roll, labels, trains, mb)
             s.opt.zero_grad(set_to_none=True)
             for local in micro_batches(_lengths(s.verifier, roll, mb), cfg.optim.token_budget):
                 idx = [mb[j] for j in local]
-                vb = _verification_batch(s, roll, idx)
+                vb = _verification_batch(s, roll, idx, trains)
                 # Before the first update, this pass sees the weights that generated.
                 on_policy = frozen is None and epoch == 0
                 loss, m, z = _micro_batch_loss(
@@ -428,15 +431,32 @@ def _frozen_logprobs(s: TrainState, roll: Rollouts, sums: StepSums, pre_z: torch
     return _Frozen(old_lp, ref_lp)
 
 
-def _verification_batch(s: TrainState, roll: Rollouts, idx: Sequence[int]) -> VerificationBatch:
-    """The packed verification rows of samples ``idx`` with their labels."""
-    return build_verification_batch(
+def _verification_batch(
+    s: TrainState, roll: Rollouts, idx: Sequence[int], trains: npt.NDArray[np.bool_] | None = None
+) -> VerificationBatch:
+    """The packed verification rows of samples ``idx`` with their labels; with ``trains``
+    (the step's rows that train the verifier, ``verify.groups``) the others carry no loss."""
+    vb = build_verification_batch(
         s.verifier,
         [roll.prompt_ids[i] for i in idx],
         [roll.completions[i].token_ids for i in idx],
         roll.rewards[idx],
         device=s.device,
     )
+    if trains is None:
+        return vb
+    keep = torch.from_numpy(trains[list(idx)]).to(vb.valid.device)
+    return replace(vb, valid=vb.valid & keep)
+
+
+def _in_mixed_group(
+    labels: npt.NDArray[np.bool_], valid: npt.NDArray[np.bool_], group_size: int
+) -> npt.NDArray[np.bool_]:
+    """Per rollout: its group (``group_size`` consecutive rollouts) has a right and a wrong
+    valid sample."""
+    right = (labels & valid).reshape(-1, group_size).any(axis=1)
+    wrong = (~labels & valid).reshape(-1, group_size).any(axis=1)
+    return np.repeat(right & wrong, group_size)
 
 
 def _minibatches(n_prompts: int, group_size: int, k: int) -> list[list[int]]:
