@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from pathlib import Path
 
@@ -188,3 +189,18 @@ def test_lambda_ramp(lam: float, ramp: int, steps: list[int]) -> None:
     for t in steps:
         want = lam if ramp == 0 or t >= ramp else lam * t / ramp
         assert v.lam_at(t) == pytest.approx(want, rel=1e-12, abs=0)
+
+
+def test_verification_lambda_rejects_bad_arguments() -> None:
+    from rlv.verifier import verification_lambda
+
+    assert verification_lambda(0.6, 3, 1) == pytest.approx(0.2)
+    assert verification_lambda(0.6, 0, 1) == 0.6
+    for args, match in (
+        ((-0.1, 3, 1), "lam"),
+        ((math.nan, 3, 1), "lam"),
+        ((0.5, -1, 1), "ramp_steps"),
+        ((0.5, 3, 0), "step counts from 1"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            verification_lambda(*args)

@@ -108,6 +108,10 @@ def test_config_checks_the_verify_fields(tmp_path: Any) -> None:
         RLVGRPOConfig(output_dir=str(tmp_path), use_cpu=True, verify_lambda=-1.0)
     with pytest.raises(ValueError, match="verify_mode"):
         RLVGRPOConfig(output_dir=str(tmp_path), use_cpu=True, verify_mode="soft")
+    with pytest.raises(ValueError, match="verify_ramp_steps"):
+        RLVGRPOConfig(output_dir=str(tmp_path), use_cpu=True, verify_ramp_steps=-1)
+    with pytest.raises(TypeError, match="verify_ramp_steps"):
+        RLVGRPOConfig(output_dir=str(tmp_path), use_cpu=True, verify_ramp_steps=1.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,6 +274,27 @@ def test_parity_with_rlv_objective_float64(
     assert math.isfinite(log[METRIC_PREFIX + "verifier/loss"][-1])
 
 
+def test_ramp_scales_the_verification_term_by_the_step(tmp_path: Any) -> None:
+    """``verify_ramp_steps=4``, lambda 0.8: the loss for optimizer step ``global_step + 1`` is
+    rlv's objective at ``0.8 * min(1, step / 4)`` (value and gradient, float64)."""
+    trainer, tok = _trainer(
+        RLVGRPOTrainer, RLVGRPOConfig, tmp_path, verify_lambda=0.8, verify_ramp_steps=4
+    )
+    batch, p_ids, c_ids = _batch(tok)
+    inputs = trainer._rlv_add_verify_rows(
+        dict(batch), torch.tensor(REWARDS, dtype=torch.float64), len(c_ids)
+    )
+    model = trainer.model
+    for done, lam in ((0, 0.2), (2, 0.6), (3, 0.8), (9, 0.8)):
+        trainer.state.global_step = done
+        got = _loss_and_grads(model, lambda: trainer.compute_loss(model, inputs))
+        want = _loss_and_grads(model, _rlv_reference(model, tok, p_ids, c_ids, lam))
+        _assert_close(got, want, 1e-6)
+        assert trainer._metrics["train"][METRIC_PREFIX + "verify/lambda"][-1] == pytest.approx(lam)
+    other = _loss_and_grads(model, _rlv_reference(model, tok, p_ids, c_ids, 0.4))
+    assert abs(got[0] - other[0]) > 1e-4  # the weight really changes the loss
+
+
 def test_lambda_zero_equals_plain_grpo_trainer(tmp_path: Any) -> None:
     rlv_t, tok = _trainer(RLVGRPOTrainer, RLVGRPOConfig, tmp_path / "a", verify_lambda=0.0)
     plain_t, _ = _trainer(GRPOTrainer, GRPOConfig, tmp_path / "b")
@@ -306,6 +331,7 @@ def test_two_steps_log_verifier_metrics(tmp_path: Any, config_cls: Any, trainer_
         report_to="none",
         save_strategy="no",
         verify_lambda=1.0,
+        verify_ramp_steps=2,
     )
     trainer = trainer_cls(
         model=model, reward_funcs=accuracy_reward, args=args, train_dataset=ds, processing_class=tok
@@ -314,6 +340,7 @@ def test_two_steps_log_verifier_metrics(tmp_path: Any, config_cls: Any, trainer_
     trainer.train()
     logs = [h for h in trainer.state.log_history if "loss" in h]
     assert len(logs) == 2
+    assert [h[METRIC_PREFIX + "verify/lambda"] for h in logs] == [0.5, 1.0]
     for h in logs:
         for k in ("verifier/loss", "verifier/accuracy", "verifier/brier", "verifier/auc"):
             assert METRIC_PREFIX + k in h

@@ -69,6 +69,7 @@ __all__ = [
     "pack",
     "score",
     "verification_labels",
+    "verification_lambda",
     "verification_loss",
     "verification_weights",
     "verifier_score",
@@ -514,6 +515,30 @@ def p_yes(z_yes: npt.ArrayLike, z_no: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """
     d = np.asarray(z_yes) - np.asarray(z_no)
     return np.asarray(1.0 / (1.0 + np.exp(np.clip(-d.astype(np.float64), -700.0, 700.0))))
+
+
+def verification_lambda(lam: float, ramp_steps: int, step: int) -> float:
+    """The verification loss's weight at optimizer step ``step`` (counted from 1): ``lam``,
+    raised linearly over the first ``ramp_steps`` steps (``lam * min(1, step /
+    ramp_steps)``; ``ramp_steps = 0``: ``lam`` from the first step). rlv's trainer
+    (``verify.ramp_steps``) and the TRL trainers (``verify_ramp_steps``) use it.
+
+    At full weight from the first step, the verification term's gradient can dominate the
+    policy's while the learning rate peaks and pull the policy down (docs/demo.md measures
+    ~10x on the demo); the ramp lets the policy move first.
+
+    Raises:
+        ValueError: a negative ``lam`` or ``ramp_steps``, or ``step < 1``.
+    """
+    if not (math.isfinite(lam) and lam >= 0):
+        raise ValueError(f"lam must be finite and >= 0, got {lam!r}")
+    if ramp_steps < 0:
+        raise ValueError(f"ramp_steps must be >= 0, got {ramp_steps!r}")
+    if step < 1:
+        raise ValueError(f"step counts from 1, got {step!r}")
+    if ramp_steps == 0:
+        return lam
+    return lam * min(1.0, step / ramp_steps)
 
 
 def verification_weights(

@@ -56,6 +56,7 @@ from rlv.verifier import (
     auc,
     brier,
     verification_labels,
+    verification_lambda,
     verification_weights,
     verifier_score,
 )
@@ -186,6 +187,13 @@ class _RLVFields:
         default=1.0,
         metadata={"help": "Weight of the verification loss (0: plain TRL, metrics only)."},
     )
+    verify_ramp_steps: int = field(
+        default=0,
+        metadata={
+            "help": "Optimizer steps over which the verification weight rises linearly to "
+            "verify_lambda (0: the full weight from the first step)."
+        },
+    )
     verify_template: str = field(
         default="plain",
         metadata={
@@ -219,6 +227,12 @@ class _RLVFields:
     def _check_rlv(self) -> None:
         if not (math.isfinite(self.verify_lambda) and self.verify_lambda >= 0):
             raise ValueError(f"verify_lambda must be finite and >= 0, got {self.verify_lambda}")
+        if isinstance(self.verify_ramp_steps, bool) or not isinstance(self.verify_ramp_steps, int):
+            raise TypeError(
+                f"verify_ramp_steps must be an int, not {type(self.verify_ramp_steps).__name__}"
+            )
+        if self.verify_ramp_steps < 0:
+            raise ValueError(f"verify_ramp_steps must be >= 0, got {self.verify_ramp_steps}")
         if self.verify_mode not in VERIFIER_MODES:
             raise ValueError(
                 f"invalid verify_mode {self.verify_mode!r}; allowed: {', '.join(VERIFIER_MODES)}"
@@ -229,8 +243,9 @@ class _RLVFields:
 
 @dataclass
 class RLVGRPOConfig(GRPOConfig, _RLVFields):  # type: ignore[misc]
-    """TRL's ``GRPOConfig`` plus the RL^V fields ``verify_lambda``, ``verify_template``,
-    ``verify_mode``, ``verify_balance``, ``verify_normalize_score``, ``verify_reward_index``."""
+    """TRL's ``GRPOConfig`` plus the RL^V fields ``verify_lambda``, ``verify_ramp_steps``,
+    ``verify_template``, ``verify_mode``, ``verify_balance``, ``verify_normalize_score``,
+    ``verify_reward_index``."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -264,6 +279,7 @@ class _RLVMixin:
     accelerator: Any
     processing_class: Any
     model: Any
+    state: Any
     reward_weights: torch.Tensor
     _metrics: dict[str, dict[str, list[float]]]
     loss_is_scaled_for_ga: bool | None
@@ -405,7 +421,13 @@ class _RLVMixin:
             model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
         )
         term = self._rlv_verify_term(model, inputs)
-        lam = float(self.args.verify_lambda)
+        # the optimizer step this loss is for, counted from 1 (global_step counts finished ones)
+        lam = verification_lambda(
+            float(self.args.verify_lambda), int(self.args.verify_ramp_steps),
+            int(self.state.global_step) + 1,
+        )  # fmt: skip
+        mode = "train" if self.model.training else "eval"
+        self._metrics[mode][METRIC_PREFIX + "verify/lambda"].append(lam)
         if lam > 0:
             loss = loss + lam * term.to(loss.dtype)
         return loss

@@ -266,10 +266,11 @@ class VerifyConfig:
     """Score written by ``rlv sample``: raw P(Yes) (the paper) or P(Yes)/(P(Yes)+P(No))."""
 
     def lam_at(self, step: int) -> float:
-        """The weight used at RL step ``step`` (counted from 1): ``lambda`` after the ramp."""
-        if self.ramp_steps <= 0:
-            return self.lam
-        return self.lam * min(1.0, step / self.ramp_steps)
+        """The weight used at RL step ``step`` (counted from 1): ``lambda`` after the ramp
+        (:func:`rlv.verifier.verification_lambda`)."""
+        from rlv.verifier import verification_lambda
+
+        return verification_lambda(self.lam, self.ramp_steps, step)
 
     def validate(self) -> None:
         _nonneg("verify.lambda", self.lam)
