@@ -776,6 +776,46 @@ def test_trainer_mode_rlv_is_registered_and_checks_its_settings() -> None:
         trainer._check_supported()
 
 
+def test_rlv_trainer_ramps_lambda_over_training_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``+rlv.ramp_steps=4``, lambda 0.8: the loss installed for verl step t has weight
+    ``0.8 * min(1, t / 4)``, re-installed only when it changes, logged as ``rlv/lambda``."""
+    from transfer_queue import KVBatchMeta
+
+    with pytest.raises(ValueError, match="rlv.ramp_steps"):
+        vt.RLVSettings(ramp_steps=-1)
+    cfg = _compose(
+        [*GRPO_V_OVERRIDES, "trainer.v1.trainer_mode=rlv", "+rlv.lambda=0.8", "+rlv.ramp_steps=4"]
+    )
+    installed: list[float] = []
+
+    class Workers:
+        def set_loss_fn(self, loss_fn: Any) -> None:
+            assert loss_fn.func is rv.rlv_ppo_loss
+            installed.append(loss_fn.keywords["lam"])
+
+        def update_actor(self, meta: Any) -> dict[str, Any]:
+            return {"metrics": {"loss": [0.0]}}
+
+    trainer = vt.RLVTrainer.__new__(vt.RLVTrainer)
+    trainer.config = cfg
+    trainer.tokenizer = build_tokenizer()
+    trainer.actor_rollout_wg = Workers()
+    monkeypatch.setattr(vt.PPOTrainerSync, "init", lambda self: None)
+    trainer.init()
+    # the queue is not under test here: the batch goes to the workers as it is
+    monkeypatch.setattr(trainer, "_add_verification_rows", lambda b: b)
+    monkeypatch.setattr(vt.tq, "kv_clear", lambda **kw: None)
+    logged = []
+    for step in range(1, 7):
+        trainer.global_steps = step
+        metrics: dict[str, Any] = {}
+        batch = KVBatchMeta(keys=["k"], tags=[{}], partition_id="p", extra_info={})
+        trainer._update_actor(batch, metrics)
+        logged.append(metrics["rlv/lambda"])
+    assert logged == pytest.approx([0.2, 0.4, 0.6, 0.8, 0.8, 0.8], abs=1e-12)
+    assert installed == pytest.approx([0.2, 0.4, 0.6, 0.8], abs=1e-12)
+
+
 def _label_logprob(tokens: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """A fake model: log P(token p+1 | prefix) = -scale * (0.05 + 0.01 (t mod 7) + 0.002 p)."""
     nxt = tokens[1:].to(torch.float64)

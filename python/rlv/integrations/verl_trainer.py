@@ -13,7 +13,8 @@ only see the rollouts.
 
 Registered by the plug-in at ``import verl``; settings under ``rlv`` in the verl config::
 
-    trainer.v1.trainer_mode=rlv +rlv.lambda=1.0 +rlv.balance=false +rlv.template=plain
+    trainer.v1.trainer_mode=rlv +rlv.lambda=1.0 +rlv.ramp_steps=0 \
+        +rlv.balance=false +rlv.template=plain
 
 Mini-batches keep the user's meaning: ``actor.ppo_mini_batch_size`` counts prompts of
 rollouts, and every update mini-batch carries those rollouts' verification rows besides
@@ -42,7 +43,7 @@ from verl.utils.metric import reduce_metrics
 from verl.utils.py_functional import rename_dict
 
 from rlv.integrations.verl import VERIFY_FIELDS, rlv_ppo_loss, verification_rows
-from rlv.verifier import Template
+from rlv.verifier import Template, verification_lambda
 
 __all__ = ["VERIFY_KEY_SUFFIX", "RLVSettings", "RLVTrainer", "queue_verification_rows"]
 
@@ -52,18 +53,24 @@ VERIFY_KEY_SUFFIX = "::rlv-verify"
 
 class RLVSettings:
     """The ``rlv`` block of a verl config: ``lambda`` (default 1.0, rlv's ``verify.lambda``),
+    ``ramp_steps`` (0: rlv's ``verify.ramp_steps``, counted in verl's training steps),
     ``balance`` (False) and ``template`` (``"plain"``), as in rlv's own trainer."""
 
-    def __init__(self, lam: float = 1.0, balance: bool = False, template: str = "plain") -> None:
+    def __init__(
+        self, lam: float = 1.0, balance: bool = False, template: str = "plain", ramp_steps: int = 0
+    ) -> None:
         if isinstance(lam, bool) or not isinstance(lam, (int, float)):
             raise TypeError(f"rlv.lambda must be a number, not {type(lam).__name__}")
         if not (math.isfinite(lam) and lam >= 0):
             raise ValueError(f"invalid value {lam!r} for rlv.lambda; allowed: a finite number >= 0")
+        if isinstance(ramp_steps, bool) or not isinstance(ramp_steps, int) or ramp_steps < 0:
+            raise ValueError(f"rlv.ramp_steps must be an integer >= 0, got {ramp_steps!r}")
         if not isinstance(balance, bool):
             raise TypeError(f"rlv.balance must be true or false, not {balance!r}")
         if not isinstance(template, str) or not template:
             raise ValueError("rlv.template must be a non-empty string")
         self.lam = float(lam)
+        self.ramp_steps = ramp_steps
         self.balance = balance
         self.template = template
 
@@ -72,7 +79,7 @@ class RLVSettings:
         block = config.get("rlv") if hasattr(config, "get") else None
         if block is None:
             return cls()
-        known = {"lambda", "balance", "template"}
+        known = {"lambda", "ramp_steps", "balance", "template"}
         unknown = sorted(set(block.keys()) - known)
         if unknown:
             raise ValueError(
@@ -82,7 +89,12 @@ class RLVSettings:
             lam=block.get("lambda", 1.0),
             balance=block.get("balance", False),
             template=block.get("template", "plain"),
+            ramp_steps=block.get("ramp_steps", 0),
         )
+
+    def lam_at(self, step: int) -> float:
+        """The weight at verl training step ``step`` (counted from 1), after the ramp."""
+        return verification_lambda(self.lam, self.ramp_steps, max(1, step))
 
 
 def _lengths(x: torch.Tensor) -> list[int]:
@@ -223,10 +235,17 @@ class RLVTrainer(PPOTrainerSync):  # type: ignore[misc]
         self.rlv = RLVSettings.from_config(self.config)
         self._check_supported()
         super().init()
-        actor_config = omega_conf_to_dataclass(self.config.actor_rollout_ref.actor)
-        self.actor_rollout_wg.set_loss_fn(
-            partial(rlv_ppo_loss, config=actor_config, lam=self.rlv.lam)
-        )
+        self._rlv_actor_config = omega_conf_to_dataclass(self.config.actor_rollout_ref.actor)
+        self._rlv_lam = math.nan
+        self._install_loss(self.rlv.lam_at(1))
+
+    def _install_loss(self, lam: float) -> None:
+        """Install rlv's loss with weight ``lam`` on the actor workers (once per change)."""
+        if lam != self._rlv_lam:
+            self.actor_rollout_wg.set_loss_fn(
+                partial(rlv_ppo_loss, config=self._rlv_actor_config, lam=lam)
+            )
+            self._rlv_lam = lam
 
     def _check_supported(self) -> None:
         ar = self.config.actor_rollout_ref
@@ -280,6 +299,9 @@ class RLVTrainer(PPOTrainerSync):  # type: ignore[misc]
     def _update_actor(self, batch: KVBatchMeta, metrics: dict[str, Any]) -> KVBatchMeta:
         """verl's actor update on the rollouts plus their verification rows: each update
         mini-batch holds ``ppo_mini_batch_size x n`` rollouts and their rows."""
+        # the step's weight (rlv.ramp_steps; verl counts global_steps from 1)
+        self._install_loss(self.rlv.lam_at(int(getattr(self, "global_steps", 1))))
+        metrics["rlv/lambda"] = self._rlv_lam
         both = self._add_verification_rows(batch)
         actor = self.config.actor_rollout_ref.actor
         mini = self._policy_mini_batch()
