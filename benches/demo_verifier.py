@@ -18,7 +18,6 @@ problems, 95 % bootstrap interval); writes ``OUT/report.json`` and the rescored 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
@@ -39,41 +38,31 @@ def main() -> None:
 
     import torch
 
-    from rlv import models
-    from rlv.demo import EVAL_N, _decisions, _dump_report, paired, rescore_dump
+    from rlv.demo import EVAL_N, _decisions, paired, separate_verifier
     from rlv.training.config import load_config
-    from rlv.training.rollout import read_rollouts
-    from rlv.training.verifier_train import train_verifier
 
     cfg = load_config(args.run / "config.json", args.overrides)
     if cfg.train.threads is not None:
         torch.set_num_threads(cfg.train.threads)
-    c = copy.deepcopy(cfg)
-    c.verify.lam = 0.0
     t0 = time.perf_counter()
-    model, tok = models.load(args.run / "sft" / "model")
-    rows = read_rollouts(rollouts)
-    _, hist = train_verifier(
-        c, rows * args.epochs, model=model, tokenizer=tok, progress=cfg.train.progress
-    )
-    args.out.mkdir(parents=True, exist_ok=True)
-    rescore_dump(
-        model, tok, c, args.run / "baseline" / "eval" / "samples.jsonl", args.out / "samples.jsonl"
-    )
-    rep = _dump_report(args.out / "samples.jsonl", args.out, n=EVAL_N, seed=cfg.train.seed)
+    rep = separate_verifier(
+        cfg, args.run / "sft" / "model", args.run, cfg.train.seed, tokens={},
+        epochs=args.epochs, dest=args.out,
+    )  # fmt: skip
     vs = paired(
         _decisions(args.out / "decisions.jsonl"), "weighted",
         _decisions(args.run / "baseline" / "eval" / "decisions.jsonl"), "majority",
         seed=cfg.train.seed,
     )  # fmt: skip
+    del rep["tokens"]  # the demo's token accounting, not computed here
     rep.update(
-        epochs=args.epochs, updates=len(hist), vs_base_majority={"n": EVAL_N, **vs},
+        epochs=args.epochs, vs_base_majority={"n": EVAL_N, **vs},
         timings={"total_s": time.perf_counter() - t0},
     )  # fmt: skip
     (args.out / "report.json").write_text(json.dumps(rep, indent=2) + "\n")
     pr = rep["premise"]
     lo, hi = vs["ci95"]
-    print(f"separate verifier, {args.epochs}x ({len(hist)} updates)")
+    print(f"separate verifier, {args.epochs}x ({rep['updates']} updates)")
     print(f"verifier AUC (held-out samples): {rep['verifier_auc']:.3f}")
     print(
         f"majority wrong / a sample right: {pr['majority_wrong_pass_right']} of "

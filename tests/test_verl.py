@@ -911,6 +911,7 @@ def test_rlv_trainer_updates_the_actor_on_rollouts_and_their_verification_rows(
     assert seen["loss_fn"].keywords["lam"] == lam
 
     metrics: dict[str, Any] = {}
+    trainer.global_steps = 1  # as verl's fit sets it before the first step
     out = trainer._update_actor(batch, metrics)
     assert out is batch and "actor/loss" in metrics
     vkeys = [k + vt.VERIFY_KEY_SUFFIX for k in keys]

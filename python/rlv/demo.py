@@ -449,25 +449,37 @@ def run_demo(
 
 
 def separate_verifier(
-    cfg: Config, sft_dir: Path, out: Path, seed: int, tokens: dict[str, float]
+    cfg: Config,
+    sft_dir: Path,
+    out: Path,
+    seed: int,
+    tokens: dict[str, float],
+    *,
+    epochs: int = 1,
+    dest: Path | None = None,
 ) -> dict[str, Any]:
     """Baseline (b): a second model, initialised from the same SFT model, trained only on the
     verification loss over the base RL run's rollouts (``out/baseline/rollouts.jsonl``) with
-    RL^V's number of verification updates; it then scores the base RL model's evaluation
-    samples (the same completions), which are rescored. Writes ``out/separate-verifier/``."""
+    RL^V's number of verification updates (``epochs`` times that: the rollouts seen ``epochs``
+    times, ``benches/demo_verifier.py``); it then scores the base RL model's evaluation
+    samples (the same completions), which are rescored. Writes ``dest`` (default
+    ``out/separate-verifier/``); the report's ``updates`` counts the verifier's updates."""
     from rlv import models
+    from rlv.training.rollout import read_rollouts
     from rlv.training.verifier_train import train_verifier
 
     c = copy.deepcopy(cfg)
     c.verify.lam = 0.0
     model, tok = models.load(sft_dir)
-    train_verifier(c, out / "baseline" / "rollouts.jsonl", model=model, tokenizer=tok)
+    rows = read_rollouts(out / "baseline" / "rollouts.jsonl")
+    _, hist = train_verifier(c, rows * epochs, model=model, tokenizer=tok)
     dump_in = out / "baseline" / "eval" / "samples.jsonl"
-    dest = out / "separate-verifier"
+    dest = out / "separate-verifier" if dest is None else dest
     dest.mkdir(parents=True, exist_ok=True)
     rescore_dump(model, tok, c, dump_in, dest / "samples.jsonl")
     report = _dump_report(dest / "samples.jsonl", dest, n=EVAL_N, seed=seed)
     report["tokens"] = tokens  # the base RL model's samples, scored by a same-size model
+    report["updates"] = len(hist)
     return report
 
 

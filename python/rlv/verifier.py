@@ -518,10 +518,11 @@ def p_yes(z_yes: npt.ArrayLike, z_no: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def verification_lambda(lam: float, ramp_steps: int, step: int) -> float:
-    """The verification loss's weight at optimizer step ``step`` (counted from 1): ``lam``,
+    """The verification loss's weight at training step ``step`` (counted from 1): ``lam``,
     raised linearly over the first ``ramp_steps`` steps (``lam * min(1, step /
     ramp_steps)``; ``ramp_steps = 0``: ``lam`` from the first step). rlv's trainer
-    (``verify.ramp_steps``) and the TRL trainers (``verify_ramp_steps``) use it.
+    (``verify.ramp_steps``, RL steps), the TRL trainers (``verify_ramp_steps``, optimizer
+    steps) and verl's trainer mode ``rlv`` (``rlv.ramp_steps``, training steps) use it.
 
     At full weight from the first step, the verification term's gradient can dominate the
     policy's while the learning rate peaks and pull the policy down (docs/demo.md measures

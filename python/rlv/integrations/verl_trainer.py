@@ -94,7 +94,7 @@ class RLVSettings:
 
     def lam_at(self, step: int) -> float:
         """The weight at verl training step ``step`` (counted from 1), after the ramp."""
-        return verification_lambda(self.lam, self.ramp_steps, max(1, step))
+        return verification_lambda(self.lam, self.ramp_steps, step)
 
 
 def _lengths(x: torch.Tensor) -> list[int]:
@@ -299,8 +299,8 @@ class RLVTrainer(PPOTrainerSync):  # type: ignore[misc]
     def _update_actor(self, batch: KVBatchMeta, metrics: dict[str, Any]) -> KVBatchMeta:
         """verl's actor update on the rollouts plus their verification rows: each update
         mini-batch holds ``ppo_mini_batch_size x n`` rollouts and their rows."""
-        # the step's weight (rlv.ramp_steps; verl counts global_steps from 1)
-        self._install_loss(self.rlv.lam_at(int(getattr(self, "global_steps", 1))))
+        # the step's weight (rlv.ramp_steps; verl's fit counts global_steps from 1)
+        self._install_loss(self.rlv.lam_at(int(self.global_steps)))
         metrics["rlv/lambda"] = self._rlv_lam
         both = self._add_verification_rows(batch)
         actor = self.config.actor_rollout_ref.actor
